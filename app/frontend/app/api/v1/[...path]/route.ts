@@ -84,8 +84,10 @@ async function forward(req: NextRequest): Promise<Response> {
   } catch {
     return jsonError(500, 'BACKEND_URL is not a valid URL');
   }
-  // Keep the path exactly as the browser sent it (encoding, trailing slash), below the backend's base path.
-  const target = new URL(`${req.nextUrl.pathname.replace(/^\/+/, '')}${req.nextUrl.search}`, base);
+  // Keep the path as sent (encoding, trailing slash) below the backend's base path; Next re-serialises the query,
+  // which keeps its meaning (a space may arrive as + instead of %20).
+  const incoming = new URL(req.url);
+  const target = new URL(`${incoming.pathname.replace(/^\/+/, '')}${incoming.search}`, base);
   const method = req.method.toUpperCase();
   const hasBody = method !== 'GET' && method !== 'HEAD';
 
