@@ -1,0 +1,290 @@
+// env/.env + TASKFLOW_* process variables + flags → one typed, validated Config. Every problem is
+// reported at once, naming the key, where the value came from and the fix; secret values never.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { parse as parseDotenv } from 'dotenv';
+import { InputError } from './errors.ts';
+import { registerSecret } from './exec.ts';
+import schemaJson from '../../env/schema.json' with { type: 'json' };
+
+export type Driver = 'minikube' | 'docker-desktop' | 'kind';
+export type Profile = 'dev' | 'prod';
+
+/** Every setting, typed. Names follow env/.env; see env/.env.example for their meaning. */
+export type Settings = {
+  TASKFLOW_DRIVER: Driver;
+  TASKFLOW_PROFILE: Profile;
+  TASKFLOW_CLUSTER_NAME: string;
+  TASKFLOW_KUBE_CONTEXT: string;
+  TASKFLOW_NAMESPACE: string;
+  TASKFLOW_RELEASE: string;
+  TASKFLOW_CPUS: number;
+  TASKFLOW_MEMORY_MB: number;
+  TASKFLOW_BACKEND_DIR: string;
+  TASKFLOW_FRONTEND_DIR: string;
+  TASKFLOW_BACKEND_APP_MODULE: string;
+  TASKFLOW_IMAGE_REGISTRY: string;
+  TASKFLOW_INGRESS_HOST: string;
+  TASKFLOW_FRONTEND_PORT: number;
+  TASKFLOW_BACKEND_PORT: number;
+  TASKFLOW_MAX_REPLICAS: number;
+  PIP_INDEX_URL: string;
+  NPM_CONFIG_REGISTRY: string;
+  BETTER_AUTH_URL: string;
+  CORS_ORIGINS: string;
+  BETTER_AUTH_SECRET?: string;
+  POSTGRES_PASSWORD?: string;
+  DATABASE_URL: string;
+  OPENAI_API_KEY: string;
+  ANTHROPIC_API_KEY: string;
+  GEMINI_API_KEY: string;
+};
+
+export type SettingKey = keyof Settings;
+
+/** Where a value came from, for error messages. */
+export type Source = { kind: 'default' } | { kind: 'file'; path: string; line: number } | { kind: 'env' } | { kind: 'flag'; flag: string };
+
+export type Config = {
+  root: string;
+  envFile: string;
+  envFileExists: boolean;
+  settings: Settings;
+  sources: Partial<Record<SettingKey, Source>>;
+};
+
+type PropSchema = {
+  description?: string;
+  type: string;
+  default?: unknown;
+  enum?: string[];
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  'x-secret'?: boolean;
+  'x-fix'?: string;
+};
+type EnvSchema = { properties: Record<string, PropSchema> };
+
+export const envSchema = schemaJson as unknown as EnvSchema;
+export const settingKeys = Object.keys(envSchema.properties) as SettingKey[];
+
+export function isSecretKey(key: string): boolean {
+  return envSchema.properties[key]?.['x-secret'] === true;
+}
+
+export type Problem = { key: string; message: string };
+
+const LINE = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/;
+
+/**
+ * Checks the shape of a dotenv file line by line (dotenv itself silently drops lines it cannot
+ * read, which would hide a typo), then parses it with dotenv. Returns the values, the line of
+ * each key, and the lines that are not KEY=value.
+ */
+export function parseEnvText(text: string, fileLabel: string): {
+  values: Record<string, string>;
+  lines: Record<string, number>;
+  problems: Problem[];
+} {
+  const problems: Problem[] = [];
+  const lines: Record<string, number> = {};
+  const rows = text.split(/\r?\n/);
+  let openQuote: string | undefined;
+  rows.forEach((raw, i) => {
+    if (openQuote) {
+      if (raw.includes(openQuote)) openQuote = undefined;
+      return;
+    }
+    const trimmed = raw.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) return;
+    const m = LINE.exec(raw);
+    if (!m) {
+      problems.push({
+        key: `${fileLabel}:${i + 1}`,
+        message: `is not a KEY=value line. Fix: write it as NAME=value, or start it with # to make it a comment`,
+      });
+      return;
+    }
+    const key = m[1] as string;
+    const value = (m[2] ?? '').trim();
+    if (lines[key] !== undefined) {
+      problems.push({
+        key,
+        message: `is set twice (${fileLabel} lines ${lines[key]} and ${i + 1}). Fix: keep one of them`,
+      });
+    }
+    lines[key] = i + 1;
+    const q = value[0];
+    if ((q === '"' || q === "'" || q === '`') && value.indexOf(q, 1) === -1) openQuote = q;
+  });
+  if (openQuote) {
+    problems.push({ key: fileLabel, message: `has a quote (${openQuote}) that is never closed. Fix: close it` });
+  }
+  return { values: parseDotenv(text), lines, problems };
+}
+
+function describeSource(source: Source | undefined): string {
+  if (!source) return '';
+  switch (source.kind) {
+    case 'file':
+      return ` (${source.path}:${source.line})`;
+    case 'env':
+      return ' (from the environment)';
+    case 'flag':
+      return ` (from ${source.flag})`;
+    default:
+      return '';
+  }
+}
+
+/** Levenshtein distance, for "did you mean" on unknown keys. */
+function distance(a: string, b: string): number {
+  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = dp[0] as number;
+    dp[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j] as number;
+      dp[j] = Math.min((dp[j] as number) + 1, (dp[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return dp[b.length] as number;
+}
+
+function closestKey(key: string): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of settingKeys) {
+    const d = distance(key.toUpperCase(), k);
+    if (d < bestD) {
+      best = k;
+      bestD = d;
+    }
+  }
+  return bestD <= Math.max(2, Math.floor(key.length / 4)) ? best : undefined;
+}
+
+/** Turns one ajv error into a sentence about the key, never quoting a secret value. */
+function explain(err: ErrorObject, raw: Record<string, string>, sources: Config['sources']): Problem {
+  const key = err.instancePath.replace(/^\//, '');
+  const prop = envSchema.properties[key];
+  const secret = prop?.['x-secret'] === true;
+  const value = raw[key];
+  const shown = secret ? 'the value' : JSON.stringify(value);
+  let what: string;
+  switch (err.keyword) {
+    case 'type':
+      what = `${shown} is not ${prop?.type === 'integer' ? 'a whole number' : `a ${prop?.type}`}`;
+      break;
+    case 'enum':
+      what = `${shown} is not allowed`;
+      break;
+    case 'minimum':
+    case 'maximum':
+      what = `${shown} is out of range`;
+      break;
+    case 'minLength':
+      what = `is ${value?.length ?? 0} characters long, needs at least ${prop?.minLength}`;
+      break;
+    case 'pattern':
+      what = `${shown} has the wrong form`;
+      break;
+    default:
+      what = err.message ?? 'is invalid';
+  }
+  const fix = prop?.['x-fix'] ?? prop?.description ?? '';
+  const dflt = prop?.default !== undefined && prop.default !== '' ? ` (default ${JSON.stringify(prop.default)})` : '';
+  return { key, message: `${what}${describeSource(sources[key as SettingKey])}. Fix: ${fix}${dflt}` };
+}
+
+const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: false });
+const validate = ajv.compile(schemaJson);
+
+export type LoadOptions = {
+  root: string;
+  /** Defaults to <root>/env/.env. */
+  envFile?: string;
+  /** Process environment; only TASKFLOW_* keys are read from it (generic names like DATABASE_URL could belong to another project). */
+  env?: Record<string, string | undefined>;
+  /** Values from command-line flags, with the flag that set each. */
+  flags?: Partial<Record<SettingKey, { value: string; flag: string }>>;
+};
+
+/**
+ * Pure core of loadConfig: merges defaults < file < TASKFLOW_* env < flags, validates, and returns
+ * the settings or every problem found.
+ */
+export function resolveSettings(
+  file: { values: Record<string, string>; lines: Record<string, number>; label: string },
+  env: Record<string, string | undefined>,
+  flags: LoadOptions['flags'] = {},
+): { settings?: Settings; sources: Config['sources']; problems: Problem[] } {
+  const raw: Record<string, string> = {};
+  const sources: Config['sources'] = {};
+  const problems: Problem[] = [];
+  for (const [key, value] of Object.entries(file.values)) {
+    if (!(key in envSchema.properties)) {
+      const hint = closestKey(key);
+      problems.push({
+        key,
+        message: `is not a known setting (${file.label}:${file.lines[key] ?? '?'}). Fix: ${hint ? `did you mean ${hint}? ` : ''}see env/.env.example for every setting`,
+      });
+      continue;
+    }
+    raw[key] = value;
+    sources[key as SettingKey] = { kind: 'file', path: file.label, line: file.lines[key] ?? 0 };
+  }
+  for (const [key, value] of Object.entries(env)) {
+    if (!key.startsWith('TASKFLOW_') || value === undefined) continue;
+    if (!(key in envSchema.properties)) {
+      const hint = closestKey(key);
+      problems.push({ key, message: `is not a known setting (from the environment). Fix: ${hint ? `did you mean ${hint}? ` : ''}unset it` });
+      continue;
+    }
+    raw[key] = value;
+    sources[key as SettingKey] = { kind: 'env' };
+  }
+  for (const [key, f] of Object.entries(flags)) {
+    if (!f) continue;
+    raw[key] = f.value;
+    sources[key as SettingKey] = { kind: 'flag', flag: f.flag };
+  }
+  for (const key of settingKeys) if (isSecretKey(key)) registerSecret(raw[key]);
+  // An empty value means "not set": the default applies (and a missing secret is generated by setup).
+  for (const key of Object.keys(raw)) if (raw[key] === '') delete raw[key];
+
+  const data: Record<string, unknown> = { ...raw };
+  if (!validate(data)) {
+    for (const err of validate.errors ?? []) {
+      if (err.keyword === 'additionalProperties') continue; // reported above with a hint
+      problems.push(explain(err, raw, sources));
+    }
+  }
+  if (problems.length > 0) return { sources, problems };
+  return { settings: data as Settings, sources, problems };
+}
+
+/** Formats problems as the one list users see. */
+export function formatProblems(problems: Problem[], where: string): string {
+  const n = problems.length;
+  return `${where} has ${n} problem${n === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p.key}: ${p.message}`).join('\n')}`;
+}
+
+/** Loads and validates the configuration; throws InputError (exit code 2) listing every problem. */
+export function loadConfig(opts: LoadOptions): Config {
+  const envFile = opts.envFile ?? join(opts.root, 'env', '.env');
+  const label = relative(opts.root, envFile) || envFile;
+  const envFileExists = existsSync(envFile);
+  const parsed = envFileExists
+    ? parseEnvText(readFileSync(envFile, 'utf8'), label)
+    : { values: {}, lines: {}, problems: [] };
+  const resolved = resolveSettings({ values: parsed.values, lines: parsed.lines, label }, opts.env ?? process.env, opts.flags);
+  const problems = [...parsed.problems, ...resolved.problems];
+  if (problems.length > 0 || !resolved.settings) {
+    throw new InputError(formatProblems(problems, 'The configuration'), `Edit ${label} (every setting is documented in env/.env.example) and rerun.`);
+  }
+  return { root: opts.root, envFile, envFileExists, settings: resolved.settings, sources: resolved.sources };
+}
