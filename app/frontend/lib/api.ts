@@ -64,6 +64,9 @@ export function clearSession(): void {
 /** Turns FastAPI's `{detail}` (a string, or a list of validation errors) into one readable sentence. */
 function describe(status: number, body: unknown): string {
   const detail = (body as { detail?: unknown } | null)?.detail;
+  if (status >= 502 && status <= 504) {
+    return `The service is unavailable right now${typeof detail === 'string' ? ` (${detail})` : ''}. Please try again shortly.`;
+  }
   if (typeof detail === 'string' && detail) return detail;
   if (Array.isArray(detail) && detail.length > 0) {
     return detail
