@@ -1,0 +1,56 @@
+# Backend image: the FastAPI app served by uvicorn, built from the app dir (context: app/backend).
+#
+# Runs under a read-only root filesystem. Writable at run time: /tmp only (mount an emptyDir
+# or tmpfs there). Nothing else is written: bytecode is precompiled, PYTHONDONTWRITEBYTECODE
+# stops Python from trying, and HOME points into /tmp.
+#
+# Build args:
+#   BASE_IMAGE           Python base for both stages (same interpreter path, so the venv works)
+#   PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS, PIP_TRUSTED_HOST
+#                        package mirror settings, seen by pip in the build stage only
+# Run-time env: APP_MODULE (default app.main:app), PORT (default 8000),
+#   GRACEFUL_TIMEOUT (seconds uvicorn waits for open requests on SIGTERM, default 20),
+#   plus whatever the app itself reads (DATABASE_URL, secrets) - never baked in here.
+ARG BASE_IMAGE=python:3.12-slim
+
+FROM ${BASE_IMAGE} AS build
+# Mirror settings live only in this stage: its layers are not part of the final image, so
+# neither `docker history` nor `docker inspect` of the result shows them.
+ARG PIP_INDEX_URL
+ARG PIP_EXTRA_INDEX_URL
+ARG PIP_FIND_LINKS
+ARG PIP_TRUSTED_HOST
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_INPUT=1 \
+    PYTHONDONTWRITEBYTECODE=1
+RUN python -m venv /opt/venv
+# Dependencies first, apart from the source, so a code change reuses this layer.
+COPY requirements.txt /tmp/requirements.txt
+# pip is not needed at run time: the last step drops it (size, attack surface).
+RUN --mount=type=cache,target=/root/.cache/pip \
+    /opt/venv/bin/pip install -r /tmp/requirements.txt \
+ && /opt/venv/bin/python -m pip uninstall -y -q pip setuptools wheel
+
+FROM ${BASE_IMAGE} AS runtime
+ENV PATH=/opt/venv/bin:$PATH \
+    VIRTUAL_ENV=/opt/venv \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    HOME=/tmp \
+    APP_MODULE=app.main:app \
+    PORT=8000 \
+    GRACEFUL_TIMEOUT=20
+WORKDIR /app
+COPY --from=build /opt/venv /opt/venv
+# Source last: it changes most often. Files stay root-owned, so the app user cannot modify them.
+COPY . /app
+# A numeric uid:gid needs no passwd entry, so this works on any base (no useradd) and lets
+# Kubernetes' runAsNonRoot verify it.
+USER 1000:1000
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
+  CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PORT', '8000'), timeout=4)"
+# exec hands PID 1 to uvicorn so SIGTERM reaches it and the graceful shutdown runs.
+CMD exec uvicorn "$APP_MODULE" --host 0.0.0.0 --port "$PORT" \
+    --proxy-headers --forwarded-allow-ips='*' \
+    --timeout-graceful-shutdown "$GRACEFUL_TIMEOUT" --no-server-header
