@@ -1,7 +1,7 @@
 // env/.env + TASKFLOW_* process variables + flags → one typed, validated Config. Every problem is
 // reported at once, naming the key, where the value came from and the fix; secret values never.
 import { existsSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseDotenv } from 'dotenv';
 import { InputError } from './errors.ts';
@@ -75,6 +75,9 @@ export function isSecretKey(key: string): boolean {
 }
 
 export type Problem = { key: string; message: string };
+
+/** Points the scripts at another settings file than env/.env (e.g. one per cluster). */
+export const ENV_FILE_VAR = 'TASKFLOW_ENV_FILE';
 
 const LINE = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/;
 
@@ -205,7 +208,7 @@ const validate = ajv.compile(schemaJson);
 
 export type LoadOptions = {
   root: string;
-  /** Defaults to <root>/env/.env. */
+  /** Defaults to $TASKFLOW_ENV_FILE, then <root>/env/.env. */
   envFile?: string;
   /** Process environment; only TASKFLOW_* keys are read from it (generic names like DATABASE_URL could belong to another project). */
   env?: Record<string, string | undefined>;
@@ -238,7 +241,7 @@ export function resolveSettings(
     sources[key as SettingKey] = { kind: 'file', path: file.label, line: file.lines[key] ?? 0 };
   }
   for (const [key, value] of Object.entries(env)) {
-    if (!key.startsWith('TASKFLOW_') || value === undefined) continue;
+    if (!key.startsWith('TASKFLOW_') || key === ENV_FILE_VAR || value === undefined) continue;
     if (!(key in envSchema.properties)) {
       const hint = closestKey(key);
       problems.push({ key, message: `is not a known setting (from the environment). Fix: ${hint ? `did you mean ${hint}? ` : ''}unset it` });
@@ -275,13 +278,14 @@ export function formatProblems(problems: Problem[], where: string): string {
 
 /** Loads and validates the configuration; throws InputError (exit code 2) listing every problem. */
 export function loadConfig(opts: LoadOptions): Config {
-  const envFile = opts.envFile ?? join(opts.root, 'env', '.env');
+  const env = opts.env ?? process.env;
+  const envFile = opts.envFile ?? (env[ENV_FILE_VAR] ? resolve(env[ENV_FILE_VAR]) : join(opts.root, 'env', '.env'));
   const label = relative(opts.root, envFile) || envFile;
   const envFileExists = existsSync(envFile);
   const parsed = envFileExists
     ? parseEnvText(readFileSync(envFile, 'utf8'), label)
     : { values: {}, lines: {}, problems: [] };
-  const resolved = resolveSettings({ values: parsed.values, lines: parsed.lines, label }, opts.env ?? process.env, opts.flags);
+  const resolved = resolveSettings({ values: parsed.values, lines: parsed.lines, label }, env, opts.flags);
   const problems = [...parsed.problems, ...resolved.problems];
   if (problems.length > 0 || !resolved.settings) {
     throw new InputError(formatProblems(problems, 'The configuration'), `Edit ${label} (every setting is documented in env/.env.example) and rerun.`);

@@ -61,7 +61,7 @@ export async function runStaticValidation(helm: Helm, opts: StaticOptions): Prom
 
   for (const profile of ['default', ...opts.profiles] as const) {
     const files = profileValuesFiles(opts.chartDir, profile);
-    const label = profile === 'default' ? 'values.yaml' : `values-${profile}.yaml`;
+    const label = profile === 'default' ? 'values.yaml' : files.length ? `values-${profile}.yaml` : `${profile}: no values-${profile}.yaml, values.yaml only`;
     await record(`helm lint (${label})`, async () => {
       const out = await helm.lint(opts.chartDir, files);
       const lines = out.output.split('\n').filter((l) => /\[(ERROR|WARNING)\]|^Error/.test(l));

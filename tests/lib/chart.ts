@@ -1,0 +1,55 @@
+// Renders the real chart with the real helm for the chart suites.
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Exec } from '../../scripts/lib/exec.ts';
+import { Helm } from '../../scripts/lib/tools/helm.ts';
+import { ensureHelm } from '../../scripts/lib/tools/helm-binary.ts';
+import { parseManifests } from '../../scripts/lib/validate-static.ts';
+import type { K8sObject } from '../../scripts/lib/policy.ts';
+
+export const root = fileURLToPath(new URL('../../', import.meta.url));
+export const chartDir = join(root, 'helm', 'taskflow');
+export const devValues = join(chartDir, 'values-dev.yaml');
+export const prodValues = join(chartDir, 'values-prod.yaml');
+
+let helmPromise: Promise<Helm> | undefined;
+export function helm(): Promise<Helm> {
+  helmPromise ??= ensureHelm(root).then((bin) => new Helm(new Exec(), bin));
+  return helmPromise;
+}
+
+export type RenderInput = { files?: string[]; set?: string[]; values?: string; chart?: string };
+
+/** `helm template` of the chart; resolves to the objects, rejects with helm's message. */
+export async function render(input: RenderInput = {}): Promise<K8sObject[]> {
+  const h = await helm();
+  const text = await h.template(input.chart ?? chartDir, {
+    release: 'demo',
+    namespace: 'taskflow',
+    valuesFiles: input.files ?? [],
+    set: input.set,
+    stdinValues: input.values,
+  });
+  return parseManifests(text);
+}
+
+/** The error message helm gives for values that must fail, or undefined when they render. */
+export async function renderError(input: RenderInput): Promise<string | undefined> {
+  try {
+    await render(input);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+export function find(objects: K8sObject[], kind: string, name: string): K8sObject {
+  const obj = objects.find((o) => o.kind === kind && o.metadata.name === name);
+  if (!obj) throw new Error(`no ${kind}/${name} among ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
+  return obj;
+}
+
+/** Reads a nested field with a dotted path ("spec.template.spec.containers.0.image"). */
+export function dig(obj: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((o, k) => (o == null ? undefined : (o as Record<string, unknown>)[k]), obj);
+}

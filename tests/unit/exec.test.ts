@@ -1,0 +1,73 @@
+// The process seam: real processes, dry-run for mutating commands, secrets masked everywhere.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { PrerequisiteError, UserError } from '../../scripts/lib/errors.ts';
+import { Exec, formatCommand, mask, registerSecret } from '../../scripts/lib/exec.ts';
+
+const node = process.execPath;
+const Seam = suite('exec');
+
+Seam('runs a real process with its arguments passed verbatim, spaces and quotes included', async () => {
+  const exec = new Exec({ log: () => {} });
+  const r = await exec.run(node, ['-e', 'console.log(JSON.stringify(process.argv.slice(1)))', 'a b', `it's`, '$HOME']);
+  assert.equal(JSON.parse(r.stdout), ['a b', `it's`, '$HOME']);
+});
+
+Seam('passes input on stdin', async () => {
+  const r = await new Exec().run(node, ['-e', 'process.stdin.pipe(process.stdout)'], { input: 'from stdin' });
+  assert.is(r.stdout, 'from stdin');
+});
+
+Seam('a failing command throws a UserError with the command and the end of its stderr; nothrow returns it', async () => {
+  const exec = new Exec();
+  const args = ['-e', 'console.error("boom: disk full"); process.exit(3)'];
+  try {
+    await exec.run(node, args);
+    assert.unreachable('should have thrown');
+  } catch (err) {
+    assert.instance(err, UserError);
+    assert.match((err as Error).message, /exit 3/);
+    assert.match((err as Error).message, /boom: disk full/);
+  }
+  const r = await exec.run(node, args, { nothrow: true });
+  assert.is(r.exitCode, 3);
+});
+
+Seam('a missing program is a missing prerequisite', async () => {
+  try {
+    await new Exec().run('taskflow-no-such-tool', ['--version']);
+    assert.unreachable('should have thrown');
+  } catch (err) {
+    assert.instance(err, PrerequisiteError);
+    assert.match((err as Error).message, /taskflow-no-such-tool was not found/);
+  }
+});
+
+Seam('dry-run prints mutating commands instead of running them, but still runs reads', async () => {
+  const lines: string[] = [];
+  const exec = new Exec({ dryRun: true, log: (l) => lines.push(l) });
+  const write = await exec.run(node, ['-e', 'process.exit(9)'], { mutating: true });
+  assert.is(write.exitCode, 0);
+  const read = await exec.run(node, ['-e', 'console.log("state")']);
+  assert.is(read.stdout.trim(), 'state');
+  assert.is(lines.length, 1);
+  assert.match(lines[0] ?? '', /^\[dry-run\] would run: .*process\.exit\(9\)/);
+  assert.equal(exec.history.map((h) => h.dryRun), [true, false]);
+});
+
+Seam('registered secrets are masked in printed commands, history and errors', async () => {
+  registerSecret('s3cr3t-value-123');
+  assert.is(mask('pw=s3cr3t-value-123;'), 'pw=***;');
+  assert.is(formatCommand('helm', ['--set', 'x=s3cr3t-value-123']), 'helm --set x=***');
+  const lines: string[] = [];
+  const exec = new Exec({ verbose: true, log: (l) => lines.push(l) });
+  try {
+    await exec.run(node, ['-e', 'console.error(process.argv[1]); process.exit(1)', 's3cr3t-value-123']);
+  } catch (err) {
+    assert.not.ok((err as Error).message.includes('s3cr3t-value-123'));
+  }
+  assert.not.ok(lines.join('\n').includes('s3cr3t-value-123'));
+  assert.not.ok(JSON.stringify(exec.history).includes('s3cr3t-value-123'));
+});
+
+Seam.run();
