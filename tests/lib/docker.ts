@@ -272,6 +272,17 @@ export function freePort(): Promise<number> {
   });
 }
 
+const PIP_INDEX_PORT_BASE = 38461;
+
+/** Whether 127.0.0.1:port can be bound right now. */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const srv = createServer();
+    srv.once('error', () => resolvePromise(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolvePromise(true)));
+  });
+}
+
 /** Resolves once something accepts TCP connections on 127.0.0.1:port. */
 export async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -330,7 +341,10 @@ export async function servePipIndex(): Promise<PipIndex> {
     await Promise.all(servers.map((s) => new Promise<void>((r) => (s.child.exitCode !== null ? r() : s.child.once('exit', () => r())))));
   };
   const serve = async (dir: string): Promise<number> => {
-    const port = await freePort();
+    // The URL is a build arg that pip's RUN step sees, so it is part of that step's cache key:
+    // a stable port keeps warm builds warm. Falls back to any free port when taken.
+    const preferred = PIP_INDEX_PORT_BASE + servers.length;
+    const port = (await portIsFree(preferred)) ? preferred : await freePort();
     const child = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', dir], { stdio: 'ignore' });
     servers.push({ child, port });
     await waitForPort(port);
@@ -506,4 +520,39 @@ export function tempFile(name: string, text: string): { path: string; remove(): 
   const path = join(dir, name);
   writeFileSync(path, text, { mode: 0o600 });
   return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The project's two images, as the tests and the benchmark build them
+
+export const BACKEND_DOCKERFILE = join(repoRoot, 'docker', 'backend.Dockerfile');
+export const FRONTEND_DOCKERFILE = join(repoRoot, 'docker', 'frontend.Dockerfile');
+export const BACKEND_DIR = join(repoRoot, 'app', 'backend');
+export const FRONTEND_DIR = join(repoRoot, 'app', 'frontend');
+
+export type ImageBuilder = {
+  bases: { python: string; node: string };
+  /** Build args (mirrors) the harness passes; the tests check the images never record them. */
+  pipArgs: Record<string, string>;
+  npmArgs: Record<string, string>;
+  buildBackend(o: { context: string; tag: string; noCache?: boolean }): Promise<{ log: string; seconds: number }>;
+  buildFrontend(o: { context: string; tag: string; noCache?: boolean }): Promise<{ log: string; seconds: number }>;
+  /** Stops the loopback pip index. */
+  close(): Promise<void>;
+};
+
+/** Engine, stand-in bases and package mirrors: everything needed before the project's builds. */
+export async function prepareImageBuilds(log: (s: string) => void = () => {}): Promise<ImageBuilder> {
+  await ensureEngine();
+  const bases = await ensureBaseImages(log);
+  const pip = await servePipIndex();
+  const npmArgs = { NPM_CONFIG_REGISTRY: npmRegistry() };
+  return {
+    bases,
+    pipArgs: pip.buildArgs,
+    npmArgs,
+    buildBackend: (o) => buildImage({ dockerfile: BACKEND_DOCKERFILE, context: o.context, tag: o.tag, noCache: o.noCache, buildArgs: { BASE_IMAGE: bases.python, ...pip.buildArgs } }),
+    buildFrontend: (o) => buildImage({ dockerfile: FRONTEND_DOCKERFILE, context: o.context, tag: o.tag, noCache: o.noCache, buildArgs: { BASE_IMAGE: bases.node, ...npmArgs } }),
+    close: () => pip.stop(),
+  };
 }
