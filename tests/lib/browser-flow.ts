@@ -18,7 +18,10 @@ const STEP_TIMEOUT_MS = 20_000;
 // A chat turn goes browser → frontend → backend (and maybe a model) and back, then the list reloads.
 const CHAT_TIMEOUT_MS = 60_000;
 
-/** Polls `check` until it holds; fails with `what` and the last value seen. */
+/** Thrown from a check when the page shows something that waiting cannot fix (an error message). */
+class Shown extends Error {}
+
+/** Polls `check` until it holds; fails with `what` and the last value seen, or at once on `Shown`. */
 async function until(what: string, check: () => Promise<boolean | string>, timeoutMs = STEP_TIMEOUT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: boolean | string = false;
@@ -27,6 +30,7 @@ async function until(what: string, check: () => Promise<boolean | string>, timeo
       last = await check();
       if (last === true) return;
     } catch (err) {
+      if (err instanceof Shown) throw err;
       last = err instanceof Error ? err.message : String(err);
     }
     if (Date.now() > deadline) throw new Error(`${what} (after ${timeoutMs / 1000}s; last seen: ${String(last)})`);
@@ -75,6 +79,8 @@ export async function runBrowserFlow(baseUrl: string, screenshotPath: string): P
       try {
         await body();
       } catch (err) {
+        const banner = page.getByTestId('app-error');
+        if (await banner.isVisible().catch(() => false)) problems.push(`error banner: ${await banner.textContent()}`);
         const seen = problems.length ? `\n  browser reported:\n  - ${problems.slice(-10).join('\n  - ')}` : '';
         const why = err instanceof Error ? err.message : String(err);
         throw new Error(`browser flow failed at "${name}" on ${page.url()}: ${why}${seen}`, { cause: err });
@@ -105,7 +111,7 @@ export async function runBrowserFlow(baseUrl: string, screenshotPath: string): P
       await page.getByTestId('signup-submit').click();
       const failed = page.getByTestId('signup-error');
       await until('expected the dashboard after signing up', async () => {
-        if (await failed.isVisible()) throw new Error(`sign-up error shown: ${await failed.textContent()}`);
+        if (await failed.isVisible()) throw new Shown(`sign-up error shown: ${await failed.textContent()}`);
         return (await page.getByTestId('user-name').isVisible()) || 'still on the sign-up form';
       });
       await textIs(page.getByTestId('user-name'), name, 'the user name in the header');
@@ -142,7 +148,7 @@ export async function runBrowserFlow(baseUrl: string, screenshotPath: string): P
         'expected an answer from the assistant',
         async () => {
           const error = said('error');
-          if (await error.count()) throw new Error(`chat error shown: ${await error.last().textContent()}`);
+          if (await error.count()) throw new Shown(`chat error shown: ${await error.last().textContent()}`);
           const reply = said('assistant');
           return (await reply.count()) > 0 && ((await reply.last().textContent()) ?? '').trim().length > 0;
         },
@@ -158,6 +164,27 @@ export async function runBrowserFlow(baseUrl: string, screenshotPath: string): P
       mkdirSync(dirname(screenshotPath), { recursive: true });
       await page.screenshot({ path: screenshotPath, fullPage: true });
       if (!existsSync(screenshotPath)) throw new Error(`no screenshot at ${screenshotPath}`);
+    });
+
+    await step('editing a task renames it in place', async () => {
+      const renamed = 'Write and publish the release notes';
+      const item = taskItem(page, firstTask);
+      await item.getByTestId('task-edit').click();
+      const titleBox = page.getByTestId('task-edit-title');
+      await visible(titleBox, 'the edit form');
+      await titleBox.fill(renamed);
+      await page.getByTestId('task-save').click();
+      const updated = taskItem(page, renamed);
+      await visible(updated, `the task renamed to "${renamed}"`);
+      await until('expected the renamed task to stay completed', async () => (await updated.getAttribute('data-completed')) === 'true');
+      await until('expected the edit form to close', async () => (await page.getByTestId('task-edit-title').count()) === 0);
+    });
+
+    await step('deleting a task removes it from the list', async () => {
+      const milk = taskItem(page, /buy milk/i);
+      await milk.getByTestId('task-delete').click();
+      await until('expected "buy milk" to be gone', async () => (await milk.count()) === 0);
+      await textIs(page.getByTestId('task-summary'), '0 open · 1 done', 'the task summary');
     });
 
     await step('logging out shows the login form and forgets the session', async () => {
