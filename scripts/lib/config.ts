@@ -280,7 +280,8 @@ export function formatProblems(problems: Problem[], where: string): string {
 export function loadConfig(opts: LoadOptions): Config {
   const env = opts.env ?? process.env;
   const envFile = opts.envFile ?? (env[ENV_FILE_VAR] ? resolve(env[ENV_FILE_VAR]) : join(opts.root, 'env', '.env'));
-  const label = relative(opts.root, envFile) || envFile;
+  const rel = relative(opts.root, envFile);
+  const label = rel && !rel.startsWith('..') ? rel.split('\\').join('/') : envFile;
   const envFileExists = existsSync(envFile);
   const parsed = envFileExists
     ? parseEnvText(readFileSync(envFile, 'utf8'), label)
@@ -288,7 +289,10 @@ export function loadConfig(opts: LoadOptions): Config {
   const resolved = resolveSettings({ values: parsed.values, lines: parsed.lines, label }, env, opts.flags);
   const problems = [...parsed.problems, ...resolved.problems];
   if (problems.length > 0 || !resolved.settings) {
-    throw new InputError(formatProblems(problems, 'The configuration'), `Edit ${label} (every setting is documented in env/.env.example) and rerun.`);
+    throw new InputError(
+      formatProblems(problems, 'The configuration'),
+      `Fix each setting where it was set (${label}, a TASKFLOW_* variable or a flag; every setting is documented in env/.env.example) and rerun.`,
+    );
   }
   return { root: opts.root, envFile, envFileExists, settings: resolved.settings, sources: resolved.sources };
 }

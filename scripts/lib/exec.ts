@@ -1,4 +1,7 @@
 // The one place that starts processes (through zx): dry-run, quiet/verbose output, secret masking.
+import { spawn } from 'node:child_process';
+import { appendFileSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { $, type ProcessOutput } from 'zx';
 import { PrerequisiteError, UserError } from './errors.ts';
 
@@ -14,6 +17,8 @@ export type RunOptions = {
   /** Changes something (cluster, images, files). Under dry-run it is printed, not run. */
   mutating?: boolean;
   timeoutMs?: number;
+  /** Append the command and its output (masked) to this file, e.g. a build log the screen does not show. */
+  logFile?: string;
 };
 
 /** A command a dry run printed instead of running, or any command run, for logs and tests. */
@@ -42,6 +47,30 @@ export function displayArg(arg: string): string {
 export function formatCommand(cmd: string, args: readonly string[]): string {
   return mask([cmd, ...args].map(displayArg).join(' '));
 }
+
+export type StartOptions = {
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  /** Receives each line the child prints (masked), as it comes. */
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Run it in its own session, outliving this process: stdin closed, stdout and stderr appended to this file. */
+  detachTo?: string;
+};
+
+/** How a long-running child ended; `error` when it could not be started at all. */
+export type ChildExit = { code: number | null; signal: NodeJS.Signals | null; error?: Error };
+
+/** A child that runs until it is stopped (a port-forward, a server). */
+export type LongRunning = {
+  readonly pid: number | undefined;
+  /** Settles once the child has exited or failed to start; never rejects. */
+  readonly exited: Promise<ChildExit>;
+  running(): boolean;
+  /** Sends a signal at once; synchronous, so an 'exit' hook can use it. */
+  kill(signal?: NodeJS.Signals): void;
+  /** SIGTERM, then SIGKILL after graceMs; resolves once the child is gone. */
+  stop(graceMs?: number): Promise<ChildExit>;
+};
 
 export type ExecSettings = {
   dryRun: boolean;
@@ -93,11 +122,92 @@ export class Exec {
       throw new PrerequisiteError(`${cmd} was not found on PATH`, `Install ${cmd} and rerun.`);
     }
     const result = { stdout: out.stdout, stderr: out.stderr, exitCode: out.exitCode ?? 1 };
+    if (opts.logFile) {
+      mkdirSync(dirname(opts.logFile), { recursive: true });
+      appendFileSync(opts.logFile, mask(`$ ${shown}\n${out.stdout}${out.stderr}\n[exit ${result.exitCode}]\n`));
+    }
     if (result.exitCode !== 0 && !opts.nothrow) {
       const tail = mask(result.stderr.trim() || result.stdout.trim()).split('\n').slice(-15).join('\n');
       throw new UserError(`command failed (exit ${result.exitCode}): ${shown}${tail ? `\n${tail}` : ''}`);
     }
     return result;
+  }
+
+  /**
+   * Starts a long-running child (argv, no shell) and returns at once. zx's `$` suits commands that
+   * finish; this one suits children supervised for their whole life. Under dry-run it is printed only,
+   * and the handle reports an immediate clean exit.
+   */
+  start(cmd: string, args: readonly string[], opts: StartOptions = {}): LongRunning {
+    const shown = formatCommand(cmd, args);
+    this.history.push({ command: shown, dryRun: this.settings.dryRun });
+    if (this.settings.dryRun) {
+      this.settings.log(`[dry-run] would start: ${shown}`);
+      const done: ChildExit = { code: 0, signal: null };
+      return { pid: undefined, exited: Promise.resolve(done), running: () => false, kill: () => {}, stop: () => Promise.resolve(done) };
+    }
+    if (this.settings.verbose) this.settings.log(`$ ${shown}${opts.detachTo ? ' &' : ''}`);
+
+    let logFd: number | undefined;
+    if (opts.detachTo) {
+      mkdirSync(dirname(opts.detachTo), { recursive: true });
+      logFd = openSync(opts.detachTo, 'a');
+    }
+    const child = spawn(cmd, [...args], {
+      cwd: opts.cwd,
+      env: opts.env ? { ...process.env, ...opts.env } : process.env,
+      stdio: logFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', logFd, logFd],
+      detached: logFd !== undefined,
+    });
+    if (logFd !== undefined) {
+      closeSync(logFd);
+      child.unref();
+    }
+    const pipeLines = (stream: NodeJS.ReadableStream | null, name: 'stdout' | 'stderr') => {
+      if (!stream) return;
+      let buffered = '';
+      stream.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString();
+        const lines = buffered.split('\n');
+        buffered = lines.pop() ?? '';
+        for (const line of lines) opts.onLine?.(mask(line), name);
+      });
+      stream.on('end', () => {
+        if (buffered) opts.onLine?.(mask(buffered), name);
+        buffered = '';
+      });
+    };
+    pipeLines(child.stdout, 'stdout');
+    pipeLines(child.stderr, 'stderr');
+
+    let ended = false;
+    const exited = new Promise<ChildExit>((resolve) => {
+      child.once('error', (err) => {
+        ended = true;
+        resolve({ code: null, signal: null, error: this.spawnError(cmd, err) });
+      });
+      // 'close' waits for the pipes to drain, so every line has reached onLine by then.
+      child.once(logFd === undefined ? 'close' : 'exit', (code: number | null, signal: NodeJS.Signals | null) => {
+        ended = true;
+        resolve({ code, signal });
+      });
+    });
+    const kill = (signal: NodeJS.Signals = 'SIGTERM') => {
+      if (!ended) child.kill(signal);
+    };
+    return {
+      pid: child.pid,
+      exited,
+      running: () => !ended,
+      kill,
+      async stop(graceMs = 5000) {
+        kill('SIGTERM');
+        const timer = setTimeout(() => kill('SIGKILL'), graceMs);
+        const result = await exited;
+        clearTimeout(timer);
+        return result;
+      },
+    };
   }
 
   private spawnError(cmd: string, err: unknown): Error {

@@ -69,3 +69,96 @@ export class Helm {
     return out.stdout;
   }
 }
+
+/** Release states `helm status -o json` reports in info.status. */
+export type ReleaseStatus =
+  | 'deployed'
+  | 'failed'
+  | 'pending-install'
+  | 'pending-upgrade'
+  | 'pending-rollback'
+  | 'uninstalling'
+  | 'superseded'
+  | 'uninstalled'
+  | 'unknown';
+
+export type ReleaseInfo = { status: ReleaseStatus; revision: number; chartVersion: string };
+export type HistoryEntry = { revision: number; status: ReleaseStatus };
+
+export type UpgradeOptions = {
+  release: string;
+  namespace: string;
+  context: string;
+  chart: string;
+  valuesFiles: string[];
+  /** YAML given on stdin as `-f -`: the generated values, secrets included, never on argv. */
+  stdinValues: string;
+  timeout: string;
+  major: number;
+};
+
+/** Helm 3 and Helm 4 spell "wait, and undo a failed upgrade" differently. */
+export function upgradeFlags(major: number, timeout: string): string[] {
+  return major >= 4
+    ? ['--wait=watcher', '--rollback-on-failure', '--timeout', timeout]
+    : ['--wait', '--atomic', '--timeout', timeout];
+}
+
+export class HelmRelease {
+  constructor(
+    private readonly exec: Exec,
+    readonly bin: string,
+  ) {}
+
+  private scope(o: { namespace: string; context: string }): string[] {
+    return ['--namespace', o.namespace, '--kube-context', o.context];
+  }
+
+  /** `helm status -o json`; undefined when the release does not exist. */
+  async status(o: { release: string; namespace: string; context: string }): Promise<ReleaseInfo | undefined> {
+    const out = await this.exec.run(this.bin, ['status', o.release, ...this.scope(o), '--output', 'json'], { nothrow: true });
+    if (out.exitCode !== 0) {
+      if (/not found/i.test(out.stderr)) return undefined;
+      throw new UserError(`helm status ${o.release} failed: ${out.stderr.trim()}`);
+    }
+    const data = JSON.parse(out.stdout) as { version?: number; info?: { status?: string }; chart?: { metadata?: { version?: string } } };
+    return { status: (data.info?.status ?? 'unknown') as ReleaseStatus, revision: data.version ?? 0, chartVersion: data.chart?.metadata?.version ?? '' };
+  }
+
+  async history(o: { release: string; namespace: string; context: string }): Promise<HistoryEntry[]> {
+    const out = await this.exec.run(this.bin, ['history', o.release, ...this.scope(o), '--output', 'json'], { nothrow: true });
+    if (out.exitCode !== 0) return [];
+    return (JSON.parse(out.stdout) as { revision: number; status: string }[]).map((h) => ({ revision: h.revision, status: h.status as ReleaseStatus }));
+  }
+
+  /** The user-supplied values of the deployed revision (`helm get values -o json`). */
+  async values(o: { release: string; namespace: string; context: string }): Promise<Record<string, unknown>> {
+    const out = await this.exec.run(this.bin, ['get', 'values', o.release, ...this.scope(o), '--output', 'json']);
+    return (JSON.parse(out.stdout || '{}') ?? {}) as Record<string, unknown>;
+  }
+
+  async upgrade(o: UpgradeOptions): Promise<{ ok: boolean; output: string }> {
+    const args = [
+      'upgrade',
+      '--install',
+      o.release,
+      o.chart,
+      ...this.scope(o),
+      ...o.valuesFiles.flatMap((f) => ['--values', f]),
+      '--values',
+      '-',
+      ...upgradeFlags(o.major, o.timeout),
+    ];
+    const out = await this.exec.run(this.bin, args, { mutating: true, nothrow: true, input: o.stdinValues });
+    return { ok: out.exitCode === 0, output: `${out.stdout}${out.stderr}`.trim() };
+  }
+
+  async rollback(o: { release: string; namespace: string; context: string }, revision: number, major: number, timeout: string): Promise<void> {
+    const wait = major >= 4 ? ['--wait=watcher'] : ['--wait'];
+    await this.exec.run(this.bin, ['rollback', o.release, String(revision), ...this.scope(o), ...wait, '--timeout', timeout], { mutating: true });
+  }
+
+  async uninstall(o: { release: string; namespace: string; context: string }, timeout: string): Promise<void> {
+    await this.exec.run(this.bin, ['uninstall', o.release, ...this.scope(o), '--wait', '--timeout', timeout], { mutating: true });
+  }
+}

@@ -1,0 +1,66 @@
+// Creates env/.env from .env.example with strong random secrets, or fills in the secrets an
+// existing file lacks. Never overwrites a value that is set; writes atomically with mode 0600.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { registerSecret } from './exec.ts';
+
+/** Secrets setup generates when they are missing, with their length. */
+export const GENERATED_SECRETS = { BETTER_AUTH_SECRET: 48, POSTGRES_PASSWORD: 32 } as const;
+export type GeneratedKey = keyof typeof GENERATED_SECRETS;
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** Random letters and digits (URL- and shell-safe), without modulo bias. */
+export function randomSecret(length: number): string {
+  let out = '';
+  while (out.length < length) {
+    for (const b of randomBytes(length * 2)) {
+      if (b < 248 && out.length < length) out += ALPHABET[b % 62];
+    }
+  }
+  return out;
+}
+
+export type EnvFilePlan = { create: boolean; fill: GeneratedKey[] };
+
+/** Pure: what must change in the env file, given whether it exists and which secrets it holds. */
+export function planEnvFile(exists: boolean, present: Partial<Record<GeneratedKey, string>>): EnvFilePlan {
+  const fill = (Object.keys(GENERATED_SECRETS) as GeneratedKey[]).filter((k) => !present[k]);
+  return { create: !exists, fill };
+}
+
+/** Sets KEY=value on its existing empty line, or appends it; other lines stay as they were. */
+export function fillKeys(text: string, values: Record<string, string>): string {
+  let out = text;
+  for (const [key, value] of Object.entries(values)) {
+    const line = new RegExp(`^(\\s*(?:export\\s+)?${key}\\s*=)\\s*(?:""|'')?\\s*$`, 'm');
+    if (line.test(out)) out = out.replace(line, `$1${value}`);
+    else out = `${out.replace(/\n*$/, '\n')}${key}=${value}\n`;
+  }
+  return out;
+}
+
+/**
+ * Applies the plan: copies the example when the file is missing, fills the missing secrets, and
+ * returns the generated values (registered for masking) so the caller can use them at once.
+ */
+export function applyEnvFile(root: string, envFile: string, plan: EnvFilePlan): Record<string, string> {
+  const generated: Record<string, string> = {};
+  for (const key of plan.fill) {
+    generated[key] = randomSecret(GENERATED_SECRETS[key]);
+    registerSecret(generated[key]);
+  }
+  if (!plan.create && plan.fill.length === 0) return generated;
+  const base = plan.create ? readFileSync(join(root, 'env', '.env.example'), 'utf8') : readFileSync(envFile, 'utf8');
+  const tmp = `${envFile}.tmp-${process.pid}`;
+  writeFileSync(tmp, fillKeys(base, generated), { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  // Refuse to replace a file another process created meanwhile: the user's file always wins.
+  if (plan.create && existsSync(envFile)) {
+    writeFileSync(tmp, '');
+    throw new Error(`${envFile} appeared while setup was writing it; rerun setup`);
+  }
+  renameSync(tmp, envFile);
+  return generated;
+}

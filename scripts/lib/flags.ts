@@ -1,0 +1,29 @@
+// Flags shared by the entry scripts that override settings (--driver, --profile, --context, --namespace).
+import type { SettingKey } from './config.ts';
+
+export const settingFlags = {
+  driver: { type: 'string' },
+  profile: { type: 'string' },
+  context: { type: 'string' },
+  namespace: { type: 'string' },
+} as const;
+
+export const settingFlagsHelp = `  --driver D         minikube (default), docker-desktop or kind   [TASKFLOW_DRIVER]
+  --profile P        dev (default) or prod                          [TASKFLOW_PROFILE]
+  --context C        deploy into this kube context instead of the cluster's own [TASKFLOW_KUBE_CONTEXT]
+  --namespace N      Kubernetes namespace (default taskflow)        [TASKFLOW_NAMESPACE]`;
+
+/** Maps the flags given to the settings they override; the config loader validates them. */
+export function settingOverrides(values: { driver?: string; profile?: string; context?: string; namespace?: string }) {
+  const out: Partial<Record<SettingKey, { value: string; flag: string }>> = {};
+  if (values.driver !== undefined) out.TASKFLOW_DRIVER = { value: values.driver, flag: '--driver' };
+  if (values.profile !== undefined) out.TASKFLOW_PROFILE = { value: values.profile, flag: '--profile' };
+  if (values.context !== undefined) out.TASKFLOW_KUBE_CONTEXT = { value: values.context, flag: '--context' };
+  if (values.namespace !== undefined) out.TASKFLOW_NAMESPACE = { value: values.namespace, flag: '--namespace' };
+  return out;
+}
+
+/** helm's --timeout: a Go duration such as 10m or 300s. */
+export function checkTimeout(value: string): boolean {
+  return /^(\d+h)?(\d+m)?(\d+s)?$/.test(value) && value !== '';
+}

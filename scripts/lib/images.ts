@@ -1,0 +1,134 @@
+// Content-addressed image tags and the build/load plan. The tag is a hash of the build context
+// (after .dockerignore), the Dockerfile and the build args: same source → same tag → nothing to
+// do; changed source → new tag → the Deployment rolls.
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+
+/** One .dockerignore rule, compiled. */
+type Rule = { negate: boolean; re: RegExp };
+
+/**
+ * Compiles .dockerignore patterns the way Docker reads them: Go filepath.Match globs relative to
+ * the context root, `**` for any number of directories, `!` re-including, the last match winning.
+ * A pattern matching a directory excludes everything below it.
+ */
+export function compileDockerignore(text: string): Rule[] {
+  const rules: Rule[] = [];
+  for (let line of text.split(/\r?\n/)) {
+    line = line.trim();
+    if (!line || line.startsWith('#')) continue;
+    const negate = line.startsWith('!');
+    let pat = (negate ? line.slice(1) : line).trim().replace(/^\/+/, '').replace(/\/+$/, '');
+    pat = pat.split('/').filter((s) => s !== '.').join('/');
+    if (!pat) continue;
+    let re = '';
+    for (let i = 0; i < pat.length; i++) {
+      const c = pat[i] as string;
+      if (c === '*' && pat[i + 1] === '*') {
+        // "**/" matches zero or more directories; a trailing "**" matches everything.
+        if (pat[i + 2] === '/') {
+          re += '(?:.*/)?';
+          i += 2;
+        } else {
+          re += '.*';
+          i += 1;
+        }
+      } else if (c === '*') re += '[^/]*';
+      else if (c === '?') re += '[^/]';
+      else if (c === '[') {
+        const end = pat.indexOf(']', i);
+        if (end < 0) re += '\\[';
+        else {
+          re += `[${pat.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
+          i = end;
+        }
+      } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+    }
+    rules.push({ negate, re: new RegExp(`^${re}(?:/.*)?$`) });
+  }
+  return rules;
+}
+
+export function isIgnored(rules: Rule[], path: string): boolean {
+  let ignored = false;
+  for (const r of rules) if (r.re.test(path)) ignored = !r.negate;
+  return ignored;
+}
+
+/** The files Docker would send as the build context, as sorted forward-slash relative paths. */
+export function contextFiles(contextDir: string, rules: Rule[]): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const abs = join(dir, name);
+      const rel = relative(contextDir, abs).split(sep).join('/');
+      const st = statSync(abs);
+      if (st.isDirectory()) {
+        // An ignored directory may still hold re-included files ("!dir/keep"), so only prune
+        // when no negation rule could match below it.
+        if (isIgnored(rules, rel) && !rules.some((r) => r.negate)) continue;
+        walk(abs);
+      } else if (!isIgnored(rules, rel)) out.push(rel);
+    }
+  };
+  walk(contextDir);
+  return out;
+}
+
+export type ImageSource = {
+  /** backend | frontend */
+  component: string;
+  contextDir: string;
+  dockerfile: string;
+  buildArgs: Record<string, string>;
+};
+
+/**
+ * sha256 over the Dockerfile, the build args and every context file (path, executable bit,
+ * content); 12 hex characters are the tag. Mirror URLs (PIP_INDEX_URL, NPM_CONFIG_REGISTRY) change
+ * where packages come from, not what is built, so they are left out: a user switching mirrors
+ * does not rebuild.
+ */
+export function contentTag(src: ImageSource): string {
+  const h = createHash('sha256');
+  h.update(`dockerfile\0${readFileSync(src.dockerfile)}\0`);
+  for (const [k, v] of Object.entries(src.buildArgs).sort()) {
+    if (MIRROR_ARGS.has(k)) continue;
+    h.update(`arg\0${k}=${v}\0`);
+  }
+  const ignoreFile = `${src.dockerfile}.dockerignore`;
+  const fallback = join(src.contextDir, '.dockerignore');
+  const rules = compileDockerignore(existsSync(ignoreFile) ? readFileSync(ignoreFile, 'utf8') : existsSync(fallback) ? readFileSync(fallback, 'utf8') : '');
+  for (const rel of contextFiles(src.contextDir, rules)) {
+    const abs = join(src.contextDir, rel);
+    const exec = (statSync(abs).mode & 0o111) !== 0 ? 'x' : '-';
+    h.update(`file\0${rel}\0${exec}\0`);
+    h.update(createHash('sha256').update(readFileSync(abs)).digest());
+  }
+  return h.digest('hex').slice(0, 12);
+}
+
+export const MIRROR_ARGS = new Set(['PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL', 'PIP_TRUSTED_HOST', 'NPM_CONFIG_REGISTRY']);
+
+/** Where an image already is, observed before deciding. */
+export type ImageState = { inCluster: boolean; inLocalDocker: boolean };
+
+/** What to do for one image, Skaffold-style. */
+export type ImageVerdict =
+  | { action: 'none'; reason: 'found in the cluster' }
+  | { action: 'load'; reason: 'built already, not in the cluster' }
+  | { action: 'build'; reason: 'not found'; load: boolean }
+  | { action: 'skip-build'; reason: '--skip-build, image missing' };
+
+/**
+ * Pure decision for one image. `clusterSharesDocker` is true where the cluster runs on the
+ * local Docker engine's image store (Docker Desktop), so a build is all it takes.
+ */
+export function decideImage(state: ImageState, opts: { skipBuild: boolean; clusterSharesDocker: boolean }): ImageVerdict {
+  if (state.inCluster) return { action: 'none', reason: 'found in the cluster' };
+  if (state.inLocalDocker && !opts.clusterSharesDocker) return { action: 'load', reason: 'built already, not in the cluster' };
+  if (state.inLocalDocker) return { action: 'none', reason: 'found in the cluster' };
+  if (opts.skipBuild) return { action: 'skip-build', reason: '--skip-build, image missing' };
+  return { action: 'build', reason: 'not found', load: !opts.clusterSharesDocker };
+}

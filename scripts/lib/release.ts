@@ -1,0 +1,160 @@
+// The Helm release: the values setup passes, the decision install / upgrade / nothing / recover,
+// and the diagnostics printed when a release fails.
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { parse as parseYaml, stringify } from 'yaml';
+import type { Settings } from './config.ts';
+import type { HistoryEntry, ReleaseInfo } from './tools/helm.ts';
+import type { Kubectl } from './tools/kubectl.ts';
+
+export type Values = Record<string, unknown>;
+
+const isMap = (v: unknown): v is Values => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Helm's coalescing of user values files: maps merge key by key, anything else is replaced, null deletes. */
+export function mergeValues(base: Values, over: Values): Values {
+  const out: Values = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === null) delete out[k];
+    else if (isMap(v) && isMap(out[k])) out[k] = mergeValues(out[k] as Values, v);
+    else out[k] = v;
+  }
+  return out;
+}
+
+/** Deep equality of JSON-like values, key order ignored. */
+export function sameValues(a: unknown, b: unknown): boolean {
+  if (isMap(a) && isMap(b)) {
+    const ka = Object.keys(a).sort();
+    const kb = Object.keys(b).sort();
+    return ka.length === kb.length && ka.every((k, i) => k === kb[i] && sameValues(a[k], b[k]));
+  }
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => sameValues(v, b[i]));
+  return a === b;
+}
+
+/** Hash of every file of the chart, so a template edit without a version bump still upgrades. */
+export function chartHash(chartDir: string): string {
+  const h = createHash('sha256');
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const abs = join(dir, name);
+      if (statSync(abs).isDirectory()) walk(abs);
+      else h.update(`${relative(chartDir, abs).split(sep).join('/')}\0`).update(readFileSync(abs));
+    }
+  };
+  walk(chartDir);
+  return h.digest('hex').slice(0, 16);
+}
+
+export type ReleaseInputs = {
+  settings: Settings;
+  images: { backend: { repository: string; tag: string }; frontend: { repository: string; tag: string } };
+  /** Origins a browser reaches the app at (port-forward, ingress), for CORS and auth. */
+  origins: string[];
+  chartHash: string;
+};
+
+/** The values setup adds on top of the profile file, secrets included (sent on stdin only). */
+export function releaseValues(inp: ReleaseInputs): Values {
+  const s = inp.settings;
+  const cors = s.CORS_ORIGINS || inp.origins.join(',');
+  const authUrl = s.BETTER_AUTH_URL || inp.origins[0] || '';
+  const extra: Record<string, string> = {};
+  if (s.ANTHROPIC_API_KEY) extra.ANTHROPIC_API_KEY = s.ANTHROPIC_API_KEY;
+  if (s.GEMINI_API_KEY) extra.GEMINI_API_KEY = s.GEMINI_API_KEY;
+  const values: Values = {
+    commonAnnotations: { 'taskflow.dev/chart-hash': inp.chartHash },
+    backend: {
+      image: inp.images.backend,
+      env: { CORS_ORIGINS: cors, APP_MODULE: s.TASKFLOW_BACKEND_APP_MODULE },
+    },
+    frontend: {
+      image: inp.images.frontend,
+      env: { BETTER_AUTH_URL: authUrl, BETTER_AUTH_TRUSTED_ORIGINS: cors },
+    },
+    ingress: { host: s.TASKFLOW_INGRESS_HOST },
+    secrets: {
+      betterAuthSecret: s.BETTER_AUTH_SECRET ?? '',
+      openaiApiKey: s.OPENAI_API_KEY,
+      extra,
+    },
+  };
+  if (Object.keys(extra).length) {
+    (values.backend as Values).secretEnv = ['DATABASE_URL', 'BETTER_AUTH_SECRET', 'OPENAI_API_KEY', ...Object.keys(extra)];
+  }
+  if (s.DATABASE_URL) {
+    values.postgresql = { enabled: false };
+    values.externalDatabase = { url: s.DATABASE_URL };
+  } else {
+    values.postgresql = { auth: { password: s.POSTGRES_PASSWORD ?? '' } };
+  }
+  return values;
+}
+
+export function toYaml(values: Values): string {
+  return stringify(values);
+}
+
+export function readValuesFile(path: string): Values {
+  return (parseYaml(readFileSync(path, 'utf8')) ?? {}) as Values;
+}
+
+export type ReleaseObservation = {
+  info?: ReleaseInfo;
+  history: HistoryEntry[];
+  /** `helm get values` of the current revision, when there is one. */
+  currentValues?: Values;
+};
+
+export type ReleaseVerdict =
+  | { action: 'install'; reason: string }
+  | { action: 'upgrade'; reason: string }
+  | { action: 'none'; reason: string }
+  | { action: 'rollback-then-upgrade'; revision: number; reason: string }
+  | { action: 'uninstall-then-install'; reason: string };
+
+const PENDING = new Set(['pending-install', 'pending-upgrade', 'pending-rollback']);
+
+/** Pure: what to do with the release, from what helm reports and the values wanted. */
+export function decideRelease(obs: ReleaseObservation, desired: Values): ReleaseVerdict {
+  const info = obs.info;
+  if (!info) return { action: 'install', reason: 'not installed' };
+  const good = obs.history.filter((h) => h.revision !== info.revision && (h.status === 'deployed' || h.status === 'superseded'));
+  const lastGood = good.sort((a, b) => b.revision - a.revision)[0];
+  if (PENDING.has(info.status) || info.status === 'uninstalling') {
+    if (lastGood) {
+      return { action: 'rollback-then-upgrade', revision: lastGood.revision, reason: `stuck in ${info.status} (revision ${info.revision}), an interrupted run` };
+    }
+    return { action: 'uninstall-then-install', reason: `stuck in ${info.status} with no deployed revision` };
+  }
+  if (info.status === 'failed') {
+    if (lastGood) return { action: 'upgrade', reason: `revision ${info.revision} failed` };
+    return { action: 'uninstall-then-install', reason: 'the first install failed' };
+  }
+  if (info.status === 'deployed' && obs.currentValues && sameValues(obs.currentValues, desired)) {
+    return { action: 'none', reason: `revision ${info.revision} deployed with these values` };
+  }
+  return { action: 'upgrade', reason: info.status === 'deployed' ? 'values or images changed' : `status ${info.status}` };
+}
+
+/** For a failed release: each unready pod with its waiting reasons, events and last log lines. */
+export async function diagnose(kubectl: Kubectl, context: string, ns: string, release: string): Promise<string> {
+  const pods = await kubectl.pods(context, ns, `app.kubernetes.io/instance=${release}`);
+  const bad = pods.filter((p) => !p.ready && p.phase !== 'Succeeded');
+  if (bad.length === 0) return pods.length ? 'every pod of the release is ready now' : 'no pods of the release were found';
+  const parts: string[] = [];
+  for (const p of bad.slice(0, 5)) {
+    const events = await kubectl.events(context, ns, p.name);
+    const logs = await kubectl.logs(context, ns, p.name, 20);
+    parts.push(
+      [
+        `pod ${p.name}: ${p.phase}${p.waitingReasons.length ? ` (${p.waitingReasons.join(', ')})` : ''}, ${p.restarts} restarts`,
+        ...(events.length ? ['  events:', ...events.slice(-8).map((e) => `    ${e}`)] : []),
+        ...(logs ? ['  last log lines:', ...logs.split('\n').slice(-20).map((l) => `    ${l}`)] : []),
+      ].join('\n'),
+    );
+  }
+  return parts.join('\n');
+}

@@ -1,0 +1,71 @@
+// Typed wrapper of the docker CLI (client + daemon): versions, image lookups, builds.
+import { PrerequisiteError } from '../errors.ts';
+import type { Exec } from '../exec.ts';
+import { parseVersion, requireVersion, type Version } from './versions.ts';
+
+export type DockerInfo = { server: Version; cpus: number; memoryBytes: number };
+
+export type BuildSpec = {
+  image: string;
+  dockerfile: string;
+  context: string;
+  buildArgs: Record<string, string>;
+  /** Where the build's output goes (the screen shows a spinner instead). */
+  logFile?: string;
+};
+
+export class Docker {
+  constructor(
+    private readonly exec: Exec,
+    readonly bin = 'docker',
+  ) {}
+
+  /** Client present, daemon reachable and recent enough; the daemon's CPU and memory for preflight. */
+  async info(): Promise<DockerInfo> {
+    const out = await this.exec.run(this.bin, ['info', '--format', '{{json .}}'], { nothrow: true });
+    if (out.exitCode !== 0) {
+      const why = (out.stderr.trim().split('\n').find((l) => l.trim()) ?? '').slice(0, 300);
+      throw new PrerequisiteError(
+        `the Docker daemon is not reachable${why ? `: ${why}` : ''}`,
+        'Start Docker (Docker Desktop, or `sudo systemctl start docker` on Linux) and rerun.',
+      );
+    }
+    let data: { ServerVersion?: string; NCPU?: number; MemTotal?: number };
+    try {
+      data = JSON.parse(out.stdout) as typeof data;
+    } catch {
+      throw new PrerequisiteError('docker info did not answer in JSON', 'Update Docker to 20.10 or newer.');
+    }
+    const server = requireVersion('docker', parseVersion(data.ServerVersion ?? ''), data.ServerVersion ?? '');
+    return { server, cpus: data.NCPU ?? 0, memoryBytes: data.MemTotal ?? 0 };
+  }
+
+  async hasImage(image: string): Promise<boolean> {
+    const out = await this.exec.run(this.bin, ['image', 'inspect', '--format', '{{.Id}}', image], { nothrow: true });
+    return out.exitCode === 0;
+  }
+
+  async build(spec: BuildSpec): Promise<void> {
+    const args = ['build', '--tag', spec.image, '--file', spec.dockerfile];
+    for (const [k, v] of Object.entries(spec.buildArgs).sort()) args.push('--build-arg', `${k}=${v}`);
+    args.push(spec.context);
+    await this.exec.run(this.bin, args, { mutating: true, env: { DOCKER_BUILDKIT: '1' }, logFile: spec.logFile });
+  }
+
+  async removeImage(image: string): Promise<boolean> {
+    const out = await this.exec.run(this.bin, ['image', 'rm', image], { mutating: true, nothrow: true });
+    return out.exitCode === 0;
+  }
+
+  /** Lists local images of a repository as "repo:tag". */
+  async listImages(repository: string): Promise<string[]> {
+    const out = await this.exec.run(this.bin, ['image', 'ls', repository, '--format', '{{.Repository}}:{{.Tag}}'], { nothrow: true });
+    return out.exitCode === 0 ? out.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];
+  }
+
+  /** Runs a command in a container (kind's node) and says whether it succeeded. */
+  async execIn(container: string, command: string[]): Promise<boolean> {
+    const out = await this.exec.run(this.bin, ['exec', container, ...command], { nothrow: true });
+    return out.exitCode === 0;
+  }
+}

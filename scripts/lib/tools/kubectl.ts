@@ -1,0 +1,113 @@
+// Typed wrapper of kubectl. Every call names its context explicitly, so nothing ever lands in
+// whatever context happens to be current. JSON shapes are the Kubernetes API objects.
+import type { Exec } from '../exec.ts';
+import { parseVersion, requireVersion, type Version } from './versions.ts';
+
+export type NamespaceState = 'active' | 'terminating' | 'missing';
+
+export type PodSummary = {
+  name: string;
+  phase: string;
+  ready: boolean;
+  restarts: number;
+  /** Why a container is not running, e.g. "ImagePullBackOff", "CrashLoopBackOff". */
+  waitingReasons: string[];
+  images: string[];
+  labels: Record<string, string>;
+};
+
+type PodJson = {
+  metadata: { name: string; labels?: Record<string, string> };
+  spec: { containers: { image: string }[] };
+  status: {
+    phase?: string;
+    conditions?: { type: string; status: string }[];
+    containerStatuses?: { restartCount?: number; state?: { waiting?: { reason?: string } } }[];
+  };
+};
+
+export class Kubectl {
+  constructor(
+    private readonly exec: Exec,
+    readonly bin = 'kubectl',
+  ) {}
+
+  async clientVersion(): Promise<Version> {
+    const out = await this.exec.run(this.bin, ['version', '--client', '--output', 'json'], { nothrow: true });
+    let raw = out.stdout;
+    try {
+      raw = (JSON.parse(out.stdout) as { clientVersion?: { gitVersion?: string } }).clientVersion?.gitVersion ?? raw;
+    } catch {
+      /* reported below as unreadable */
+    }
+    return requireVersion('kubectl', parseVersion(raw), raw);
+  }
+
+  async contexts(): Promise<string[]> {
+    const out = await this.exec.run(this.bin, ['config', 'get-contexts', '--output', 'name'], { nothrow: true });
+    return out.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  }
+
+  async currentContext(): Promise<string | undefined> {
+    const out = await this.exec.run(this.bin, ['config', 'current-context'], { nothrow: true });
+    return out.exitCode === 0 ? out.stdout.trim() || undefined : undefined;
+  }
+
+  /** The API server answers /readyz with "ok" when the cluster can take work. */
+  async ready(context: string): Promise<boolean> {
+    const out = await this.exec.run(this.bin, ['--context', context, 'get', '--raw', '/readyz'], { nothrow: true, timeoutMs: 20_000 });
+    return out.exitCode === 0 && out.stdout.trim() === 'ok';
+  }
+
+  async namespace(context: string, ns: string): Promise<NamespaceState> {
+    const out = await this.exec.run(this.bin, ['--context', context, 'get', 'namespace', ns, '--output', 'json'], { nothrow: true });
+    if (out.exitCode !== 0) {
+      if (/NotFound|not found/i.test(out.stderr)) return 'missing';
+      throw new Error(`kubectl get namespace ${ns} failed: ${out.stderr.trim()}`);
+    }
+    const phase = (JSON.parse(out.stdout) as { status?: { phase?: string } }).status?.phase;
+    return phase === 'Terminating' ? 'terminating' : 'active';
+  }
+
+  async createNamespace(context: string, ns: string): Promise<void> {
+    await this.exec.run(this.bin, ['--context', context, 'create', 'namespace', ns], { mutating: true });
+  }
+
+  /** Asks for deletion without waiting; the caller polls namespace() so it can show progress. */
+  async deleteNamespace(context: string, ns: string): Promise<void> {
+    await this.exec.run(this.bin, ['--context', context, 'delete', 'namespace', ns, '--wait=false', '--ignore-not-found'], { mutating: true });
+  }
+
+  async pods(context: string, ns: string, selector: string): Promise<PodSummary[]> {
+    const out = await this.exec.run(this.bin, ['--context', context, '--namespace', ns, 'get', 'pods', '--selector', selector, '--output', 'json'], { nothrow: true });
+    if (out.exitCode !== 0) return [];
+    const items = (JSON.parse(out.stdout) as { items: PodJson[] }).items;
+    return items.map((p) => ({
+      name: p.metadata.name,
+      phase: p.status.phase ?? 'Unknown',
+      ready: (p.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+      restarts: (p.status.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0),
+      waitingReasons: (p.status.containerStatuses ?? []).map((c) => c.state?.waiting?.reason).filter((r): r is string => Boolean(r)),
+      images: p.spec.containers.map((c) => c.image),
+      labels: p.metadata.labels ?? {},
+    }));
+  }
+
+  /** The events of one object, oldest first, as "Reason: message" lines. */
+  async events(context: string, ns: string, name: string): Promise<string[]> {
+    const out = await this.exec.run(this.bin, ['--context', context, '--namespace', ns, 'get', 'events', '--field-selector', `involvedObject.name=${name}`, '--output', 'json'], { nothrow: true });
+    if (out.exitCode !== 0) return [];
+    const items = (JSON.parse(out.stdout) as { items: { reason?: string; message?: string; type?: string }[] }).items;
+    return items.map((e) => `${e.type ?? 'Normal'} ${e.reason ?? ''}: ${(e.message ?? '').trim()}`);
+  }
+
+  async logs(context: string, ns: string, pod: string, tail = 20): Promise<string> {
+    const out = await this.exec.run(this.bin, ['--context', context, '--namespace', ns, 'logs', pod, '--all-containers', '--tail', String(tail)], { nothrow: true });
+    return (out.stdout || out.stderr).trim();
+  }
+
+  async pvcs(context: string, ns: string, selector: string): Promise<string[]> {
+    const out = await this.exec.run(this.bin, ['--context', context, '--namespace', ns, 'get', 'pvc', '--selector', selector, '--output', 'name'], { nothrow: true });
+    return out.exitCode === 0 ? out.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];
+  }
+}

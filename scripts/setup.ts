@@ -1,0 +1,67 @@
+#!/usr/bin/env -S npx tsx
+// Entry point of `setup`: flags → runSetup → exit code.
+import { parseFlags, projectRoot, runMain } from './lib/cli.ts';
+import { ExitCode, InputError } from './lib/errors.ts';
+import { checkTimeout, settingFlags, settingFlagsHelp, settingOverrides } from './lib/flags.ts';
+import { runSetup } from './lib/setup.ts';
+import { ensureHelm } from './lib/tools/helm-binary.ts';
+
+const HELP = `Usage: setup [options]
+
+Brings the app up on a local Kubernetes cluster, and converges any later run to the same
+result without redoing work: preflight (tools, versions, Docker, resources) → configuration
+(env/.env, secrets generated once) → cluster (started or reused) → addons → namespace →
+images (built only when their content changed, loaded into the cluster) → helm upgrade
+--install (waits, rolls back on failure, recovers a release stuck by an interrupted run) →
+the URLs that work for your driver.
+
+Options:
+${settingFlagsHelp}
+  --skip-build       use images already built; fail if one is missing
+  --dry-run          print what each step found and would do, and the exact commands (secrets masked)
+  --timeout T        how long helm waits for the pods (default 10m)
+  --yes              do not ask before changing anything (setup asks nothing today; for scripts)
+  --json             print a JSON summary on stdout (progress goes to stderr)
+  -v, --verbose      print every command run
+  -h, --help         show this help
+
+Exit codes: 0 ready, 1 a step failed, 2 bad flags or configuration, 3 missing or too-old
+prerequisite, 130 interrupted (rerun to continue).`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values: f } = parseFlags(
+    argv,
+    {
+      ...settingFlags,
+      'skip-build': { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+      timeout: { type: 'string' },
+      yes: { type: 'boolean', short: 'y' },
+      json: { type: 'boolean' },
+      verbose: { type: 'boolean', short: 'v' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    'setup',
+  );
+  if (f.help) {
+    console.log(HELP);
+    return ExitCode.ok;
+  }
+  const timeout = f.timeout ?? '10m';
+  if (!checkTimeout(timeout)) throw new InputError(`--timeout ${timeout} is not a duration`, 'Use a value such as 10m, 90s or 1h.');
+  return runSetup(
+    {
+      root: projectRoot,
+      dryRun: f['dry-run'] === true,
+      verbose: f.verbose === true,
+      json: f.json === true,
+      skipBuild: f['skip-build'] === true,
+      yes: f.yes === true,
+      timeout,
+      flags: settingOverrides(f),
+    },
+    await ensureHelm(projectRoot).catch(() => 'helm'),
+  );
+}
+
+runMain(() => main(process.argv.slice(2)));

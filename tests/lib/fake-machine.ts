@@ -1,0 +1,172 @@
+// A fake machine for whole-script scenarios: a state file the fake CLIs in tests/fakes share,
+// a bin directory holding only the fakes chosen (plus node and bash), and helpers to run the
+// real entry scripts against it and read back every call they made.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { root } from './chart.ts';
+import { ensureHelm } from '../../scripts/lib/tools/helm-binary.ts';
+
+export type Tool = 'docker' | 'minikube' | 'kind' | 'kubectl' | 'helm';
+export type Call = { tool: Tool; args: string[] };
+
+/** The machine's state as the fakes keep it (see tests/fakes/_fake.cjs). */
+export type FakeState = {
+  docker: { daemon: boolean; version: string; cpus: number; memBytes: number; images: string[]; failBuild?: string };
+  minikube: { version: string; profiles: Record<string, { host: 'Running' | 'Stopped'; cpus: number; memory: string; addons: Record<string, boolean>; images: string[] }> };
+  kind: { version: string; clusters: Record<string, { running: boolean; images: string[] }> };
+  dockerDesktop: { running: boolean };
+  kube: {
+    clientVersion: string;
+    contexts: Record<string, string>;
+    current?: string;
+    terminatingPolls: number;
+    namespaces: Record<string, Record<string, { phase: 'Active' | 'Terminating'; polls: number }>>;
+    pods: Record<string, Record<string, { name: string; ready: boolean; image: string; waiting?: string; labels: Record<string, string> }[]>>;
+    pvcs: Record<string, Record<string, string[]>>;
+  };
+  helm: {
+    real: string;
+    version: string;
+    failUpgrade?: string;
+    hangUpgrade?: boolean;
+    releases: Record<string, { revisions: { revision: number; status: string; values: Record<string, unknown>; chart: string }[] }>;
+  };
+};
+
+/** A Linux box with Docker running and the CLIs installed, but no cluster yet. */
+export async function freshState(): Promise<FakeState> {
+  return {
+    docker: { daemon: true, version: '27.3.1', cpus: 8, memBytes: 16 * 1024 ** 3, images: [] },
+    minikube: { version: 'v1.34.0', profiles: {} },
+    kind: { version: 'v0.24.0', clusters: {} },
+    dockerDesktop: { running: false },
+    kube: { clientVersion: 'v1.31.2', contexts: {}, terminatingPolls: 2, namespaces: {}, pods: {}, pvcs: {} },
+    helm: { real: await ensureHelm(root), version: 'v3.15.4', releases: {} },
+  };
+}
+
+export class FakeMachine {
+  readonly dir: string;
+  readonly bin: string;
+  readonly envFile: string;
+  readonly statePath: string;
+  /** Copies of the reference app, so scenarios can edit sources without touching the repo. */
+  readonly backendDir: string;
+  readonly frontendDir: string;
+
+  private constructor(dir: string) {
+    this.dir = dir;
+    this.bin = join(dir, 'bin');
+    this.envFile = join(dir, 'taskflow.env');
+    this.statePath = join(dir, 'state.json');
+    this.backendDir = join(dir, 'app', 'backend');
+    this.frontendDir = join(dir, 'app', 'frontend');
+  }
+
+  static async create(opts: { tools?: Tool[]; state?: (s: FakeState) => void; env?: string } = {}): Promise<FakeMachine> {
+    const m = new FakeMachine(mkdtempSync(join(tmpdir(), 'taskflow-machine-')));
+    mkdirSync(m.bin);
+    for (const t of opts.tools ?? ['docker', 'minikube', 'kind', 'kubectl', 'helm']) symlinkSync(join(root, 'tests', 'fakes', t), join(m.bin, t));
+    // node runs the fakes (#!/usr/bin/env node) and zx runs commands through bash; nothing else is on PATH.
+    symlinkSync(process.execPath, join(m.bin, 'node'));
+    symlinkSync('/bin/bash', join(m.bin, 'bash'));
+    const copy = (from: string, to: string) =>
+      cpSync(join(root, from), to, { recursive: true, filter: (src) => !/(node_modules|\.next|__pycache__|\.venv|\.pytest_cache|\.hypothesis)$/.test(src) });
+    copy('app/backend', m.backendDir);
+    copy('app/frontend', m.frontendDir);
+    const state = await freshState();
+    opts.state?.(state);
+    m.writeState(state);
+    writeFileSync(`${m.statePath}.calls`, '');
+    writeFileSync(m.envFile, `TASKFLOW_BACKEND_DIR=${m.backendDir}\nTASKFLOW_FRONTEND_DIR=${m.frontendDir}\n${opts.env ?? ''}`);
+    return m;
+  }
+
+  state(): FakeState {
+    return JSON.parse(readFileSync(this.statePath, 'utf8')) as FakeState;
+  }
+
+  writeState(state: FakeState): void {
+    writeFileSync(this.statePath, JSON.stringify(state, null, 2));
+  }
+
+  patchState(fn: (s: FakeState) => void): void {
+    const s = this.state();
+    fn(s);
+    this.writeState(s);
+  }
+
+  /** Every call the fakes received, in order. */
+  calls(): Call[] {
+    return readFileSync(`${this.statePath}.calls`, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Call);
+  }
+
+  clearCalls(): void {
+    writeFileSync(`${this.statePath}.calls`, '');
+  }
+
+  env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: this.bin, FAKE_CLI_STATE: this.statePath, TASKFLOW_ENV_FILE: this.envFile, CI: 'true', ...extra };
+    delete env.HELM_BIN;
+    for (const k of Object.keys(env)) if (k.startsWith('TASKFLOW_') && !['FAKE_CLI_STATE', 'TASKFLOW_ENV_FILE'].includes(k) && !(k in extra)) delete env[k];
+    return env;
+  }
+
+  /** Starts an entry script (setup, cleanup, …) as a real process on this machine. */
+  spawn(script: string, args: string[], extra: Record<string, string> = {}): ChildProcess {
+    return spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts', script), ...args], {
+      cwd: root,
+      env: this.env(extra),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  }
+
+  run(script: string, args: string[] = [], extra: Record<string, string> = {}): Promise<RunResult> {
+    const child = this.spawn(script, args, extra);
+    return collect(child);
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export type RunResult = { code: number; stdout: string; stderr: string; output: string };
+
+export function collect(child: ChildProcess, timeoutMs = 120_000): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal === 'SIGINT' ? 130 : 1), stdout, stderr, output: stdout + stderr });
+    });
+  });
+}
+
+/** Calls that change something: what a run with nothing to do, or a refused run, must not make. */
+export function mutating(calls: Call[]): Call[] {
+  const reads: Record<Tool, (a: string[]) => boolean> = {
+    docker: (a) => a[0] === 'info' || (a[0] === 'image' && (a[1] === 'inspect' || a[1] === 'ls')) || a[0] === 'exec',
+    minikube: (a) => ['version', 'status', 'ip'].includes(a[0] ?? '') || (a[0] === 'addons' && a[1] === 'list') || (a[0] === 'image' && a[1] === 'ls'),
+    kind: (a) => a[0] === 'version' || a[0] === 'get',
+    kubectl: (a) => a.includes('get') || a[0] === 'version' || a[0] === 'config' || a.includes('logs'),
+    helm: (a) => ['version', 'status', 'history', 'get', 'template', 'lint'].includes(a[0] ?? ''),
+  };
+  return calls.filter((c) => !reads[c.tool](c.args));
+}
+
+export const describeCalls = (calls: Call[]) => calls.map((c) => `${c.tool} ${c.args.join(' ')}`);
+
+export function exists(path: string): boolean {
+  return existsSync(path);
+}
