@@ -1,6 +1,6 @@
 // Benchmark (not a test): each project image's own layer size and its cold and warm build times.
 //
-//   npx tsx bench/images.bench.ts
+//   make bench ARGS=images    (or: npx tsx bench/images.bench.ts)
 //
 // Cold: --no-cache with the stand-in bases present (this also empties BuildKit's cache mounts, so
 // dependencies are downloaded again, as on a fresh machine). Warm: one source file changed, every

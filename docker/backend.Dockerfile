@@ -28,8 +28,12 @@ RUN python -m venv /opt/venv
 COPY requirements.txt /tmp/requirements.txt
 # Then trim what only installing or compiling needs: pip itself, and the C/Cython sources and
 # headers some wheels ship (psycopg-binary alone carries 7 MB of them).
+# A mirror arg passed empty (compose does that for unset variables) is dropped, not used as "".
 RUN --mount=type=cache,target=/root/.cache/pip \
-    /opt/venv/bin/pip install -r /tmp/requirements.txt \
+    for v in PIP_INDEX_URL PIP_EXTRA_INDEX_URL PIP_FIND_LINKS PIP_TRUSTED_HOST; do \
+      eval "[ -n \"\${$v:-}\" ] || unset $v"; \
+    done \
+ && /opt/venv/bin/pip install -r /tmp/requirements.txt \
  && /opt/venv/bin/python -m pip uninstall -y -q pip setuptools wheel \
  && find /opt/venv \( -name '*.c' -o -name '*.cpp' -o -name '*.pyx' -o -name '*.pxd' -o -name '*.h' \) -type f -delete
 

@@ -22,8 +22,10 @@ ENV NEXT_TELEMETRY_DISABLED=1 \
     NPM_CONFIG_AUDIT=false
 # Lockfile first: dependencies are reinstalled only when it changes, not on every code change.
 COPY package.json package-lock.json ./
+# A mirror arg passed empty (compose does that for unset variables) is dropped, not used as "".
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci --include=dev --no-audit --no-fund
+    if [ -z "${NPM_CONFIG_REGISTRY:-}" ]; then unset NPM_CONFIG_REGISTRY; fi \
+ && npm ci --include=dev --no-audit --no-fund
 
 FROM deps AS build
 ENV NODE_ENV=production
