@@ -7,7 +7,7 @@
 // dependency layer cached. Own layers: the sum of `docker history` sizes above the base image.
 import { appendFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { BACKEND_DIR, FRONTEND_DIR, copyContext, docker, ownLayerBytes, prepareImageBuilds } from '../tests/lib/docker.ts';
+import { BACKEND_DIR, FRONTEND_DIR, copyContext, ownLayerBytes, prepareImageBuilds, pruneSupersededBuilds } from '../tests/lib/docker.ts';
 
 const MB = 1_000_000;
 const TARGET_MB = { backend: 60, frontend: 45 } as const;
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   } finally {
     await builder.close();
     for (const c of contexts) rmSync(c, { recursive: true, force: true });
-    await docker(['image', 'prune', '-f', '--filter', 'dangling=true']).catch(() => '');
+    await pruneSupersededBuilds();
   }
 
   console.log('\nimage      own layers   target    cold build   warm build (one source file changed)');

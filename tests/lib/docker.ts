@@ -347,6 +347,10 @@ export async function servePipIndex(): Promise<PipIndex> {
     const port = (await portIsFree(preferred)) ? preferred : await freePort();
     const child = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', dir], { stdio: 'ignore' });
     servers.push({ child, port });
+    // A child outlives a parent that exits without stopping it (crash, timeout): kill it on exit.
+    const onExit = () => child.kill('SIGTERM');
+    process.once('exit', onExit);
+    child.once('exit', () => process.removeListener('exit', onExit));
     await waitForPort(port);
     return port;
   };
@@ -408,7 +412,8 @@ export type BuildOptions = {
 
 /** Builds an image with BuildKit on the host network; returns the plain build log and duration. */
 export async function buildImage(o: BuildOptions): Promise<{ log: string; seconds: number }> {
-  const args = ['build', '--network', 'host', '--progress', 'plain', '-f', o.dockerfile, '-t', o.tag];
+  // The label marks the harness's builds, so superseded ones can be pruned without touching others.
+  const args = ['build', '--network', 'host', '--progress', 'plain', '--label', `${BUILD_LABEL}=1`, '-f', o.dockerfile, '-t', o.tag];
   for (const [k, v] of Object.entries(o.buildArgs ?? {})) args.push('--build-arg', `${k}=${v}`);
   if (o.noCache) args.push('--no-cache');
   args.push(o.context);
@@ -417,6 +422,13 @@ export async function buildImage(o: BuildOptions): Promise<{ log: string; second
   const log = r.stdout + r.stderr;
   if (r.code !== 0) throw new Error(`docker build of ${o.tag} failed (exit ${r.code}):\n${log.split('\n').slice(-60).join('\n')}`);
   return { log, seconds: (Date.now() - started) / 1000 };
+}
+
+const BUILD_LABEL = 'taskflow.test.build';
+
+/** Removes this harness's images that a newer build of the same tag left untagged. */
+export async function pruneSupersededBuilds(): Promise<void> {
+  await run(DOCKER, ['image', 'prune', '-f', '--filter', `label=${BUILD_LABEL}=1`]);
 }
 
 /** Skipped when copying an app dir into a throwaway build context (local installs and build output). */
