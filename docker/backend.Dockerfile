@@ -1,8 +1,8 @@
 # Backend image: the FastAPI app served by uvicorn, built from the app dir (context: app/backend).
 #
 # Runs under a read-only root filesystem. Writable at run time: /tmp only (mount an emptyDir
-# or tmpfs there). Nothing else is written: bytecode is precompiled, PYTHONDONTWRITEBYTECODE
-# stops Python from trying, and HOME points into /tmp.
+# or tmpfs there). Nothing else is written: the dependencies' bytecode is compiled at install
+# time, PYTHONDONTWRITEBYTECODE stops Python from writing any more, and HOME points into /tmp.
 #
 # Build args:
 #   BASE_IMAGE           Python base for both stages (same interpreter path, so the venv works)
