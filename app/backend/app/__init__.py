@@ -1,0 +1,1 @@
+"""TaskFlow backend: a FastAPI service for todo tasks with a rule-based chat assistant."""

@@ -1,0 +1,78 @@
+"""Settings read from environment variables only, so the same image runs anywhere."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres:postgres@localhost:5432/taskflow"
+DEFAULT_CORS_ORIGINS = ("http://localhost:3000", "http://127.0.0.1:3000")
+
+
+def normalise_database_url(url: str) -> str:
+    """Points any PostgreSQL URL at the psycopg 3 driver, the only one installed."""
+    url = url.strip()
+    for prefix in ("postgresql+psycopg2://", "postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def normalise_prefix(prefix: str) -> str:
+    """'/api/v1/', 'api/v1' and '/api/v1' all mean '/api/v1'; '' or '/' mount at the root."""
+    prefix = prefix.strip().strip("/")
+    return f"/{prefix}" if prefix else ""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    # Empty means "not configured": create_app refuses to start, the migration command doesn't care.
+    auth_secret: str = field(default="", repr=False)
+    cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS
+    api_prefix: str = "/api/v1"
+    log_level: str = "INFO"
+    access_token_ttl_seconds: int = 3600
+    refresh_token_ttl_seconds: int = 7 * 24 * 3600
+    # 12 is bcrypt's own default; tests lower it through the environment to stay fast.
+    bcrypt_rounds: int = 12
+    # Larger request bodies are refused with 413 before they are read into memory.
+    max_body_bytes: int = 64 * 1024
+    db_connect_timeout_seconds: int = 5
+    # How long `python -m app.migrate` waits for the database before giving up.
+    migrate_timeout_seconds: int = 120
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    origins = tuple(o.strip().rstrip("/") for o in env.get("CORS_ORIGINS", "").split(",") if o.strip())
+    rounds = _int(env, "BCRYPT_ROUNDS", 12, minimum=4)
+    if rounds > 31:
+        raise ValueError("BCRYPT_ROUNDS must be at most 31")
+    return Settings(
+        database_url=normalise_database_url(env.get("DATABASE_URL", "") or DEFAULT_DATABASE_URL),
+        auth_secret=env.get("BETTER_AUTH_SECRET", ""),
+        cors_origins=origins or DEFAULT_CORS_ORIGINS,
+        api_prefix=normalise_prefix(env.get("API_PREFIX", "/api/v1")),
+        log_level=(env.get("LOG_LEVEL", "") or "INFO").strip().upper(),
+        access_token_ttl_seconds=_int(env, "ACCESS_TOKEN_TTL_SECONDS", 3600),
+        refresh_token_ttl_seconds=_int(env, "REFRESH_TOKEN_TTL_SECONDS", 7 * 24 * 3600),
+        bcrypt_rounds=rounds,
+        max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024, minimum=1024),
+        db_connect_timeout_seconds=_int(env, "DB_CONNECT_TIMEOUT_SECONDS", 5),
+        migrate_timeout_seconds=_int(env, "MIGRATE_TIMEOUT_SECONDS", 120),
+    )

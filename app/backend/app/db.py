@@ -1,0 +1,98 @@
+"""Engine, sessions and schema creation, with the retry-with-backoff used while PostgreSQL comes up."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from .config import Settings
+from .models import Base
+
+log = logging.getLogger("taskflow.db")
+
+# Any constant works; it only has to be the same in every replica and in the migration Job.
+_SCHEMA_LOCK_KEY = 0x7A5C_F10E
+
+
+def make_engine(settings: Settings) -> Engine:
+    return create_engine(
+        settings.database_url,
+        # Connections dropped by a database restart are replaced instead of failing one request each.
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        pool_timeout=10,
+        connect_args={"connect_timeout": settings.db_connect_timeout_seconds, "application_name": "taskflow-backend"},
+    )
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+
+
+def describe_url(engine: Engine) -> str:
+    """The URL without its password, for log lines."""
+    return engine.url.render_as_string(hide_password=True)
+
+
+def db_error_summary(exc: BaseException) -> str:
+    """One line naming the failure; driver messages never contain the password."""
+    inner = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    first = (str(inner).strip().splitlines() or [""])[0]
+    return f"{type(inner).__name__}: {first}"[:300]
+
+
+def create_schema(engine: Engine) -> None:
+    """Creates missing tables. Idempotent; the advisory lock keeps replicas and the migration Job
+    that start together from racing on CREATE TABLE."""
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK_KEY})
+        Base.metadata.create_all(conn)
+
+
+def ping(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+def retry_with_backoff(
+    action: Callable[[], None],
+    *,
+    what: str,
+    deadline_seconds: float | None,
+    should_stop: Callable[[], bool] = lambda: False,
+    sleep: Callable[[float], None] = time.sleep,
+    initial_delay: float = 0.5,
+    max_delay: float = 10.0,
+) -> bool:
+    """Runs `action` until it succeeds (True) or the deadline passes or `should_stop` says so (False).
+    Only connection-level failures are retried: a bad schema or SQL error is a bug and is raised."""
+    started = time.monotonic()
+    delay = initial_delay
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            action()
+            if attempt > 1:
+                log.info("%s: succeeded on attempt %d", what, attempt)
+            return True
+        except OperationalError as exc:
+            elapsed = time.monotonic() - started
+            if deadline_seconds is not None and elapsed + delay > deadline_seconds:
+                log.error("%s: attempt %d failed (%s); giving up after %.0fs", what, attempt, db_error_summary(exc), elapsed)
+                return False
+            log.warning(
+                "%s: attempt %d failed (%s); retrying in %.1fs", what, attempt, db_error_summary(exc), delay
+            )
+        if should_stop():
+            return False
+        sleep(delay)
+        if should_stop():
+            return False
+        delay = min(delay * 2, max_delay)

@@ -1,0 +1,214 @@
+// Provides the backend's Python venv (cached under .cache/) and runs the FastAPI backend as a local process.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './postgres.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+export const backendDir = join(root, 'app', 'backend');
+const venvDir = join(root, '.cache', 'venv-backend');
+const stampFile = join(venvDir, '.requirements.sha256');
+const lockDir = join(root, '.cache', 'venv-backend.lock');
+const HEALTH_DEADLINE_MS = 60_000;
+
+function log(message: string): void {
+  process.stderr.write(`[backend-venv] ${message}\n`);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** What the venv was built from: both requirement files and the interpreter that made it. */
+function wantedStamp(python: string): string {
+  const version = spawnSync(python, ['-c', 'import sys; print(sys.version)'], { encoding: 'utf8' });
+  if (version.status !== 0) throw new Error(`${python} not usable: ${version.stderr || version.error?.message}`);
+  const hash = createHash('sha256');
+  for (const file of ['requirements.txt', 'requirements-dev.txt']) hash.update(readFileSync(join(backendDir, file)));
+  hash.update(version.stdout);
+  return hash.digest('hex');
+}
+
+function runLogged(cmd: string, args: string[], cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    child.on('error', (err) => reject(new Error(`${cmd}: ${err.message}`)));
+    child.on('close', (code) => {
+      if (code === 0) resolve();
+      // pip's own output says which package or pin failed; only shown when it did.
+      else reject(new Error(`${cmd} ${args.join(' ')} failed (exit ${code}):\n${output.trim().split('\n').slice(-40).join('\n')}`));
+    });
+  });
+}
+
+/** Serialises venv builds between processes (a smoke run and a test run started together). */
+async function withLock<T>(fn: () => Promise<T>): Promise<T> {
+  mkdirSync(join(root, '.cache'), { recursive: true });
+  const started = Date.now();
+  for (;;) {
+    try {
+      mkdirSync(lockDir);
+      break;
+    } catch {
+      // A lock older than any install can take was left by a killed process.
+      try {
+        if (Date.now() - statSync(lockDir).mtimeMs > 15 * 60_000) rmSync(lockDir, { recursive: true, force: true });
+      } catch {
+        // gone meanwhile: take it on the next turn
+      }
+      if (Date.now() - started > 20 * 60_000) throw new Error(`timed out waiting for ${lockDir}`);
+      await sleep(500);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lockDir, { recursive: true, force: true });
+  }
+}
+
+/** Creates (or reuses) .cache/venv-backend with app/backend/requirements-dev.txt installed; returns its python. */
+export async function ensureBackendVenv(): Promise<string> {
+  const venvPython = join(venvDir, 'bin', 'python');
+  const stamp = wantedStamp('python3');
+  const fresh = () => existsSync(venvPython) && existsSync(stampFile) && readFileSync(stampFile, 'utf8').trim() === stamp;
+  if (fresh()) return venvPython;
+  return withLock(async () => {
+    if (fresh()) return venvPython;
+    const started = Date.now();
+    log(`creating ${venvDir} (requirements changed or first run)`);
+    rmSync(venvDir, { recursive: true, force: true });
+    await runLogged('python3', ['-m', 'venv', venvDir], root);
+    await runLogged(
+      venvPython,
+      // One retry only: where the default index can't be reached, pip's five backed-off retries cost
+      // seconds per package, and the packages come from the configured local index anyway.
+      ['-m', 'pip', 'install', '--disable-pip-version-check', '--retries', '1', '-q', '-r', join(backendDir, 'requirements-dev.txt')],
+      root,
+    );
+    writeFileSync(stampFile, `${stamp}\n`);
+    log(`venv ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    return venvPython;
+  });
+}
+
+export type BackendOptions = {
+  databaseUrl: string;
+  port?: number;
+  /** Extra environment for the backend; wins over the defaults (BETTER_AUTH_SECRET included). */
+  env?: Record<string, string>;
+  /** Receives each line the backend logs; by default they go to stderr prefixed with [backend]. */
+  onLog?: (line: string) => void;
+};
+
+export type Backend = {
+  /** http://127.0.0.1:PORT (the API itself lives under API_PREFIX, /api/v1 by default). */
+  url: string;
+  port: number;
+  /** The BETTER_AUTH_SECRET the backend signs tokens with. */
+  secret: string;
+  stop(): Promise<void>;
+};
+
+function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+/** Runs `uvicorn app.main:app` on 127.0.0.1 and resolves once GET /health answers 200. */
+export async function startBackend(options: BackendOptions): Promise<Backend> {
+  const python = await ensureBackendVenv();
+  const port = options.port ?? (await freePort());
+  const secret = options.env?.BETTER_AUTH_SECRET ?? randomBytes(36).toString('base64url');
+  const onLog = options.onLog ?? ((line: string) => process.stderr.write(`[backend] ${line}\n`));
+  const child = spawn(python, ['-m', 'uvicorn', 'app.main:app', '--host', '127.0.0.1', '--port', String(port)], {
+    cwd: backendDir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      PYTHONUNBUFFERED: '1',
+      PYTHONDONTWRITEBYTECODE: '1',
+      DATABASE_URL: options.databaseUrl,
+      BETTER_AUTH_SECRET: secret,
+      LOG_LEVEL: 'INFO',
+      ...options.env,
+    },
+  });
+  const recent: string[] = [];
+  const pump = (stream: NodeJS.ReadableStream) => {
+    let buffered = '';
+    stream.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) {
+        recent.push(line);
+        if (recent.length > 40) recent.shift();
+        onLog(line);
+      }
+    });
+  };
+  pump(child.stdout!);
+  pump(child.stderr!);
+  // A test that dies must not leave the server behind.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+
+  const url = `http://127.0.0.1:${port}`;
+  let exited: string | undefined;
+  child.once('exit', (code, signal) => (exited = signal ?? `exit ${code}`));
+  child.once('error', (err) => (exited = err.message));
+
+  const deadline = Date.now() + HEALTH_DEADLINE_MS;
+  let last = 'no answer';
+  for (;;) {
+    if (exited !== undefined) {
+      process.removeListener('exit', killOnExit);
+      throw new Error(`backend exited before it was healthy (${exited}):\n${recent.join('\n')}`);
+    }
+    try {
+      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+      if (res.status === 200) break;
+      last = `HTTP ${res.status} ${await res.text()}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      await waitForExit(child, 5000);
+      process.removeListener('exit', killOnExit);
+      throw new Error(`backend not healthy after ${HEALTH_DEADLINE_MS / 1000}s (last: ${last}):\n${recent.join('\n')}`);
+    }
+    await sleep(250);
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    secret,
+    stop() {
+      stopping ??= (async () => {
+        child.kill('SIGTERM');
+        // uvicorn finishes in-flight requests and runs the lifespan shutdown; give it a moment.
+        if (!(await waitForExit(child, 15_000))) {
+          child.kill('SIGKILL');
+          await waitForExit(child, 5000);
+        }
+        process.removeListener('exit', killOnExit);
+      })();
+      return stopping;
+    },
+  };
+}
