@@ -42,7 +42,7 @@ export class MinikubeCluster implements ClusterDriver {
   readonly driver = 'minikube' as const;
   readonly tools = ['minikube' as const];
   readonly sharesDockerImages = false;
-  private images?: Set<string>;
+  private images?: Promise<Set<string>>;
 
   constructor(
     private readonly minikube: Minikube,
@@ -79,13 +79,14 @@ export class MinikubeCluster implements ClusterDriver {
   }
 
   async hasImage(image: string): Promise<boolean> {
-    this.images ??= await this.minikube.images(this.profile);
-    return this.images.has(image);
+    // Both images are looked up at once; one `minikube image ls` answers both.
+    this.images ??= this.minikube.images(this.profile);
+    return (await this.images).has(image);
   }
 
   async loadImage(image: string, logFile?: string): Promise<void> {
     await this.minikube.loadImage(this.profile, image, logFile);
-    this.images?.add(image);
+    this.images = undefined;
   }
 
   removeImage(image: string) {

@@ -181,6 +181,7 @@ export class Exec {
     pipeLines(child.stderr, 'stderr');
 
     let ended = false;
+    child.once('exit', () => (ended = true));
     const exited = new Promise<ChildExit>((resolve) => {
       child.once('error', (err) => {
         ended = true;

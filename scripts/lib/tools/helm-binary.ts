@@ -59,8 +59,8 @@ export function extractFromZip(zip: Buffer, entryName: string): Buffer {
  */
 export async function ensureHelm(root: string): Promise<string> {
   if (process.env.HELM_BIN && existsSync(process.env.HELM_BIN)) return process.env.HELM_BIN;
-  const onPath = whichSync('helm');
-  if (onPath) return onPath;
+  // By name, so printed commands read "helm upgrade …" like the docs.
+  if (whichSync('helm')) return 'helm';
   const target = join(root, '.tools', 'bin', 'helm');
   if (existsSync(target)) return target;
   const zipPath = join(root, LAYER_ZIP);

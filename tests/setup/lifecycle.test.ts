@@ -1,0 +1,300 @@
+// setup as a real process against the fake CLIs: a fresh machine, reruns from every state, and
+// what each run changed (asserted on the exact calls made and on the final state).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parse as parseDotenv } from 'dotenv';
+import { collect, describeCalls, FakeMachine, mutating, type FakeState, type RunResult } from '../lib/fake-machine.ts';
+
+const Setup = suite('setup lifecycle');
+const machines: FakeMachine[] = [];
+const outputs: string[] = [];
+
+async function machine(opts: Parameters<typeof FakeMachine.create>[0] = {}): Promise<FakeMachine> {
+  const m = await FakeMachine.create(opts);
+  machines.push(m);
+  return m;
+}
+
+async function setup(m: FakeMachine, args: string[] = []): Promise<RunResult> {
+  const r = await m.run('setup.ts', args);
+  outputs.push(r.output);
+  return r;
+}
+
+const release = (s: FakeState, ctx = 'taskflow') => s.helm.releases[`${ctx}/taskflow/taskflow`];
+const upgrades = (m: FakeMachine) => m.calls().filter((c) => c.tool === 'helm' && c.args[0] === 'upgrade');
+
+Setup('a fresh machine gets a running cluster, built and loaded images, and a deployed release', async () => {
+  const m = await machine();
+  const r = await setup(m);
+  assert.is(r.code, 0, r.output);
+  const changed = describeCalls(mutating(m.calls()));
+  assert.equal(changed.map((c) => c.split(' ').slice(0, 3).join(' ')), [
+    'minikube start --profile',
+    'minikube addons enable',
+    'kubectl --context taskflow',
+    'docker build --tag',
+    'docker build --tag',
+    'minikube image load',
+    'minikube image load',
+    'helm upgrade --install',
+  ]);
+  const s = m.state();
+  assert.is(s.minikube.profiles.taskflow?.host, 'Running');
+  assert.ok(s.minikube.profiles.taskflow?.addons.ingress);
+  const rel = release(s);
+  assert.equal(rel?.revisions.map((x) => x.status), ['deployed']);
+  // The images the release runs are the ones built and loaded, tagged by content.
+  const values = rel?.revisions[0]?.values as { backend: { image: { tag: string } }; frontend: { image: { tag: string } } };
+  assert.match(values.backend.image.tag, /^[0-9a-f]{12}$/);
+  assert.ok(s.minikube.profiles.taskflow?.images.includes(`taskflow-backend:${values.backend.image.tag}`));
+  assert.ok(s.minikube.profiles.taskflow?.images.includes(`taskflow-frontend:${values.frontend.image.tag}`));
+  assert.ok(s.kube.pods.taskflow?.taskflow?.every((p) => p.ready));
+  assert.match(r.stdout, /http:\/\/localhost:3000/);
+  assert.match(r.stdout, /192\.168\.49\.2 taskflow\.local/);
+});
+
+Setup('the generated secrets are written once to the env file and reach the release through stdin only', async () => {
+  const m = await machine();
+  assert.is((await setup(m)).code, 0);
+  const env = parseDotenv(readFileSync(m.envFile));
+  assert.is(env.BETTER_AUTH_SECRET?.length, 48);
+  assert.is(env.POSTGRES_PASSWORD?.length, 32);
+  const values = release(m.state())?.revisions[0]?.values as { secrets: { betterAuthSecret: string }; postgresql: { auth: { password: string } } };
+  assert.is(values.secrets.betterAuthSecret, env.BETTER_AUTH_SECRET);
+  assert.is(values.postgresql.auth.password, env.POSTGRES_PASSWORD);
+  const argv = JSON.stringify(m.calls());
+  assert.not.ok(argv.includes(env.BETTER_AUTH_SECRET as string), 'a secret was passed on a command line');
+  // A rerun keeps them.
+  assert.is((await setup(m)).code, 0);
+  assert.equal(parseDotenv(readFileSync(m.envFile)), env);
+});
+
+Setup('a rerun with nothing changed starts nothing, builds nothing, loads nothing and does not upgrade', async () => {
+  const m = await machine();
+  assert.is((await setup(m)).code, 0);
+  m.clearCalls();
+  const r = await setup(m);
+  assert.is(r.code, 0, r.output);
+  assert.equal(describeCalls(mutating(m.calls())), []);
+  const total = m.calls().length;
+  console.log(`    (a no-op rerun took ${total} process calls)`);
+  assert.ok(total <= 16, `${total} calls`);
+  assert.match(r.stdout, /found in the cluster, skipping build/);
+  assert.match(r.stdout, /unchanged: revision 1 deployed/);
+});
+
+Setup('changing one backend source file rebuilds and loads only the backend and upgrades the release', async () => {
+  const m = await machine();
+  assert.is((await setup(m)).code, 0);
+  const before = release(m.state())?.revisions[0]?.values as { backend: { image: { tag: string } }; frontend: { image: { tag: string } } };
+  writeFileSync(join(m.backendDir, 'app', 'main.py'), `${readFileSync(join(m.backendDir, 'app', 'main.py'), 'utf8')}\n# changed\n`);
+  m.clearCalls();
+  const r = await setup(m);
+  assert.is(r.code, 0, r.output);
+  const changed = describeCalls(mutating(m.calls()));
+  assert.is(changed.length, 3, changed.join('\n'));
+  assert.match(changed[0] ?? '', /^docker build --tag taskflow-backend:/);
+  assert.match(changed[1] ?? '', /^minikube image load taskflow-backend:/);
+  assert.match(changed[2] ?? '', /^helm upgrade --install/);
+  const after = release(m.state())?.revisions.at(-1)?.values as typeof before;
+  assert.is.not(after.backend.image.tag, before.backend.image.tag);
+  assert.is(after.frontend.image.tag, before.frontend.image.tag);
+});
+
+Setup('a file the .dockerignore keeps out (tests, caches) changes no tag and rebuilds nothing', async () => {
+  const m = await machine();
+  assert.is((await setup(m)).code, 0);
+  writeFileSync(join(m.backendDir, 'tests', 'test_extra.py'), 'def test_x():\n    pass\n');
+  writeFileSync(join(m.backendDir, '.env'), 'LOCAL_ONLY=1\n');
+  m.clearCalls();
+  assert.is((await setup(m)).code, 0);
+  assert.equal(describeCalls(mutating(m.calls())), []);
+});
+
+Setup('a stopped minikube is started again and nothing else is redone', async () => {
+  const m = await machine();
+  assert.is((await setup(m)).code, 0);
+  m.patchState((s) => {
+    s.minikube.profiles.taskflow!.host = 'Stopped';
+  });
+  m.clearCalls();
+  const r = await setup(m);
+  assert.is(r.code, 0, r.output);
+  assert.equal(describeCalls(mutating(m.calls())), ['minikube start --profile taskflow --cpus 2 --memory 4096mb']);
+  assert.match(r.stdout, /started \(was stopped\)/);
+});
+
+Setup('a missing addon is enabled, and only that', async () => {
+  const m = await machine();
+  assert.is((await setup(m)).code, 0);
+  m.patchState((s) => {
+    s.minikube.profiles.taskflow!.addons.ingress = false;
+  });
+  m.clearCalls();
+  assert.is((await setup(m)).code, 0);
+  assert.equal(describeCalls(mutating(m.calls())), ['minikube addons enable ingress --profile taskflow']);
+});
+
+Setup('the prod profile also enables metrics-server for its HPA', async () => {
+  const m = await machine({ env: 'TASKFLOW_PROFILE=prod\n' });
+  const r = await setup(m);
+  assert.is(r.code, 0, r.output);
+  const s = m.state();
+  assert.ok(s.minikube.profiles.taskflow?.addons['metrics-server']);
+  const args = upgrades(m)[0]?.args ?? [];
+  assert.ok(args.some((a) => a.endsWith('values-prod.yaml')));
+});
+
+Setup('a release stuck in pending-upgrade is rolled back to the last good revision, then upgraded', async () => {
+  const m = await machine();
+  assert.is((await setup(m)).code, 0);
+  m.patchState((s) => {
+    const rel = release(s)!;
+    rel.revisions.push({ revision: 2, status: 'pending-upgrade', values: {}, chart: '0.1.0' });
+  });
+  m.clearCalls();
+  const r = await setup(m);
+  assert.is(r.code, 0, r.output);
+  const changed = describeCalls(mutating(m.calls()));
+  assert.match(changed[0] ?? '', /^helm rollback taskflow 1 /);
+  assert.match(changed[1] ?? '', /^helm upgrade --install taskflow /);
+  assert.match(r.stdout, /stuck in pending-upgrade/);
+  assert.is(release(m.state())?.revisions.at(-1)?.status, 'deployed');
+});
+
+Setup('a failed upgrade is rolled back, exits non-zero and shows the failing pods\' events', async () => {
+  const m = await machine();
+  assert.is((await setup(m)).code, 0);
+  writeFileSync(join(m.backendDir, 'app', 'main.py'), `${readFileSync(join(m.backendDir, 'app', 'main.py'), 'utf8')}\n# broken release\n`);
+  m.patchState((s) => {
+    s.helm.failUpgrade = 'ImagePullBackOff';
+  });
+  const r = await setup(m);
+  assert.is(r.code, 1, r.output);
+  assert.match(r.stderr, /helm upgrade failed and the release was rolled back/);
+  assert.match(r.stderr, /pod taskflow-backend-\S+: Pending \(ImagePullBackOff\)/);
+  assert.match(r.stderr, /Warning Failed: Failed to pull image "taskflow-backend:/);
+  assert.match(r.stderr, /helm history taskflow/);
+  assert.equal(release(m.state())?.revisions.map((x) => x.status), ['superseded', 'failed', 'deployed']);
+});
+
+Setup('an interrupted run (Ctrl+C during the install) exits 130 and the next run finishes the job', async () => {
+  const m = await machine();
+  m.patchState((s) => {
+    s.helm.hangUpgrade = true;
+  });
+  const child = m.spawn('setup.ts', []);
+  const done = collect(child);
+  const deadline = Date.now() + 60_000;
+  while (!release(m.state())?.revisions.some((x) => x.status.startsWith('pending-')) && Date.now() < deadline) {
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  child.kill('SIGINT');
+  const first = await done;
+  outputs.push(first.output);
+  assert.is(first.code, 130, first.output);
+  assert.match(first.stderr, /interrupted/);
+  assert.equal(release(m.state())?.revisions.map((x) => x.status), ['pending-install']);
+  m.patchState((s) => {
+    s.helm.hangUpgrade = false;
+  });
+  m.clearCalls();
+  const second = await setup(m);
+  assert.is(second.code, 0, second.output);
+  const changed = describeCalls(mutating(m.calls()));
+  assert.match(changed[0] ?? '', /^helm uninstall taskflow /);
+  assert.match(changed[1] ?? '', /^helm upgrade --install taskflow /);
+  assert.equal(release(m.state())?.revisions.map((x) => x.status), ['deployed']);
+});
+
+Setup('Helm 4 gets its own flags: --wait=watcher and --rollback-on-failure', async () => {
+  const m = await machine({
+    state: (s) => {
+      s.helm.version = 'v4.1.4';
+    },
+  });
+  assert.is((await setup(m)).code, 0);
+  const args = upgrades(m)[0]?.args ?? [];
+  assert.ok(args.includes('--wait=watcher') && args.includes('--rollback-on-failure'), args.join(' '));
+  assert.not.ok(args.includes('--atomic'));
+});
+
+Setup('kind: a cluster is created and images go in with kind load docker-image', async () => {
+  const m = await machine({ env: 'TASKFLOW_DRIVER=kind\n' });
+  const r = await setup(m);
+  assert.is(r.code, 0, r.output);
+  const changed = describeCalls(mutating(m.calls()));
+  assert.ok(changed.includes('kind create cluster --name taskflow --wait 120s'));
+  assert.is(changed.filter((c) => c.startsWith('kind load docker-image')).length, 2);
+  assert.ok(changed.some((c) => c.includes('--kube-context kind-taskflow')));
+  m.clearCalls();
+  assert.is((await setup(m)).code, 0);
+  assert.equal(describeCalls(mutating(m.calls())), []);
+});
+
+Setup('docker-desktop: images are built into Docker\'s own store and nothing is loaded', async () => {
+  const m = await machine({
+    env: 'TASKFLOW_DRIVER=docker-desktop\n',
+    state: (s) => {
+      s.dockerDesktop.running = true;
+      s.kube.contexts['docker-desktop'] = 'docker-desktop';
+    },
+  });
+  const r = await setup(m);
+  assert.is(r.code, 0, r.output);
+  const changed = describeCalls(mutating(m.calls()));
+  assert.is(changed.filter((c) => c.startsWith('docker build')).length, 2);
+  assert.not.ok(changed.some((c) => c.includes(' load')));
+});
+
+Setup('--dry-run on a fresh machine changes nothing and prints the commands it would run', async () => {
+  const m = await machine();
+  const r = await setup(m, ['--dry-run']);
+  assert.is(r.code, 0, r.output);
+  assert.equal(describeCalls(mutating(m.calls())), []);
+  assert.match(r.stderr, /\[dry-run\] would run: minikube start --profile taskflow --cpus 2 --memory 4096mb/);
+  assert.match(r.stdout, /would create|would add/);
+  assert.not.ok(readFileSync(m.envFile, 'utf8').includes('BETTER_AUTH_SECRET'), 'dry-run wrote secrets');
+});
+
+Setup('--dry-run on a running cluster shows the upgrade it would make, with no secret in it', async () => {
+  const m = await machine();
+  assert.is((await setup(m)).code, 0);
+  writeFileSync(join(m.frontendDir, 'app', 'page.tsx'), `${readFileSync(join(m.frontendDir, 'app', 'page.tsx'), 'utf8')}\n// changed\n`);
+  m.clearCalls();
+  const r = await setup(m, ['--dry-run']);
+  assert.is(r.code, 0, r.output);
+  assert.equal(describeCalls(mutating(m.calls())), []);
+  assert.match(r.stderr, /\[dry-run\] would run: docker build --tag taskflow-frontend:/);
+  assert.match(r.stderr, /\[dry-run\] would run: \S*helm upgrade --install taskflow/);
+});
+
+Setup('--skip-build with an image nobody built stops with exit 2 before changing anything', async () => {
+  const m = await machine();
+  const r = await setup(m, ['--skip-build']);
+  assert.is(r.code, 2, r.output);
+  assert.match(r.stderr, /--skip-build, but taskflow-backend:\w+ and taskflow-frontend:\w+ are in neither/);
+  assert.not.ok(mutating(m.calls()).some((c) => c.tool === 'docker' || c.tool === 'helm'));
+});
+
+Setup('no secret value appears in any output or build log of these scenarios', async () => {
+  const secrets = machines.flatMap((m) => Object.entries(parseDotenv(readFileSync(m.envFile))).filter(([k]) => /SECRET|PASSWORD/.test(k)).map(([, v]) => v)).filter((v) => v.length >= 16);
+  assert.ok(secrets.length >= 10, `only ${secrets.length} secrets collected`);
+  const logs = ['build-backend.log', 'build-frontend.log', 'load-backend.log', 'load-frontend.log'].map((f) => {
+    try {
+      return readFileSync(join(process.cwd(), '.cache', 'logs', f), 'utf8');
+    } catch {
+      return '';
+    }
+  });
+  const everything = [...outputs, ...logs].join('\n');
+  for (const s of secrets) assert.not.ok(everything.includes(s), 'a secret was printed');
+});
+
+Setup.after(() => {
+  for (const m of machines) m.remove();
+});
+Setup.run();
