@@ -1,0 +1,422 @@
+// Builds both project images from docker/*.Dockerfile on stand-in bases, runs them hardened against a throwaway PostgreSQL, and checks health, users, the API, the browser flow and that no secret or mirror is recorded.
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { runBrowserFlow } from '../lib/browser-flow.ts';
+import {
+  BACKEND_DIR,
+  BACKEND_DOCKERFILE,
+  type Container,
+  DOCKER,
+  FRONTEND_DIR,
+  FRONTEND_DOCKERFILE,
+  HARDENED,
+  type ImageBuilder,
+  containerLogs,
+  copyContext,
+  docker,
+  ensureEngine,
+  execIn,
+  freePort,
+  history,
+  inspectImage,
+  prepareImageBuilds,
+  pruneSupersededBuilds,
+  removeContainers,
+  run,
+  runContainer as startContainer,
+  waitHealthy,
+} from '../lib/docker.ts';
+import { startPostgres } from '../lib/postgres.ts';
+
+const BACKEND_TAG = 'taskflow-test/backend:test';
+const FRONTEND_TAG = 'taskflow-test/frontend:test';
+const APPMOD_TAG = 'taskflow-test/backend-appmodule:test';
+// Put into .env files of the build contexts: it must never reach an image.
+const MARKER = `dockerignore-marker-${randomBytes(6).toString('hex')}`;
+const AUTH_SECRET = randomBytes(32).toString('hex');
+// The healthcheck's command is the image's; only how often it runs is shortened, to save time.
+const FAST_HEALTH = ['--health-interval', '2s', '--health-start-period', '60s'];
+
+type ImageConfig = {
+  Config: {
+    User: string;
+    Env: string[] | null;
+    Cmd: string[] | null;
+    Entrypoint: string[] | null;
+    ExposedPorts: Record<string, unknown> | null;
+    Healthcheck?: { Test: string[] };
+    WorkingDir: string;
+  };
+};
+
+type BuildOutcome = { ok: true; seconds: number } | { ok: false; error: Error };
+
+const s: {
+  builder?: ImageBuilder;
+  contexts: string[];
+  backendBuild?: Promise<BuildOutcome>;
+  frontendBuild?: Promise<BuildOutcome>;
+  pg?: { url: string; port: number; stop(): Promise<void> };
+  backend?: Container;
+  frontend?: Container;
+  containers: Container[];
+  backendPort?: number;
+  frontendPort?: number;
+} = { contexts: [], containers: [] };
+
+function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`${what} is not available: an earlier step failed`);
+  return value;
+}
+
+const log = (line: string) => process.stdout.write(`\n  ${line}`);
+
+const settle = (p: Promise<{ seconds: number }>): Promise<BuildOutcome> =>
+  p.then(
+    (r) => ({ ok: true as const, seconds: r.seconds }),
+    (error: unknown) => ({ ok: false as const, error: error instanceof Error ? error : new Error(String(error)) }),
+  );
+
+async function built(outcome: Promise<BuildOutcome> | undefined, what: string): Promise<number> {
+  const r = await need(outcome, what);
+  if (!r.ok) throw r.error;
+  return r.seconds;
+}
+
+/** A temp copy of an app dir with secrets-to-be-ignored planted in it. */
+function plantedContext(dir: string): string {
+  const ctx = copyContext(dir);
+  s.contexts.push(ctx);
+  for (const name of ['.env', '.env.local', '.env.production']) writeFileSync(join(ctx, name), `BETTER_AUTH_SECRET=${MARKER}\n`);
+  mkdirSync(join(ctx, 'tests'), { recursive: true });
+  writeFileSync(join(ctx, 'tests', 'marker.txt'), MARKER);
+  mkdirSync(join(ctx, '.git'), { recursive: true });
+  writeFileSync(join(ctx, '.git', 'marker'), MARKER);
+  return ctx;
+}
+
+// The runner ends a file that overruns with SIGTERM, which skips uvu's after hook: remove the
+// containers here too (the database and pip index are child processes and end with this one).
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    if (s.containers.length) spawnSync(DOCKER, ['rm', '-f', ...s.containers.map((c) => c.name)], { stdio: 'ignore' });
+    process.exit(1);
+  });
+}
+
+test.after(async () => {
+  // Every container this file started, then the database, the pip index and the temp contexts.
+  await removeContainers(...s.containers);
+  await s.pg?.stop().catch(() => undefined);
+  await s.builder?.close().catch(() => undefined);
+  for (const c of s.contexts) rmSync(c, { recursive: true, force: true });
+  // Tagged images and the bases stay for the next run; untagged leftovers of older builds go.
+  await pruneSupersededBuilds().catch(() => undefined);
+});
+
+test('a Docker engine answers (dockerd is started when none runs)', async () => {
+  await ensureEngine();
+  const version = await docker(['version', '--format', '{{.Server.Version}}']);
+  assert.ok(version.length > 0);
+});
+
+test('stand-in base images are ready and the package mirrors are served', async () => {
+  const started = Date.now();
+  s.builder = await prepareImageBuilds(log);
+  log(`bases and mirrors ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  assert.ok(s.builder.pipArgs.PIP_INDEX_URL?.startsWith('http'), 'a pip index URL for the build');
+  // Both builds start now and run side by side; the next tests wait for them.
+  const b = s.builder;
+  s.backendBuild = settle(b.buildBackend({ context: plantedContext(BACKEND_DIR), tag: BACKEND_TAG }));
+  s.frontendBuild = settle(b.buildFrontend({ context: plantedContext(FRONTEND_DIR), tag: FRONTEND_TAG }));
+});
+
+test('the Dockerfiles pull nothing, name no secret and keep mirrors to build-stage ARGs', () => {
+  for (const file of [BACKEND_DOCKERFILE, FRONTEND_DOCKERFILE]) {
+    const text = readFileSync(file, 'utf8');
+    assert.not.match(text, /^#\s*syntax\s*=/im, `${file}: a syntax directive would pull an image`);
+    const code = text.split('\n').filter((l) => !/^\s*#/.test(l)).join('\n');
+    assert.not.match(code, /^\s*(ENV|ARG)\s+\S*(SECRET|PASSWORD|TOKEN|API_KEY|DATABASE_URL)/im, `${file}: no secret as ENV/ARG`);
+    // No tools a slim base lacks, no user database edits, no npx (it may fetch packages).
+    assert.not.match(code, /\bcurl\b|\bwget\b|\buseradd\b|\badduser\b|\bnpx\b/, `${file}: uses a forbidden tool`);
+    // The final stage is the last FROM; mirror ARGs must be declared before it only.
+    const finalStage = code.slice(code.lastIndexOf('\nFROM '));
+    assert.not.match(finalStage, /^\s*ARG\s+(PIP_|NPM_CONFIG_)/m, `${file}: mirror ARG in the final stage`);
+  }
+  assert.match(readFileSync(BACKEND_DOCKERFILE, 'utf8'), /^ARG BASE_IMAGE=python:3\.12-slim$/m);
+  assert.match(readFileSync(FRONTEND_DOCKERFILE, 'utf8'), /^ARG BASE_IMAGE=node:20-alpine$/m);
+});
+
+test('the backend image builds from docker/backend.Dockerfile', async () => {
+  log(`backend built in ${(await built(s.backendBuild, 'the backend build')).toFixed(1)} s`);
+});
+
+test('the frontend image builds from docker/frontend.Dockerfile', async () => {
+  log(`frontend built in ${(await built(s.frontendBuild, 'the frontend build')).toFixed(1)} s`);
+});
+
+test('image metadata: numeric non-root user, port, healthcheck, run-time settings', async () => {
+  await built(s.backendBuild, 'the backend image');
+  await built(s.frontendBuild, 'the frontend image');
+  const be = (await inspectImage<ImageConfig>(BACKEND_TAG)).Config;
+  const env = (c: ImageConfig['Config']) => new Set(c.Env ?? []);
+  assert.is(be.User, '1000:1000');
+  assert.ok(be.ExposedPorts && '8000/tcp' in be.ExposedPorts, 'EXPOSE 8000');
+  const beHealth = (be.Healthcheck?.Test ?? []).join(' ');
+  assert.match(beHealth, /urllib/);
+  assert.match(beHealth, /\/health/);
+  for (const e of ['PYTHONDONTWRITEBYTECODE=1', 'PYTHONUNBUFFERED=1', 'APP_MODULE=app.main:app', 'PORT=8000']) assert.ok(env(be).has(e), `backend ENV ${e}`);
+  const beCmd = [...(be.Entrypoint ?? []), ...(be.Cmd ?? [])].join(' ');
+  for (const flag of ['uvicorn', '$APP_MODULE', '$PORT', '--proxy-headers', "--forwarded-allow-ips='*'", '--timeout-graceful-shutdown']) assert.ok(beCmd.includes(flag), `backend command has ${flag}: ${beCmd}`);
+
+  const fe = (await inspectImage<ImageConfig>(FRONTEND_TAG)).Config;
+  assert.is(fe.User, '1001:1001');
+  assert.ok(fe.ExposedPorts && '3000/tcp' in fe.ExposedPorts, 'EXPOSE 3000');
+  const feHealth = (fe.Healthcheck?.Test ?? []).join(' ');
+  assert.match(feHealth, /node -e/);
+  assert.match(feHealth, /fetch\(/);
+  assert.match(feHealth, /\/api\/health/);
+  for (const e of ['NODE_ENV=production', 'NEXT_TELEMETRY_DISABLED=1', 'PORT=3000', 'HOSTNAME=0.0.0.0']) assert.ok(env(fe).has(e), `frontend ENV ${e}`);
+  assert.equal([...(fe.Entrypoint ?? []), ...(fe.Cmd ?? [])], ['node', 'server.js']);
+  for (const e of fe.Env ?? []) assert.not.match(e, /^BACKEND_URL=/, 'BACKEND_URL is read at run time, never baked in');
+});
+
+/** Runs a shell script in a throwaway container of the image (hardened like the real run). */
+async function inspectFiles(image: string, script: string): Promise<string> {
+  return docker(['run', '--rm', '--network', 'host', ...HARDENED, '--entrypoint', 'sh', image, '-c', script]);
+}
+
+test('final images hold only the runtime: no installer caches, tests, .env or .git from the context', async () => {
+  await built(s.backendBuild, 'the backend image');
+  await built(s.frontendBuild, 'the frontend image');
+  const be = await inspectFiles(
+    BACKEND_TAG,
+    [
+      'test -x /opt/venv/bin/python && echo venv',
+      'test -e /opt/venv/bin/pip && echo pip-script',
+      'python -c "import pip" 2>/dev/null && echo pip-module',
+      'test -e /root/.cache/pip && echo pip-cache',
+      'test -e /app/tests && echo tests',
+      'test -e /app/.git && echo git',
+      'test -e /app/requirements.txt && echo requirements',
+      'ls -a /app | grep -E "^\\.env" || true',
+      `grep -rl ${MARKER} /app /opt 2>/dev/null || true`,
+      'id -u',
+    ].join('; '),
+  );
+  assert.match(be, /^venv$/m);
+  for (const bad of ['pip-script', 'pip-module', 'pip-cache', 'tests', 'git', '.env', MARKER]) assert.not.ok(be.split('\n').some((l) => l.includes(bad)), `backend image has ${bad}:\n${be}`);
+  assert.match(be, /^1000$/m);
+
+  const fe = await inspectFiles(
+    FRONTEND_TAG,
+    [
+      'test -f /app/server.js && echo server',
+      'test -d /app/.next/static && echo static',
+      'test -d /app/public && echo public',
+      'readlink /app/.next/cache',
+      'test -e /root/.npm && echo npm-cache',
+      'test -e /app/node_modules/.bin/next && echo next-cli',
+      'test -e /app/tests && echo tests',
+      'test -e /app/.git && echo git',
+      'ls -a /app | grep -E "^\\.env" || true',
+      `grep -rl ${MARKER} /app 2>/dev/null || true`,
+      'id -u',
+    ].join('; '),
+  );
+  for (const good of ['server', 'static', 'public', '/tmp']) assert.match(fe, new RegExp(`^${good}$`, 'm'), `frontend image lacks ${good}:\n${fe}`);
+  for (const bad of ['npm-cache', 'next-cli', 'tests', 'git', '.env', MARKER]) assert.not.ok(fe.split('\n').some((l) => l.includes(bad)), `frontend image has ${bad}:\n${fe}`);
+  assert.match(fe, /^1001$/m);
+});
+
+test('the backend runs read-only, without capabilities, as uid 1000, and turns healthy', async () => {
+  await built(s.backendBuild, 'the backend image');
+  const pg = await startPostgres();
+  s.pg = pg;
+  s.backendPort = await freePort();
+  const env = {
+    DATABASE_URL: pg.url,
+    BETTER_AUTH_SECRET: AUTH_SECRET,
+    PORT: String(s.backendPort),
+    // Cheap hashing keeps sign-ups fast in tests; the default (12) is for real use.
+    BCRYPT_ROUNDS: '4',
+    LOG_LEVEL: 'info',
+  };
+  // The schema comes from the migration command, run in the image as the chart's Job runs it.
+  if (existsSync(join(BACKEND_DIR, 'app', 'migrate.py'))) {
+    const migrate = await runContainer(BACKEND_TAG, env, ['python', '-m', 'app.migrate'], 'migrate');
+    const code = await docker(['wait', migrate.name], { timeoutMs: 180_000 });
+    assert.is(code, '0', `migration failed:\n${await containerLogs(migrate)}`);
+  }
+  s.backend = await runContainer(BACKEND_TAG, env, [], 'backend');
+  await waitHealthy(s.backend, 120_000);
+  assert.is(await execIn(s.backend, ['id', '-u']), '1000');
+  assert.is(await execIn(s.backend, ['id', '-g']), '1000');
+  const health = await fetch(`http://127.0.0.1:${s.backendPort}/health`);
+  assert.is(health.status, 200);
+  // Read-only root: nothing outside /tmp can be written.
+  const write = await run(DOCKER, ['exec', s.backend.name, 'sh', '-c', 'touch /app/x 2>&1 || echo refused; touch /tmp/x && echo tmp-ok']);
+  assert.match(write.stdout, /refused/);
+  assert.match(write.stdout, /tmp-ok/);
+});
+
+test('the frontend runs read-only, without capabilities, as uid 1001, and turns healthy', async () => {
+  await built(s.frontendBuild, 'the frontend image');
+  const backendPort = need(s.backendPort, 'the backend container');
+  s.frontendPort = await freePort();
+  s.frontend = await runContainer(FRONTEND_TAG, { PORT: String(s.frontendPort), BACKEND_URL: `http://127.0.0.1:${backendPort}` }, [], 'frontend');
+  await waitHealthy(s.frontend, 120_000);
+  assert.is(await execIn(s.frontend, ['id', '-u']), '1001');
+  const page = await fetch(`http://127.0.0.1:${s.frontendPort}/login`);
+  assert.is(page.status, 200);
+  assert.match(await page.text(), /<html/i);
+});
+
+/** Starts a hardened container of the project on the host network and remembers it for cleanup. */
+async function runContainer(image: string, env: Record<string, string>, cmd: string[], role: string): Promise<Container> {
+  const c = await startContainer({
+    image,
+    name: `taskflow-test-${role}-${randomBytes(3).toString('hex')}`,
+    env,
+    cmd,
+    extraArgs: [...HARDENED, ...(cmd.length ? [] : FAST_HEALTH)],
+  });
+  s.containers.push(c);
+  return c;
+}
+
+type Auth = { access_token: string; refresh_token: string; user: { id: number | string; email: string } };
+type Task = { id: number | string; title: string; completed: boolean };
+
+/** Calls the backend API the way the browser does: through the frontend container's /api/v1 proxy. */
+async function api<T>(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; data: T }> {
+  const port = need(s.frontendPort, 'the frontend container');
+  const res = await fetch(`http://127.0.0.1:${port}/api/v1${path}`, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, data: (text ? JSON.parse(text) : null) as T };
+}
+
+test('API contract through the frontend proxy: auth, tasks, chat, isolation, logout', async () => {
+  need(s.frontend, 'the frontend container');
+  const stamp = randomBytes(4).toString('hex');
+  const alice = { email: `alice-${stamp}@example.com`, password: 'correct horse battery', name: 'Alice' };
+  const bob = { email: `bob-${stamp}@example.com`, password: 'another long password', name: 'Bob' };
+
+  const signup = await api<Auth>('POST', '/auth/signup', alice);
+  assert.is(signup.status, 201, JSON.stringify(signup.data));
+  assert.ok(signup.data.access_token && signup.data.refresh_token);
+  assert.is((await api('POST', '/auth/signup', alice)).status, 409, 'second sign-up with the same email');
+  assert.is((await api('POST', '/auth/login', { email: alice.email, password: 'wrong password!' })).status, 401);
+  const login = await api<Auth>('POST', '/auth/login', { email: alice.email, password: alice.password });
+  assert.is(login.status, 200);
+  const a = login.data.access_token;
+  assert.is((await api<{ email: string }>('GET', '/auth/me', undefined, a)).data.email, alice.email);
+  assert.is((await api('GET', '/tasks')).status, 401, 'tasks need a token');
+
+  const created = await api<Task>('POST', '/tasks', { title: 'Write the Dockerfiles' }, a);
+  assert.is(created.status, 201);
+  assert.is(created.data.title, 'Write the Dockerfiles');
+  assert.is(created.data.completed, false);
+  const id = created.data.id;
+  const listed = await api<Task[]>('GET', '/tasks', undefined, a);
+  assert.ok(listed.data.some((t) => t.id === id));
+  const updated = await api<Task>('PUT', `/tasks/${id}`, { completed: true }, a);
+  assert.is(updated.status, 200);
+  assert.is(updated.data.completed, true);
+
+  const chat = await api<{ reply: string; actions: { tool: string }[] }>('POST', '/chat', { message: 'add task buy oat milk' }, a);
+  assert.is(chat.status, 200, JSON.stringify(chat.data));
+  assert.ok(chat.data.actions.some((x) => x.tool === 'add_task'), `chat took no add_task action: ${JSON.stringify(chat.data)}`);
+  const afterChat = await api<Task[]>('GET', '/tasks', undefined, a);
+  assert.ok(afterChat.data.some((t) => /oat milk/i.test(t.title)), 'the chatbot added the task');
+
+  const b = (await api<Auth>('POST', '/auth/signup', bob)).data.access_token;
+  assert.ok(b);
+  assert.is((await api<Task[]>('GET', '/tasks', undefined, b)).data.length, 0, "bob sees none of alice's tasks");
+  assert.is((await api('GET', `/tasks/${id}`, undefined, b)).status, 404);
+  assert.is((await api('PUT', `/tasks/${id}`, { title: 'hijacked' }, b)).status, 404);
+  assert.is((await api('DELETE', `/tasks/${id}`, undefined, b)).status, 404);
+
+  const deleted = await api('DELETE', `/tasks/${id}`, undefined, a);
+  assert.ok(deleted.status === 204 || deleted.status === 200, `delete answered ${deleted.status}`);
+  assert.not.ok((await api<Task[]>('GET', '/tasks', undefined, a)).data.some((t) => t.id === id));
+
+  const logout = await api('POST', '/auth/logout', { refresh_token: login.data.refresh_token }, a);
+  assert.is(logout.status, 200);
+  assert.is((await api('GET', '/auth/me', undefined, a)).status, 401, 'the access token is refused after logout');
+  assert.is((await api('POST', '/auth/refresh', { refresh_token: login.data.refresh_token })).status, 401, 'the refresh token is refused after logout');
+});
+
+test('browser flow against the containers', async () => {
+  const port = need(s.frontendPort, 'the frontend container');
+  mkdirSync('test-artifacts', { recursive: true });
+  await runBrowserFlow(`http://127.0.0.1:${port}`, 'test-artifacts/browser-containers.png');
+});
+
+test('no secret, mirror setting or context marker is recorded in either image', async () => {
+  await built(s.backendBuild, 'the backend image');
+  await built(s.frontendBuild, 'the frontend image');
+  const builder = need(s.builder, 'the image builder');
+  const dbPassword = s.pg ? decodeURIComponent(new URL(s.pg.url).password) : '';
+  const forbidden = [
+    AUTH_SECRET,
+    MARKER,
+    ...(dbPassword.length >= 6 ? [dbPassword] : []),
+    ...Object.keys(builder.pipArgs),
+    ...Object.values(builder.pipArgs).flatMap((v) => v.split(' ')),
+    ...Object.keys(builder.npmArgs),
+    ...Object.values(builder.npmArgs),
+  ];
+  for (const image of [BACKEND_TAG, FRONTEND_TAG]) {
+    const recorded = [
+      (await history(image)).map((h) => h.createdBy).join('\n'),
+      await docker(['image', 'inspect', image]),
+    ].join('\n');
+    for (const value of forbidden) assert.not.ok(recorded.includes(value), `${image} records ${value.length > 12 ? `${value.slice(0, 4)}…` : value}`);
+  }
+});
+
+test('APP_MODULE picks the ASGI app: src.main:app and main:app layouts run from the same Dockerfile', async () => {
+  await built(s.backendBuild, 'the backend image');
+  const builder = need(s.builder, 'the image builder');
+  const ctx = copyContext(BACKEND_DIR);
+  s.contexts.push(ctx);
+  // Same requirements as the real backend, so the dependency layers come from the cache.
+  const app = 'from fastapi import FastAPI\napp = FastAPI()\n\n\n@app.get("/health")\ndef health():\n    return {"layout": __name__}\n';
+  rmSync(join(ctx, 'app'), { recursive: true, force: true });
+  mkdirSync(join(ctx, 'src'), { recursive: true });
+  writeFileSync(join(ctx, 'src', '__init__.py'), '');
+  writeFileSync(join(ctx, 'src', 'main.py'), app);
+  writeFileSync(join(ctx, 'main.py'), app);
+  copyFileSync(join(BACKEND_DIR, 'requirements.txt'), join(ctx, 'requirements.txt'));
+  await builder.buildBackend({ context: ctx, tag: APPMOD_TAG });
+  for (const [module, layout] of [['src.main:app', 'src.main'], ['main:app', 'main']] as const) {
+    const port = await freePort();
+    const c = await runContainer(APPMOD_TAG, { APP_MODULE: module, PORT: String(port) }, [], 'appmodule');
+    await waitHealthy(c, 60_000);
+    const res = await fetch(`http://127.0.0.1:${port}/health`);
+    assert.equal(await res.json(), { layout });
+    await removeContainers(c);
+  }
+});
+
+test('SIGTERM stops both containers promptly (PID 1 is the server, not a shell)', async () => {
+  for (const c of [need(s.frontend, 'the frontend container'), need(s.backend, 'the backend container')]) {
+    const started = Date.now();
+    await docker(['stop', '-t', '20', c.name], { timeoutMs: 60_000 });
+    const seconds = (Date.now() - started) / 1000;
+    const code = await docker(['inspect', '--format', '{{.State.ExitCode}}', c.name]);
+    assert.ok(seconds < 15, `${c.name} took ${seconds.toFixed(1)} s to stop (signal not handled?)`);
+    assert.ok(code === '0' || code === '143', `${c.name} exited ${code} on SIGTERM:\n${await containerLogs(c)}`);
+  }
+});
+
+test.run();
