@@ -152,16 +152,7 @@ export async function runSetup(opts: SetupOptions, helmBin: string): Promise<num
       return { status: 'done', detail: r.summary };
     });
 
-    await ui.step('configuration', async () => {
-      const plan = planEnvFile(config.envFileExists, { BETTER_AUTH_SECRET: config.settings.BETTER_AUTH_SECRET, POSTGRES_PASSWORD: config.settings.POSTGRES_PASSWORD });
-      const envLabel = config.envFile.startsWith(opts.root) ? config.envFile.slice(opts.root.length).replace(/^[\\/]/, '') : config.envFile;
-      if (!plan.create && plan.fill.length === 0) return { status: 'skipped', detail: `${envLabel} valid, secrets kept` };
-      if (opts.dryRun) return { status: 'done', detail: `would ${plan.create ? `create ${envLabel} with` : `add to ${envLabel}`} generated ${plan.fill.join(', ')}` };
-      applyEnvFile(opts.root, config.envFile, plan);
-      config = loadConfig({ root: opts.root, flags: opts.flags });
-      return { status: 'done', detail: `${plan.create ? `created ${envLabel}` : `updated ${envLabel}`}: generated ${plan.fill.join(', ')} (kept for every rerun; never committed)` };
-    });
-    const s = config.settings;
+    let s = config.settings;
 
     let clusterRunning = false;
     await ui.step(`cluster (${s.TASKFLOW_DRIVER} ${s.TASKFLOW_CLUSTER_NAME})`, async () => {
@@ -176,8 +167,8 @@ export async function runSetup(opts: SetupOptions, helmBin: string): Promise<num
       return { status: 'done', detail: `${opts.dryRun ? `would be ${verb}` : verb} (was ${obs.state}) with ${s.TASKFLOW_CPUS} CPUs, ${s.TASKFLOW_MEMORY_MB} MiB` };
     });
     if (!clusterRunning) {
-      ui.info('  the cluster is not running yet, so the remaining steps cannot read its state; a real run continues from here.');
-      ui.finish({ dryRun: true });
+      // Dry run with no cluster yet: nothing further can be read from it, so show what a real run would do.
+      await dryRunWithoutCluster(ui, config, t, opts);
       return 0;
     }
 
@@ -187,6 +178,17 @@ export async function runSetup(opts: SetupOptions, helmBin: string): Promise<num
       return { status: 'skipped', detail: `${context} (passed explicitly to every kubectl and helm call)` };
     });
 
+    // Secrets are written only once the cluster and context are known good, so a refused run leaves the file alone.
+    await ui.step('configuration', async () => {
+      const plan = planEnvFile(config.envFileExists, { BETTER_AUTH_SECRET: config.settings.BETTER_AUTH_SECRET, POSTGRES_PASSWORD: config.settings.POSTGRES_PASSWORD });
+      const envLabel = config.envFile.startsWith(opts.root) ? config.envFile.slice(opts.root.length).replace(/^[\\/]/, '') : config.envFile;
+      if (!plan.create && plan.fill.length === 0) return { status: 'skipped', detail: `${envLabel} valid, secrets kept` };
+      if (opts.dryRun) return { status: 'done', detail: `would ${plan.create ? `create ${envLabel} with` : `add to ${envLabel}`} generated ${plan.fill.join(', ')}` };
+      applyEnvFile(opts.root, config.envFile, plan);
+      config = loadConfig({ root: opts.root, flags: opts.flags });
+      s = config.settings;
+      return { status: 'done', detail: `${plan.create ? `created ${envLabel}` : `updated ${envLabel}`}: generated ${plan.fill.join(', ')} (kept for every rerun; never committed)` };
+    });
     const profileFile = join(opts.root, 'helm', 'taskflow', `values-${s.TASKFLOW_PROFILE}.yaml`);
     const profileValues = readValuesFile(profileFile);
     const hpaOn = Boolean((profileValues.autoscaling as Values | undefined)?.enabled);
@@ -309,4 +311,33 @@ export async function runSetup(opts: SetupOptions, helmBin: string): Promise<num
     ui.finish({ error: (err as Error).message.split('\n')[0] });
     throw err;
   }
+}
+
+/** The rest of the plan when a dry run finds no running cluster to read from. */
+async function dryRunWithoutCluster(ui: Ui, config: Config, t: Tools, opts: SetupOptions): Promise<void> {
+  const s = config.settings;
+  const plan = planEnvFile(config.envFileExists, { BETTER_AUTH_SECRET: s.BETTER_AUTH_SECRET, POSTGRES_PASSWORD: s.POSTGRES_PASSWORD });
+  await ui.step('configuration', async () =>
+    plan.create || plan.fill.length
+      ? { status: 'done', detail: `would ${plan.create ? 'create the env file with' : 'add to the env file'} generated ${plan.fill.join(', ')}` }
+      : { status: 'skipped', detail: 'valid, secrets kept' },
+  );
+  const hpaOn = Boolean((readValuesFile(join(opts.root, 'helm', 'taskflow', `values-${s.TASKFLOW_PROFILE}.yaml`)).autoscaling as Values | undefined)?.enabled);
+  if (s.TASKFLOW_DRIVER === 'minikube') {
+    await ui.step('addons', async () => ({ status: 'done', detail: `would enable ${['ingress', ...(hpaOn ? ['metrics-server'] : [])].join(', ')}` }));
+  }
+  await ui.step(`namespace ${s.TASKFLOW_NAMESPACE}`, async () => ({ status: 'done', detail: 'would be created' }));
+  await ui.step('images', async () => {
+    const lines = await Promise.all(
+      imageSources(config).map(async (src) => {
+        const ref = `${imageRepository(config, src.component)}:${contentTag(src)}`;
+        const built = await t.docker.hasImage(ref);
+        return `${ref}: would ${built ? '' : 'build and '}load`;
+      }),
+    );
+    return { status: 'done', detail: lines.join('; ') };
+  });
+  await ui.step(`release ${s.TASKFLOW_RELEASE}`, async () => ({ status: 'done', detail: `would be installed with values-${s.TASKFLOW_PROFILE}.yaml and the generated values on stdin` }));
+  ui.info('  (the cluster is not running yet, so these steps could not read its state)');
+  ui.finish({ dryRun: true });
 }
