@@ -116,10 +116,10 @@ def respond(db: Session, user_id: int, message: str) -> tuple[str, list[dict[str
         title = cmd.title
         if len(title) > TITLE_MAX:
             return f"That title is too long: tasks can have at most {TITLE_MAX} characters.", []
-        task = Task(user_id=user_id, title=title, completed=False)
-        db.add(task)
+        new = Task(user_id=user_id, title=title, completed=False)
+        db.add(new)
         db.commit()
-        return f'Added task #{task.id}: "{task.title}".', [{"tool": "add_task", "task_id": task.id, "title": task.title}]
+        return f'Added task #{new.id}: "{new.title}".', [{"tool": "add_task", "task_id": new.id, "title": new.title}]
 
     if cmd.intent == "list":
         tasks = list_user_tasks(db, user_id, cmd.completed)

@@ -66,7 +66,7 @@ def retry_with_backoff(
     what: str,
     deadline_seconds: float | None,
     should_stop: Callable[[], bool] = lambda: False,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], object] = time.sleep,
     initial_delay: float = 0.5,
     max_delay: float = 10.0,
 ) -> bool:

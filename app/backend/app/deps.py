@@ -1,13 +1,20 @@
-"""Request dependencies: the settings, a database session, and the signed-in user behind a bearer token."""
+"""Request dependencies: the settings, database sessions, and the signed-in user behind a bearer token.
+
+Sync endpoints and sync dependencies each run in a separate worker-thread hop. A pooled connection
+held from one hop to the next (a session opened by a dependency and closed after the endpoint) can
+deadlock under load: every worker thread waits for a connection while every connection waits for a
+thread. So nothing here hands an open session across hops: the principal is loaded and its session
+closed inside one hop, and endpoints open their own session with `with db() as session:`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .config import Settings
@@ -17,32 +24,35 @@ from .security import TokenError, decode_token, now_utc
 
 _bearer = HTTPBearer(auto_error=False, description="The access_token from signup, login or refresh.")
 
+SessionFactory = Callable[[], Session]
+
 
 def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    session: Session = request.app.state.sessionmaker()
-    try:
-        yield session
-    finally:
-        session.close()
+def get_session_factory(request: Request) -> SessionFactory:
+    factory: SessionFactory = request.app.state.sessionmaker
+    return factory
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-DbDep = Annotated[Session, Depends(get_db)]
+DbDep = Annotated[SessionFactory, Depends(get_session_factory)]
 
 
 def unauthorized(detail: str) -> HTTPException:
     return HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-@dataclass
+@dataclass(frozen=True)
 class Principal:
-    user: User
-    session: AuthSession
+    """The signed-in user, as plain values: usable after the session that loaded it is closed."""
+
+    user_id: int
+    email: str
+    name: str
+    session_id: str
 
 
 def load_session(db: Session, user_id: int, session_id: str) -> AuthSession:
@@ -72,11 +82,21 @@ def get_principal(
         claims = decode_token(token, secret=settings.auth_secret, expected_type="access")
     except TokenError as exc:
         raise unauthorized(str(exc)) from None
-    session = load_session(db, claims.user_id, claims.session_id)
-    user = db.get(User, claims.user_id)
-    if user is None:
-        raise unauthorized("User no longer exists")
-    return Principal(user=user, session=session)
+    with db() as session:
+        # One round trip: the user together with the live session the token names.
+        row = session.execute(
+            select(User.id, User.email, User.name)
+            .join(AuthSession, AuthSession.user_id == User.id)
+            .where(
+                AuthSession.id == claims.session_id,
+                User.id == claims.user_id,
+                AuthSession.revoked_at.is_(None),
+                AuthSession.expires_at > now_utc(),
+            )
+        ).first()
+    if row is None:
+        raise unauthorized("Session is no longer valid")
+    return Principal(user_id=row.id, email=row.email, name=row.name, session_id=claims.session_id)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -193,29 +194,69 @@ def _call(url: str, body: dict | None = None, token: str | None = None) -> tuple
         return err.code, json.loads(err.read() or b"null")
 
 
-def test_uvicorn_serves_shuts_down_on_sigterm_and_logs_no_secrets() -> None:
+def _start_uvicorn(**env: str) -> tuple[subprocess.Popen[str], str]:
     port = _free_port()
-    secret = "uvicorn-secret-" + uuid.uuid4().hex + uuid.uuid4().hex
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
         cwd=BACKEND_DIR,
-        env=_env(BETTER_AUTH_SECRET=secret, LOG_LEVEL="DEBUG"),
+        env=_env(**env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if _call(f"{base}/health")[0] == 200:
+                return proc, base
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"uvicorn never became healthy:\n{proc.communicate()[0]}")
+        time.sleep(0.2)
+
+
+def _stop(proc: subprocess.Popen[str]) -> str:
+    proc.send_signal(signal.SIGTERM)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if _call(f"{base}/health")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            assert time.monotonic() < deadline, "uvicorn never became healthy"
-            time.sleep(0.2)
+        return proc.communicate(timeout=20)[0]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.communicate()[0]
+
+
+def test_many_concurrent_requests_do_not_starve_the_pool() -> None:
+    # More concurrent requests than worker threads (40) and pooled connections (15): a connection held
+    # from one thread hop to the next would deadlock here until the pool timeout turned it into 503s.
+    proc, base = _start_uvicorn()
+    try:
+        email = f"load-{uuid.uuid4().hex[:8]}@example.com"
+        _, auth = _call(f"{base}/api/v1/auth/signup", {"email": email, "password": "load-password"})
+        token = auth["access_token"]
+
+        def one(i: int) -> int:
+            if i % 10 == 0:
+                return _call(f"{base}/api/v1/auth/login", {"email": email, "password": "load-password"})[0]
+            if i % 2:
+                return _call(f"{base}/api/v1/tasks", {"title": f"load {i}"}, token)[0]
+            return _call(f"{base}/api/v1/tasks", token=token)[0]
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=80) as pool:
+            statuses = list(pool.map(one, range(240)))
+        elapsed = time.monotonic() - started
+    finally:
+        output = _stop(proc)
+    assert all(s in (200, 201) for s in statuses), (sorted(set(statuses)), output[-2000:])
+    assert elapsed < 9, f"240 requests took {elapsed:.1f}s"
+
+
+def test_uvicorn_serves_shuts_down_on_sigterm_and_logs_no_secrets() -> None:
+    secret = "uvicorn-secret-" + uuid.uuid4().hex + uuid.uuid4().hex
+    proc, base = _start_uvicorn(BETTER_AUTH_SECRET=secret, LOG_LEVEL="DEBUG")
+    try:
         assert _call(f"{base}/health") == (200, {"status": "ok", "database": "ok"})
         email = f"proc-{uuid.uuid4().hex[:8]}@example.com"
         password = "process-password-123"
@@ -226,12 +267,7 @@ def test_uvicorn_serves_shuts_down_on_sigterm_and_logs_no_secrets() -> None:
         assert _call(f"{base}/api/v1/auth/logout", {"refresh_token": auth["refresh_token"]})[0] == 200
         assert _call(f"{base}/api/v1/auth/me", token=auth["access_token"])[0] == 401
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            output, _ = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output, _ = proc.communicate()
+        output = _stop(proc)
     # uvicorn drains and runs the lifespan shutdown, then re-raises the signal it caught.
     assert proc.returncode in (0, -signal.SIGTERM), output
     assert "Application shutdown complete" in output and "stopped" in output

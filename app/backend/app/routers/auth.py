@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from fastapi import APIRouter, Body, HTTPException, Request, status
 from sqlalchemy import delete, select
@@ -16,6 +17,7 @@ from ..models import AuthSession, User
 from ..schemas import AuthOut, LoginIn, LogoutIn, RefreshIn, SignupIn, StatusOut, UserOut
 from ..security import (
     DummyHash,
+    TokenType,
     TokenError,
     decode_token,
     encode_token,
@@ -28,7 +30,7 @@ from ..security import (
 log = logging.getLogger("taskflow.auth")
 router = APIRouter(prefix="/auth", tags=["auth"])
 
-_UNAUTHORIZED = {401: {"description": "Missing, invalid, expired or revoked token"}}
+_UNAUTHORIZED: dict[int | str, dict[str, Any]] = {401: {"description": "Missing, invalid, expired or revoked token"}}
 
 
 def _user_out(user: User) -> UserOut:
@@ -36,7 +38,7 @@ def _user_out(user: User) -> UserOut:
 
 
 def _issue(db: Session, settings: Settings, user: User, session: AuthSession | None = None) -> AuthOut:
-    """Starts a session (or rotates the refresh token of an existing one) and signs both tokens."""
+    """Starts a session (or rotates the refresh token of an existing one), signs both tokens, commits."""
     if session is None:
         session = AuthSession(id=new_id(), user_id=user.id, refresh_jti=new_id(), expires_at=now_utc())
         db.add(session)
@@ -57,8 +59,9 @@ def _issue(db: Session, settings: Settings, user: User, session: AuthSession | N
     # The session lives as long as its newest refresh token; only that one token can renew it.
     session.refresh_jti = refresh_claims.jti
     session.expires_at = refresh_claims.expires_at
+    out = AuthOut(access_token=access, refresh_token=refresh, user=_user_out(user))
     db.commit()
-    return AuthOut(access_token=access, refresh_token=refresh, user=_user_out(user))
+    return out
 
 
 def _dummy_hash(request: Request, rounds: int) -> DummyHash:
@@ -69,6 +72,10 @@ def _dummy_hash(request: Request, rounds: int) -> DummyHash:
     return dummy
 
 
+# bcrypt takes a quarter second by design, so it always runs with no database connection checked
+# out: otherwise a burst of logins would hold the whole pool while hashing.
+
+
 @router.post(
     "/signup",
     response_model=AuthOut,
@@ -76,34 +83,43 @@ def _dummy_hash(request: Request, rounds: int) -> DummyHash:
     responses={409: {"description": "Email already registered"}},
 )
 def signup(body: SignupIn, db: DbDep, settings: SettingsDep) -> AuthOut:
-    if db.scalar(select(User.id).where(User.email == body.email)) is not None:
-        raise HTTPException(status_code=409, detail="Email already registered")
-    name = body.name or body.email.split("@", 1)[0]
-    user = User(email=body.email, name=name[:100], password_hash=hash_password(body.password, settings.bcrypt_rounds))
-    db.add(user)
-    try:
-        db.flush()
-    except IntegrityError:
-        # Two sign-ups for one email at the same moment: the unique index decides.
-        db.rollback()
-        raise HTTPException(status_code=409, detail="Email already registered") from None
-    log.info("user %d signed up", user.id)
-    return _issue(db, settings, user)
+    password_hash = hash_password(body.password, settings.bcrypt_rounds)
+    name = (body.name or body.email.split("@", 1)[0])[:100]
+    with db() as session:
+        if session.scalar(select(User.id).where(User.email == body.email)) is not None:
+            raise HTTPException(status_code=409, detail="Email already registered")
+        user = User(email=body.email, name=name, password_hash=password_hash)
+        session.add(user)
+        try:
+            session.flush()
+        except IntegrityError:
+            # Two sign-ups for one email at the same moment: the unique index decides.
+            session.rollback()
+            raise HTTPException(status_code=409, detail="Email already registered") from None
+        log.info("user %d signed up", user.id)
+        return _issue(session, settings, user)
 
 
 @router.post("/login", response_model=AuthOut, responses={401: {"description": "Wrong email or password"}})
 def login(body: LoginIn, request: Request, db: DbDep, settings: SettingsDep) -> AuthOut:
-    user = db.scalar(select(User).where(User.email == body.email))
-    if user is None:
+    with db() as session:
+        found = session.execute(select(User.id, User.password_hash).where(User.email == body.email)).first()
+    if found is None:
         _dummy_hash(request, settings.bcrypt_rounds).check(body.password)
         raise unauthorized("Invalid email or password")
-    if not verify_password(body.password, user.password_hash):
+    if not verify_password(body.password, found.password_hash):
         raise unauthorized("Invalid email or password")
-    # Expired sessions of this user are dead weight; clearing them here keeps the table small.
-    db.execute(
-        delete(AuthSession).where(AuthSession.user_id == user.id, AuthSession.expires_at < now_utc() - timedelta(days=1))
-    )
-    return _issue(db, settings, user)
+    with db() as session:
+        user = session.get(User, found.id)
+        if user is None:
+            raise unauthorized("Invalid email or password")
+        # Expired sessions of this user are dead weight; clearing them here keeps the table small.
+        session.execute(
+            delete(AuthSession).where(
+                AuthSession.user_id == user.id, AuthSession.expires_at < now_utc() - timedelta(days=1)
+            )
+        )
+        return _issue(session, settings, user)
 
 
 @router.post("/refresh", response_model=AuthOut, responses=_UNAUTHORIZED)
@@ -112,17 +128,18 @@ def refresh(body: RefreshIn, db: DbDep, settings: SettingsDep) -> AuthOut:
         claims = decode_token(body.refresh_token, secret=settings.auth_secret, expected_type="refresh")
     except TokenError as exc:
         raise unauthorized(str(exc)) from None
-    session = load_session(db, claims.user_id, claims.session_id)
-    if session.refresh_jti != claims.jti:
-        # An older refresh token of this session came back: it was copied, so end the whole session.
-        session.revoked_at = now_utc()
-        db.commit()
-        log.warning("refresh token reuse detected; session of user %d revoked", claims.user_id)
-        raise unauthorized("Refresh token was already used")
-    user = db.get(User, claims.user_id)
-    if user is None:
-        raise unauthorized("User no longer exists")
-    return _issue(db, settings, user, session)
+    with db() as session:
+        auth_session = load_session(session, claims.user_id, claims.session_id)
+        if auth_session.refresh_jti != claims.jti:
+            # An older refresh token of this session came back: it was copied, so end the whole session.
+            auth_session.revoked_at = now_utc()
+            session.commit()
+            log.warning("refresh token reuse detected; session of user %d revoked", claims.user_id)
+            raise unauthorized("Refresh token was already used")
+        user = session.get(User, claims.user_id)
+        if user is None:
+            raise unauthorized("User no longer exists")
+        return _issue(session, settings, user, auth_session)
 
 
 @router.post(
@@ -138,32 +155,30 @@ def logout(
     credentials: OptionalBearer,
     body: LogoutIn | None = Body(default=None),
 ) -> StatusOut:
-    sessions: list[AuthSession] = []
-    supplied = 0
+    wanted: list[tuple[str, TokenType]] = []
     token = bearer_token(credentials)
     if token is not None:
-        supplied += 1
-        try:
-            claims = decode_token(token, secret=settings.auth_secret, expected_type="access")
-            sessions.append(load_session(db, claims.user_id, claims.session_id))
-        except (TokenError, HTTPException):
-            pass
+        wanted.append((token, "access"))
     if body is not None and body.refresh_token is not None:
-        supplied += 1
-        try:
-            claims = decode_token(body.refresh_token, secret=settings.auth_secret, expected_type="refresh")
-            sessions.append(load_session(db, claims.user_id, claims.session_id))
-        except (TokenError, HTTPException):
-            pass
-    if not sessions:
-        raise unauthorized("Not authenticated" if supplied == 0 else "Session is no longer valid")
-    revoked_at = now_utc()
-    for session in sessions:
-        session.revoked_at = revoked_at
-    db.commit()
+        wanted.append((body.refresh_token, "refresh"))
+    if not wanted:
+        raise unauthorized("Not authenticated")
+    with db() as session:
+        revoked = 0
+        for value, kind in wanted:
+            try:
+                claims = decode_token(value, secret=settings.auth_secret, expected_type=kind)
+                auth_session = load_session(session, claims.user_id, claims.session_id)
+            except (TokenError, HTTPException):
+                continue
+            auth_session.revoked_at = now_utc()
+            revoked += 1
+        if not revoked:
+            raise unauthorized("Session is no longer valid")
+        session.commit()
     return StatusOut(status="logged_out")
 
 
 @router.get("/me", response_model=UserOut, responses=_UNAUTHORIZED)
 def me(principal: PrincipalDep) -> UserOut:
-    return _user_out(principal.user)
+    return UserOut(id=principal.user_id, email=principal.email, name=principal.name)

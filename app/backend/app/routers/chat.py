@@ -20,5 +20,6 @@ router = APIRouter(tags=["chat"])
     '{"tool": "add_task", "task_id": 7, "title": "buy milk"}.',
 )
 def chat(body: ChatIn, principal: PrincipalDep, db: DbDep) -> ChatOut:
-    reply, actions = respond(db, principal.user.id, body.message)
+    with db() as session:
+        reply, actions = respond(session, principal.user_id, body.message)
     return ChatOut(reply=reply, actions=actions)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from sqlalchemy import select
@@ -15,7 +15,7 @@ from ..schemas import TaskCreate, TaskOut, TaskUpdate
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
 TaskId = Annotated[int, Path(ge=1, le=ID_MAX, description="A task id from GET /tasks")]
-_RESPONSES = {401: {"description": "Not signed in"}, 404: {"description": "No such task of yours"}}
+_RESPONSES: dict[int | str, dict[str, Any]] = {401: {"description": "Not signed in"}, 404: {"description": "No such task of yours"}}
 
 
 def list_user_tasks(db: Session, user_id: int, completed: bool | None = None) -> list[Task]:
@@ -44,37 +44,40 @@ def list_tasks(
     db: DbDep,
     completed: Annotated[bool | None, Query(description="Only completed (true) or open (false) tasks")] = None,
 ) -> list[Task]:
-    return list_user_tasks(db, principal.user.id, completed)
+    with db() as session:
+        return list_user_tasks(session, principal.user_id, completed)
 
 
 @router.post("", response_model=TaskOut, status_code=status.HTTP_201_CREATED, responses=_RESPONSES)
 def create_task(body: TaskCreate, principal: PrincipalDep, db: DbDep) -> Task:
-    task = Task(user_id=principal.user.id, title=body.title, description=body.description, completed=False)
-    db.add(task)
-    db.commit()
-    return task
+    with db() as session:
+        task = Task(user_id=principal.user_id, title=body.title, description=body.description, completed=False)
+        session.add(task)
+        session.commit()
+        return task
 
 
 @router.get("/{task_id}", response_model=TaskOut, responses=_RESPONSES)
 def get_task(task_id: TaskId, principal: PrincipalDep, db: DbDep) -> Task:
-    return _owned(db, principal.user.id, task_id)
+    with db() as session:
+        return _owned(session, principal.user_id, task_id)
 
 
 @router.put("/{task_id}", response_model=TaskOut, responses=_RESPONSES)
 def update_task(task_id: TaskId, body: TaskUpdate, principal: PrincipalDep, db: DbDep) -> Task:
-    task = _owned(db, principal.user.id, task_id)
-    changes = body.model_dump(exclude_unset=True)
-    for key, value in changes.items():
-        setattr(task, key, value)
-    db.commit()
-    return task
+    with db() as session:
+        task = _owned(session, principal.user_id, task_id)
+        for key, value in body.model_dump(exclude_unset=True).items():
+            setattr(task, key, value)
+        session.commit()
+        return task
 
 
 @router.delete(
     "/{task_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response, responses=_RESPONSES
 )
 def delete_task(task_id: TaskId, principal: PrincipalDep, db: DbDep) -> Response:
-    task = _owned(db, principal.user.id, task_id)
-    db.delete(task)
-    db.commit()
+    with db() as session:
+        session.delete(_owned(session, principal.user_id, task_id))
+        session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
