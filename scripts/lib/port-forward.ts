@@ -459,7 +459,7 @@ export async function runPortForward(opts: PortForwardOptions): Promise<number> 
 
   const running = runningInstance(pidFile);
   if (running !== undefined) {
-    ui.info(`port-forward is already running (pid ${running}); stop it with: port-forward --stop`);
+    ui.info(`port-forward is already running (pid ${running}); stop it with: npx tsx scripts/port-forward.ts --stop`);
     return ExitCode.ok;
   }
 
@@ -496,12 +496,13 @@ export async function runPortForward(opts: PortForwardOptions): Promise<number> 
       for (;;) {
         const text = fresh();
         if (/^ready: /m.test(text)) break;
-        if (!child.running() || Date.now() > deadline) {
+        const gone = !child.running();
+        if (gone || Date.now() > deadline) {
           child.kill('SIGTERM');
           rmSync(pidFile, { force: true });
           const tail = text.trim().split('\n').slice(-6).join('\n');
           const err = /^✖ (.*)$/m.exec(text)?.[1];
-          throw new UserError(`the background port-forward ${child.running() ? 'was not ready in time' : 'stopped'}${err ? `: ${err}` : ''}`, `Its output (${shownLog}):\n${tail}`);
+          throw new UserError(`the background port-forward ${gone ? 'stopped' : 'was not ready in time'}${err ? `: ${err}` : ''}`, `Its output (${shownLog}):\n${tail}`);
         }
         await sleep(200);
       }
@@ -509,7 +510,7 @@ export async function runPortForward(opts: PortForwardOptions): Promise<number> 
     });
     ui.info('');
     ui.info(`ready: ${urlsLine(ports)}`);
-    ui.info(`  log: ${shownLog}   stop: port-forward --stop (or cleanup)`);
+    ui.info(`  log: ${shownLog}   stop: npx tsx scripts/port-forward.ts --stop (cleanup stops it too)`);
     return ExitCode.ok;
   }
 
