@@ -100,10 +100,11 @@ function plantedContext(dir: string): string {
 }
 
 // The runner ends a file that overruns with SIGTERM, which skips uvu's after hook: remove the
-// containers here too (the database and pip index are child processes and end with this one).
+// containers and contexts here too (the database and the pip index stop in their own exit hooks).
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     if (s.containers.length) spawnSync(DOCKER, ['rm', '-f', ...s.containers.map((c) => c.name)], { stdio: 'ignore' });
+    for (const c of s.contexts) rmSync(c, { recursive: true, force: true });
     process.exit(1);
   });
 }
@@ -370,6 +371,8 @@ test('no secret, mirror setting or context marker is recorded in either image', 
     AUTH_SECRET,
     MARKER,
     ...(dbPassword.length >= 6 ? [dbPassword] : []),
+    'PIP_INDEX_URL',
+    'NPM_CONFIG_REGISTRY',
     ...Object.keys(builder.pipArgs),
     ...Object.values(builder.pipArgs).flatMap((v) => v.split(' ')),
     ...Object.keys(builder.npmArgs),
