@@ -65,7 +65,7 @@ export function releaseValues(inp: ReleaseInputs): Values {
   if (s.ANTHROPIC_API_KEY) extra.ANTHROPIC_API_KEY = s.ANTHROPIC_API_KEY;
   if (s.GEMINI_API_KEY) extra.GEMINI_API_KEY = s.GEMINI_API_KEY;
   const values: Values = {
-    commonAnnotations: { 'taskflow.dev/chart-hash': inp.chartHash },
+    commonAnnotations: { 'taskflow.dev/chart-hash': inp.chartHash, 'taskflow.dev/profile': s.TASKFLOW_PROFILE },
     backend: {
       image: inp.images.backend,
       env: { CORS_ORIGINS: cors, APP_MODULE: s.TASKFLOW_BACKEND_APP_MODULE },
@@ -91,6 +91,30 @@ export function releaseValues(inp: ReleaseInputs): Values {
     values.postgresql = { auth: { password: s.POSTGRES_PASSWORD ?? '' } };
   }
   return values;
+}
+
+/** What `scale` may have changed on a release; setup keeps these so it never undoes a scale. */
+export const SCALE_KEYS = [['backend', 'replicaCount'], ['frontend', 'replicaCount'], ['autoscaling', 'enabled']] as const;
+
+/**
+ * Copies the scale-owned values of the deployed release into the desired values, as long as the
+ * release runs the same profile (switching profile takes the new profile's counts).
+ */
+export function keepScaledValues(desired: Values, current: Values | undefined, profile: string): Values {
+  const annotations = (current?.commonAnnotations ?? {}) as Record<string, unknown>;
+  if (!current || annotations['taskflow.dev/profile'] !== profile) return desired;
+  let out = desired;
+  for (const [group, key] of SCALE_KEYS) {
+    const v = (current[group] as Values | undefined)?.[key];
+    if (v !== undefined) out = mergeValues(out, { [group]: { [key]: v } });
+  }
+  return out;
+}
+
+/** A component's resource name, as the chart's taskflow.componentName helper builds it. */
+export function componentName(release: string, component: string): string {
+  const fullname = (release.includes('taskflow') ? release : `${release}-taskflow`).slice(0, 63).replace(/-+$/, '');
+  return `${fullname.slice(0, 62 - component.length)}-${component}`.replace(/-+$/, '');
 }
 
 export function toYaml(values: Values): string {

@@ -9,7 +9,7 @@ import { DockerDesktopCluster, KindCluster, MinikubeCluster, type ClusterDriver 
 import { InputError, PrerequisiteError, UserError } from './errors.ts';
 import { Exec } from './exec.ts';
 import { contentTag, decideImage, type ImageSource } from './images.ts';
-import { chartHash, decideRelease, diagnose, mergeValues, readValuesFile, releaseValues, toYaml, type Values } from './release.ts';
+import { chartHash, decideRelease, diagnose, keepScaledValues, mergeValues, readValuesFile, releaseValues, SCALE_KEYS, toYaml, type Values } from './release.ts';
 import { Docker } from './tools/docker.ts';
 import { Helm, HelmRelease } from './tools/helm.ts';
 import { Kind } from './tools/kind.ts';
@@ -271,10 +271,13 @@ export async function runSetup(opts: SetupOptions, helmBin: string): Promise<num
         origins: [access.portForward, ...(access.ingress ? [access.ingress.url] : [])],
         chartHash: chartHash(chartDir),
       });
-      const desired = mergeValues(profileValues, overrides);
       const info = await t.release.status(scope);
       const history = info ? await t.release.history(scope) : [];
       const currentValues = info?.status === 'deployed' ? await t.release.values(scope) : undefined;
+      // Replica counts and the HPA switch set by `scale` stay as they are: Helm holds them, setup keeps them.
+      const kept = keepScaledValues(mergeValues(profileValues, overrides), currentValues, s.TASKFLOW_PROFILE);
+      const desired = kept;
+      const scaled = Object.fromEntries(SCALE_KEYS.filter(([g, k]) => (kept[g] as Values | undefined)?.[k] !== undefined && (currentValues?.[g] as Values | undefined)?.[k] !== undefined).map(([g, k]) => [g, { [k]: (kept[g] as Values)[k] }]));
       const verdict = decideRelease({ info, history, currentValues }, desired);
       if (verdict.action === 'none') return { status: 'skipped', detail: `unchanged: ${verdict.reason}` };
       if (verdict.action === 'rollback-then-upgrade') {
@@ -285,7 +288,7 @@ export async function runSetup(opts: SetupOptions, helmBin: string): Promise<num
         ui.info(`  release ${verdict.reason}: uninstalling it first`);
         await t.release.uninstall(scope, opts.timeout);
       }
-      const r = await t.release.upgrade({ ...scope, chart: chartDir, valuesFiles: [profileFile], stdinValues: toYaml(overrides), timeout: opts.timeout, major: helmMajor });
+      const r = await t.release.upgrade({ ...scope, chart: chartDir, valuesFiles: [profileFile], stdinValues: toYaml(mergeValues(overrides, scaled)), timeout: opts.timeout, major: helmMajor });
       if (!r.ok) {
         const why = await diagnose(t.kubectl, context, s.TASKFLOW_NAMESPACE, s.TASKFLOW_RELEASE);
         throw new UserError(

@@ -25,6 +25,8 @@ export type FakeState = {
     namespaces: Record<string, Record<string, { phase: 'Active' | 'Terminating'; polls: number }>>;
     pods: Record<string, Record<string, { name: string; ready: boolean; image: string; waiting?: string; labels: Record<string, string> }[]>>;
     pvcs: Record<string, Record<string, string[]>>;
+    deployments: Record<string, Record<string, Record<string, { replicas: number }>>>;
+    metricsApi?: boolean;
   };
   helm: {
     real: string;
@@ -42,7 +44,7 @@ export async function freshState(): Promise<FakeState> {
     minikube: { version: 'v1.34.0', profiles: {} },
     kind: { version: 'v0.24.0', clusters: {} },
     dockerDesktop: { running: false },
-    kube: { clientVersion: 'v1.31.2', contexts: {}, terminatingPolls: 2, namespaces: {}, pods: {}, pvcs: {} },
+    kube: { clientVersion: 'v1.31.2', contexts: {}, terminatingPolls: 2, namespaces: {}, pods: {}, pvcs: {}, deployments: {} },
     helm: { real: await realHelmPath(), version: 'v3.15.4', releases: {} },
   };
 }

@@ -153,6 +153,13 @@ export class HelmRelease {
     return { ok: out.exitCode === 0, output: `${out.stdout}${out.stderr}`.trim() };
   }
 
+  /** `helm upgrade --reuse-values --set …`: changes a few values of the deployed release, nothing else. */
+  async setValues(o: { release: string; namespace: string; context: string; chart: string; set: string[]; timeout: string; major: number }): Promise<{ ok: boolean; output: string }> {
+    const args = ['upgrade', o.release, o.chart, ...this.scope(o), '--reuse-values', ...o.set.flatMap((x) => ['--set', x]), ...upgradeFlags(o.major, o.timeout)];
+    const out = await this.exec.run(this.bin, args, { mutating: true, nothrow: true });
+    return { ok: out.exitCode === 0, output: `${out.stdout}${out.stderr}`.trim() };
+  }
+
   async rollback(o: { release: string; namespace: string; context: string }, revision: number, major: number, timeout: string): Promise<void> {
     const wait = major >= 4 ? ['--wait=watcher'] : ['--wait'];
     await this.exec.run(this.bin, ['rollback', o.release, String(revision), ...this.scope(o), ...wait, '--timeout', timeout], { mutating: true });

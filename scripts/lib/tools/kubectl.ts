@@ -106,6 +106,30 @@ export class Kubectl {
     return (out.stdout || out.stderr).trim();
   }
 
+  /** Desired and ready replicas of a Deployment, or undefined when it does not exist. */
+  async deployment(context: string, ns: string, name: string): Promise<{ replicas: number; ready: number } | undefined> {
+    const out = await this.exec.run(this.bin, ['--context', context, '--namespace', ns, 'get', 'deployment', name, '--output', 'json'], { nothrow: true });
+    if (out.exitCode !== 0) return undefined;
+    const d = JSON.parse(out.stdout) as { spec?: { replicas?: number }; status?: { readyReplicas?: number } };
+    return { replicas: d.spec?.replicas ?? 0, ready: d.status?.readyReplicas ?? 0 };
+  }
+
+  /** Number of ready addresses behind a Service. */
+  async endpointCount(context: string, ns: string, service: string): Promise<number> {
+    const out = await this.exec.run(this.bin, ['--context', context, '--namespace', ns, 'get', 'endpoints', service, '--output', 'json'], { nothrow: true });
+    if (out.exitCode !== 0) return 0;
+    const ep = JSON.parse(out.stdout) as { subsets?: { addresses?: unknown[] }[] };
+    return (ep.subsets ?? []).reduce((n, s) => n + (s.addresses?.length ?? 0), 0);
+  }
+
+  /** True when the resource metrics API (metrics-server) is registered and available. */
+  async metricsApiAvailable(context: string): Promise<boolean> {
+    const out = await this.exec.run(this.bin, ['--context', context, 'get', 'apiservice', 'v1beta1.metrics.k8s.io', '--output', 'json'], { nothrow: true });
+    if (out.exitCode !== 0) return false;
+    const conds = (JSON.parse(out.stdout) as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions ?? [];
+    return conds.some((c) => c.type === 'Available' && c.status === 'True');
+  }
+
   async pvcs(context: string, ns: string, selector: string): Promise<string[]> {
     const out = await this.exec.run(this.bin, ['--context', context, '--namespace', ns, 'get', 'pvc', '--selector', selector, '--output', 'name'], { nothrow: true });
     return out.exitCode === 0 ? out.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];

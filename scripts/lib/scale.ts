@@ -1,0 +1,179 @@
+// `scale`: changes replica counts or the HPA through `helm upgrade --reuse-values`, so Helm stays
+// the source of truth and the next setup keeps the change; then waits for the pods and endpoints.
+import { createInterface } from 'node:readline/promises';
+import { join } from 'node:path';
+import { loadConfig, type SettingKey } from './config.ts';
+import { InputError, UserError } from './errors.ts';
+import { Exec } from './exec.ts';
+import { componentName, diagnose, type Values } from './release.ts';
+import { makeCluster, makeTools } from './setup.ts';
+import { Ui } from './ui.ts';
+
+export type Component = 'backend' | 'frontend';
+export type ScaleRequest = { backend?: number; frontend?: number; hpa?: boolean };
+export type ScaleState = { backend: number; frontend: number; hpa: boolean };
+
+/** Parses a replica count from a flag: a whole number from 1 to max, or an InputError naming the flag. */
+export function parseReplicas(flag: string, raw: string, max: number): number {
+  if (!/^\d+$/.test(raw.trim())) throw new InputError(`--${flag} ${JSON.stringify(raw)} is not a whole number`, `Give a replica count from 1 to ${max}, e.g. --${flag} 2.`);
+  const n = Number(raw);
+  if (n < 1) throw new InputError(`--${flag} ${n} is below 1`, `Give at least 1 (cleanup removes the app entirely).`);
+  if (n > max) throw new InputError(`--${flag} ${n} is above the maximum of ${max}`, `Give at most ${max}, or raise TASKFLOW_MAX_REPLICAS in env/.env.`);
+  return n;
+}
+
+export function parseHpa(raw: string): boolean {
+  if (raw === 'on') return true;
+  if (raw === 'off') return false;
+  throw new InputError(`--hpa ${JSON.stringify(raw)} is not on or off`, 'Use --hpa on or --hpa off.');
+}
+
+export type ScalePlan = { set: string[]; changes: string[] };
+
+/** Pure: the --set arguments that turn the current state into the requested one (none: a no-op). */
+export function planScale(current: ScaleState, req: ScaleRequest): ScalePlan {
+  const hpaAfter = req.hpa ?? current.hpa;
+  if (hpaAfter && (req.backend !== undefined || req.frontend !== undefined)) {
+    throw new InputError('the HPA is on, so it sets the replica counts', 'Turn it off in the same call (--hpa off --frontend 3), or change autoscaling.*.minReplicas/maxReplicas in the values.');
+  }
+  const set: string[] = [];
+  const changes: string[] = [];
+  for (const c of ['backend', 'frontend'] as const) {
+    const want = req[c];
+    if (want !== undefined && want !== current[c]) {
+      set.push(`${c}.replicaCount=${want}`);
+      changes.push(`${c} ${current[c]} → ${want}`);
+    }
+  }
+  if (req.hpa !== undefined && req.hpa !== current.hpa) {
+    set.push(`autoscaling.enabled=${req.hpa}`);
+    changes.push(`HPA ${current.hpa ? 'on' : 'off'} → ${req.hpa ? 'on' : 'off'}`);
+  }
+  return { set, changes };
+}
+
+export type ScaleOptions = {
+  root: string;
+  request: ScaleRequest;
+  /** Raw flag values, validated after the configuration (the maximum lives there). */
+  raw: { backend?: string; frontend?: string; hpa?: string };
+  dryRun: boolean;
+  verbose: boolean;
+  json: boolean;
+  yes: boolean;
+  timeout: string;
+  flags: Partial<Record<SettingKey, { value: string; flag: string }>>;
+};
+
+async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) return false;
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await rl.question(`${question} [y/N] `);
+  rl.close();
+  return /^y(es)?$/i.test(answer.trim());
+}
+
+export async function runScale(opts: ScaleOptions, helmBin: string): Promise<number> {
+  const config = loadConfig({ root: opts.root, flags: opts.flags });
+  const s = config.settings;
+  // Every flag is checked before any process runs.
+  const req: ScaleRequest = {};
+  if (opts.raw.backend !== undefined) req.backend = parseReplicas('backend', opts.raw.backend, s.TASKFLOW_MAX_REPLICAS);
+  if (opts.raw.frontend !== undefined) req.frontend = parseReplicas('frontend', opts.raw.frontend, s.TASKFLOW_MAX_REPLICAS);
+  if (opts.raw.hpa !== undefined) req.hpa = parseHpa(opts.raw.hpa);
+  if (Object.keys(req).length === 0) throw new InputError('nothing to scale', 'Give --frontend N, --backend N or --hpa on|off (see --help).');
+
+  const ui = new Ui({ json: opts.json });
+  const exec = new Exec({ dryRun: opts.dryRun, verbose: opts.verbose || opts.dryRun });
+  const t = makeTools(exec, helmBin);
+  const cluster = makeCluster(config, t);
+  const context = s.TASKFLOW_KUBE_CONTEXT || cluster.context;
+  const ns = s.TASKFLOW_NAMESPACE;
+  const scope = { release: s.TASKFLOW_RELEASE, namespace: ns, context };
+  const names = { backend: componentName(s.TASKFLOW_RELEASE, 'backend'), frontend: componentName(s.TASKFLOW_RELEASE, 'frontend') };
+  let helmMajor = 3;
+  let before: ScaleState = { backend: 0, frontend: 0, hpa: false };
+  let plan: ScalePlan = { set: [], changes: [] };
+
+  try {
+    await ui.step('release', async () => {
+      if (!(await t.kubectl.contexts()).includes(context)) throw new UserError(`kube context ${context} does not exist`, 'Run setup first.', 3);
+      const info = await t.release.status(scope);
+      if (!info) throw new UserError(`release ${s.TASKFLOW_RELEASE} is not installed in namespace ${ns}`, 'Run setup first.', 3);
+      if (info.status !== 'deployed') throw new UserError(`release ${s.TASKFLOW_RELEASE} is ${info.status}`, 'Run setup to bring it back to a deployed state, then scale.');
+      helmMajor = (await t.helm.version()).major;
+      const values = await t.release.values(scope);
+      const hpa = Boolean(((values.autoscaling ?? {}) as Values).enabled);
+      const backend = (await t.kubectl.deployment(context, ns, names.backend))?.replicas ?? 0;
+      const frontend = (await t.kubectl.deployment(context, ns, names.frontend))?.replicas ?? 0;
+      before = { backend, frontend, hpa };
+      plan = planScale(before, req);
+      return { status: 'skipped', detail: `revision ${info.revision}: backend ${backend}, frontend ${frontend}, HPA ${hpa ? 'on' : 'off'}` };
+    });
+
+    if (plan.set.length === 0) {
+      ui.info(`Already at the requested scale (backend ${before.backend}, frontend ${before.frontend}, HPA ${before.hpa ? 'on' : 'off'}); nothing to do.`);
+      ui.finish({ before, after: before, changed: false });
+      return 0;
+    }
+
+    if (req.hpa === true && !before.hpa) {
+      await ui.step('metrics-server', async () => {
+        const addons = await cluster.addons();
+        const available = addons ? addons['metrics-server'] === true : await t.kubectl.metricsApiAvailable(context);
+        if (available) return { status: 'skipped', detail: 'available' };
+        if (!addons) throw new UserError('the HPA needs metrics-server, which this cluster does not serve', 'Install it (https://github.com/kubernetes-sigs/metrics-server), then rerun.', 3);
+        if (!opts.yes && !(await confirm('The HPA needs metrics-server. Enable the minikube addon now?'))) {
+          throw new InputError('the HPA needs metrics-server, which is not enabled', 'Rerun with --yes to enable it, or run: minikube addons enable metrics-server');
+        }
+        await cluster.enableAddon('metrics-server');
+        return { status: 'done', detail: opts.dryRun ? 'would be enabled' : 'enabled' };
+      });
+    }
+
+    await ui.step(`scale: ${plan.changes.join(', ')}`, async () => {
+      const r = await t.release.setValues({ ...scope, chart: join(opts.root, 'helm', 'taskflow'), set: plan.set, timeout: opts.timeout, major: helmMajor });
+      if (!r.ok) {
+        const why = await diagnose(t.kubectl, context, ns, s.TASKFLOW_RELEASE);
+        throw new UserError(`helm upgrade failed and the release was rolled back:\n${r.output.split('\n').slice(-4).join('\n')}\n${why}`, 'Fix the cause above and rerun scale.');
+      }
+      return { status: 'done', detail: opts.dryRun ? 'would upgrade with --reuse-values' : 'upgraded with --reuse-values' };
+    });
+
+    if (opts.dryRun) {
+      ui.finish({ before, changed: false });
+      return 0;
+    }
+
+    let after: ScaleState = before;
+    await ui.step('pods and endpoints ready', async () => {
+      const deadline = Date.now() + 300_000;
+      for (;;) {
+        const got: string[] = [];
+        let ok = true;
+        const counts: Record<Component, number> = { backend: 0, frontend: 0 };
+        for (const c of ['backend', 'frontend'] as const) {
+          const d = await t.kubectl.deployment(context, ns, names[c]);
+          const endpoints = await t.kubectl.endpointCount(context, ns, names[c]);
+          const want = req[c] ?? d?.replicas ?? 0;
+          counts[c] = d?.replicas ?? 0;
+          got.push(`${c} ${d?.ready ?? 0}/${want} ready, ${endpoints} endpoints`);
+          if (!d || d.ready < want || endpoints < want) ok = false;
+        }
+        if (ok) {
+          after = { ...counts, hpa: req.hpa ?? before.hpa };
+          return { status: 'done', detail: got.join('; ') };
+        }
+        if (Date.now() > deadline) throw new UserError(`not ready after 5 minutes: ${got.join('; ')}`, `kubectl --context ${context} -n ${ns} get pods`);
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    });
+    ui.info(`before: backend ${before.backend}, frontend ${before.frontend}, HPA ${before.hpa ? 'on' : 'off'}`);
+    ui.info(`after:  backend ${after.backend}, frontend ${after.frontend}, HPA ${after.hpa ? 'on' : 'off'}`);
+    ui.finish({ before, after, changed: true });
+    return 0;
+  } catch (err) {
+    ui.finish({ error: (err as Error).message.split('\n')[0] });
+    throw err;
+  }
+}
