@@ -210,11 +210,11 @@ Profiles('dev runs one replica of each, never pulls, and has no HPA or anti-affi
   assert.is(dig(find(objs, 'Ingress', 'demo-taskflow'), 'spec.rules.0.host'), 'taskflow.local');
 });
 
-Profiles('the app pods write only to emptyDirs (read-only root, /tmp and the Next.js cache)', async () => {
+Profiles('the app pods write only to emptyDirs (read-only root, /tmp, where the image links the Next.js cache)', async () => {
   const objs = await render();
   const fe = find(objs, 'Deployment', 'demo-taskflow-frontend');
   const mounts = (container(fe).volumeMounts as { mountPath: string }[]).map((m) => m.mountPath);
-  assert.equal(mounts, ['/tmp', '/app/.next/cache']);
+  assert.equal(mounts, ['/tmp']);
   assert.is(dig(container(fe), 'securityContext.readOnlyRootFilesystem'), true);
   const vols = dig(fe, 'spec.template.spec.volumes') as { emptyDir?: object }[];
   assert.ok(vols.every((v) => v.emptyDir));
