@@ -8,32 +8,50 @@ import { Exec } from './lib/exec.ts';
 import { Helm, checkHelmVersion } from './lib/tools/helm.ts';
 import { ensureHelm } from './lib/tools/helm-binary.ts';
 import { formatCheck, runStaticValidation } from './lib/validate-static.ts';
+import { runClusterValidation } from './lib/validate-cluster.ts';
+import { settingOverrides } from './lib/flags.ts';
 
-const HELP = `Usage: validate --static [options]
+const HELP = `Usage: validate [--static] [options]
 
-Checks the taskflow chart and your configuration without a cluster:
+--static checks the taskflow chart and your configuration without a cluster:
 configuration (env/.env), helm lint for values.yaml and each profile, a render of each
 profile, every object against the Kubernetes schemas, and policy checks (Pod Security
 Standard "restricted", probes, requests/limits, no secrets in ConfigMaps or literal env
 values, selectors, Service ports, Ingress backends).
 
+Without --static it also checks the running release: every Deployment available, the
+database ready with its volume bound, every Service with endpoints, the ingress present
+when enabled, pods non-root, no restart loops, the images setup built; then the HTTP
+smoke workflow through a port-forward it opens (sign up, log in, task CRUD, chatbot, user
+isolation, log out) with each step's latency.
+
 Options:
-  --static           run the checks that need no cluster (required for now)
-  --profile P        check only this profile: dev or prod (default: both)
+  --static           only the checks that need no cluster
+  --persistence      also: write a task, delete the database pod, read the task back
+  --self-heal        also: delete a backend pod and see a replacement while requests go on
+  --url URL          smoke-test this base URL (e.g. http://taskflow.local) instead of a port-forward
+  --profile P        static checks of this profile only: dev or prod (default: both)
   --only lint        run helm lint only
   --chart DIR        chart to check (default: helm/taskflow)
+  --driver, --context, --namespace   which cluster and namespace (as for setup)
   --json             print the results as JSON on stdout
   -v, --verbose      print every command run
   -h, --help         show this help
 
-Exit codes: 0 all checks passed, 1 a check failed, 2 bad flags or configuration,
-3 helm missing or too old.`;
+Exit codes: 0 all checks passed, 1 a check failed (its evidence is printed), 2 bad flags
+or configuration, 3 helm missing or too old, or no cluster/release to validate.`;
 
 async function main(argv: string[]): Promise<number> {
   const { values: flags } = parseFlags(
     argv,
     {
       static: { type: 'boolean' },
+      persistence: { type: 'boolean' },
+      'self-heal': { type: 'boolean' },
+      url: { type: 'string' },
+      driver: { type: 'string' },
+      context: { type: 'string' },
+      namespace: { type: 'string' },
       profile: { type: 'string' },
       only: { type: 'string' },
       chart: { type: 'string' },
@@ -47,9 +65,10 @@ async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return ExitCode.ok;
   }
-  if (!flags.static) {
-    throw new InputError('validate checks a running release only with the cluster checks, which this version does not have yet', 'Run validate --static to check the chart and configuration without a cluster.');
+  if (flags.static && (flags.persistence || flags['self-heal'] || flags.url)) {
+    throw new InputError('--persistence, --self-heal and --url need a cluster, and --static checks without one', 'Drop --static to run them.');
   }
+  if (flags.url !== undefined && !/^https?:\/\/\S+$/.test(flags.url)) throw new InputError(`--url ${flags.url} is not an http(s) URL`, 'Give e.g. --url http://taskflow.local');
   if (flags.profile !== undefined && flags.profile !== 'dev' && flags.profile !== 'prod') {
     throw new InputError(`--profile ${flags.profile} is not a profile`, 'Use --profile dev or --profile prod.');
   }
@@ -57,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
     throw new InputError(`--only ${flags.only} is not known`, 'The only value is --only lint.');
   }
 
-  const config = loadConfig({ root: projectRoot });
+  const config = loadConfig({ root: projectRoot, flags: settingOverrides(flags) });
   const out = (line: string) => (flags.json ? process.stderr : process.stdout).write(`${line}\n`);
   out(`✔ configuration — ${config.envFileExists ? 'env/.env' : 'defaults (no env/.env yet)'} is valid`);
 
@@ -75,6 +94,21 @@ async function main(argv: string[]): Promise<number> {
     only: flags.only === 'lint' ? 'lint' : undefined,
     onResult: (r) => out(formatCheck(r)),
   });
+  if (!flags.static && results.every((r) => r.ok)) {
+    results.push(
+      ...(await runClusterValidation({
+        config,
+        exec,
+        helmBin: helm.bin,
+        url: flags.url,
+        persistence: flags.persistence === true,
+        selfHeal: flags['self-heal'] === true,
+        verbose: flags.verbose === true,
+        onResult: (r) => out(formatCheck(r)),
+        log: out,
+      })),
+    );
+  }
   const failed = results.filter((r) => !r.ok).length;
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   out(`${results.length + 1} checks: ${results.length + 1 - failed} passed, ${failed} failed in ${secs}s`);

@@ -111,12 +111,6 @@ export function keepScaledValues(desired: Values, current: Values | undefined, p
   return out;
 }
 
-/** A component's resource name, as the chart's taskflow.componentName helper builds it. */
-export function componentName(release: string, component: string): string {
-  const fullname = (release.includes('taskflow') ? release : `${release}-taskflow`).slice(0, 63).replace(/-+$/, '');
-  return `${fullname.slice(0, 62 - component.length)}-${component}`.replace(/-+$/, '');
-}
-
 export function toYaml(values: Values): string {
   return stringify(values);
 }

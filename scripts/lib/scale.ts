@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { loadConfig, type SettingKey } from './config.ts';
 import { InputError, UserError } from './errors.ts';
 import { Exec } from './exec.ts';
-import { componentName, diagnose, type Values } from './release.ts';
+import { serviceName } from './port-forward.ts';
+import { diagnose, type Values } from './release.ts';
 import { makeCluster, makeTools } from './setup.ts';
 import { Ui } from './ui.ts';
 
@@ -90,7 +91,7 @@ export async function runScale(opts: ScaleOptions, helmBin: string): Promise<num
   const context = s.TASKFLOW_KUBE_CONTEXT || cluster.context;
   const ns = s.TASKFLOW_NAMESPACE;
   const scope = { release: s.TASKFLOW_RELEASE, namespace: ns, context };
-  const names = { backend: componentName(s.TASKFLOW_RELEASE, 'backend'), frontend: componentName(s.TASKFLOW_RELEASE, 'frontend') };
+  const names = { backend: serviceName(s.TASKFLOW_RELEASE, 'backend'), frontend: serviceName(s.TASKFLOW_RELEASE, 'frontend') };
   let helmMajor = 3;
   let before: ScaleState = { backend: 0, frontend: 0, hpa: false };
   let plan: ScalePlan = { set: [], changes: [] };

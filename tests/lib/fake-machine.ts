@@ -23,10 +23,12 @@ export type FakeState = {
     current?: string;
     terminatingPolls: number;
     namespaces: Record<string, Record<string, { phase: 'Active' | 'Terminating'; polls: number }>>;
-    pods: Record<string, Record<string, { name: string; ready: boolean; image: string; waiting?: string; labels: Record<string, string> }[]>>;
+    pods: Record<string, Record<string, { name: string; ready: boolean; image: string; waiting?: string; restarts?: number; labels: Record<string, string>; securityContext?: Record<string, unknown> }[]>>;
     pvcs: Record<string, Record<string, string[]>>;
     deployments: Record<string, Record<string, Record<string, { replicas: number }>>>;
     metricsApi?: boolean;
+    objects: Record<string, Record<string, unknown[]>>;
+    pvcPhase?: string;
   };
   helm: {
     real: string;
@@ -44,7 +46,7 @@ export async function freshState(): Promise<FakeState> {
     minikube: { version: 'v1.34.0', profiles: {} },
     kind: { version: 'v0.24.0', clusters: {} },
     dockerDesktop: { running: false },
-    kube: { clientVersion: 'v1.31.2', contexts: {}, terminatingPolls: 2, namespaces: {}, pods: {}, pvcs: {}, deployments: {} },
+    kube: { clientVersion: 'v1.31.2', contexts: {}, terminatingPolls: 2, namespaces: {}, pods: {}, pvcs: {}, deployments: {}, objects: {} },
     helm: { real: await realHelmPath(), version: 'v3.15.4', releases: {} },
   };
 }

@@ -26,6 +26,15 @@ type PodJson = {
   };
 };
 
+/** An API object as `kubectl get -o json` returns it; callers read the fields they need. */
+export type KubeObject = {
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string> };
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
+  subsets?: { addresses?: unknown[] }[];
+};
+
 export class Kubectl {
   constructor(
     private readonly exec: Exec,
@@ -128,6 +137,20 @@ export class Kubectl {
     if (out.exitCode !== 0) return false;
     const conds = (JSON.parse(out.stdout) as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions ?? [];
     return conds.some((c) => c.type === 'Available' && c.status === 'True');
+  }
+
+  /** Every object of the release that validate inspects, in one call. */
+  async releaseObjects(context: string, ns: string, release: string): Promise<KubeObject[]> {
+    const out = await this.exec.run(this.bin, [
+      '--context', context, '--namespace', ns, 'get',
+      'deployments,statefulsets,services,endpoints,persistentvolumeclaims,ingresses,pods',
+      '--selector', `app.kubernetes.io/instance=${release}`, '--output', 'json',
+    ]);
+    return (JSON.parse(out.stdout) as { items: KubeObject[] }).items;
+  }
+
+  async deletePod(context: string, ns: string, pod: string): Promise<void> {
+    await this.exec.run(this.bin, ['--context', context, '--namespace', ns, 'delete', 'pod', pod, '--wait=false'], { mutating: true });
   }
 
   async pvcs(context: string, ns: string, selector: string): Promise<string[]> {
