@@ -3,7 +3,7 @@
 import { createInterface } from 'node:readline/promises';
 import { parseFlags, projectRoot, runMain } from './lib/cli.ts';
 import { ExitCode, InputError } from './lib/errors.ts';
-import { checkTimeout, settingFlags, settingFlagsHelp, settingOverrides } from './lib/flags.ts';
+import { commonFlags, settingFlags, settingFlagsHelp, settingOverrides, timeoutFlag } from './lib/flags.ts';
 import { runCleanup } from './lib/cleanup.ts';
 import { ensureHelm } from './lib/tools/helm-binary.ts';
 
@@ -36,12 +36,7 @@ async function main(argv: string[]): Promise<number> {
       'keep-data': { type: 'boolean' },
       cluster: { type: 'boolean' },
       purge: { type: 'boolean' },
-      'dry-run': { type: 'boolean' },
-      timeout: { type: 'string' },
-      yes: { type: 'boolean', short: 'y' },
-      json: { type: 'boolean' },
-      verbose: { type: 'boolean', short: 'v' },
-      help: { type: 'boolean', short: 'h' },
+      ...commonFlags,
     },
     'cleanup',
   );
@@ -49,8 +44,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return ExitCode.ok;
   }
-  const timeout = f.timeout ?? '5m';
-  if (!checkTimeout(timeout)) throw new InputError(`--timeout ${timeout} is not a duration`, 'Use a value such as 5m or 300s.');
+  const timeout = timeoutFlag(f.timeout, '5m');
   if (f.purge && f['keep-data']) throw new InputError('--purge deletes the cluster, so --keep-data cannot keep anything', 'Use one of them.');
   if (f.purge && !f.yes && !f['dry-run']) {
     if (!process.stdin.isTTY) throw new InputError('--purge deletes the cluster and the images and needs confirmation', 'Add --yes to confirm.');

@@ -1,8 +1,8 @@
 #!/usr/bin/env -S npx tsx
 // Entry point of `scale`: flags → runScale → exit code.
 import { parseFlags, projectRoot, runMain } from './lib/cli.ts';
-import { ExitCode, InputError } from './lib/errors.ts';
-import { checkTimeout, settingFlags, settingFlagsHelp, settingOverrides } from './lib/flags.ts';
+import { ExitCode } from './lib/errors.ts';
+import { commonFlags, settingFlags, settingFlagsHelp, settingOverrides, timeoutFlag } from './lib/flags.ts';
 import { runScale } from './lib/scale.ts';
 import { ensureHelm } from './lib/tools/helm-binary.ts';
 
@@ -36,12 +36,7 @@ async function main(argv: string[]): Promise<number> {
       frontend: { type: 'string' },
       backend: { type: 'string' },
       hpa: { type: 'string' },
-      'dry-run': { type: 'boolean' },
-      timeout: { type: 'string' },
-      yes: { type: 'boolean', short: 'y' },
-      json: { type: 'boolean' },
-      verbose: { type: 'boolean', short: 'v' },
-      help: { type: 'boolean', short: 'h' },
+      ...commonFlags,
     },
     'scale',
   );
@@ -49,8 +44,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return ExitCode.ok;
   }
-  const timeout = f.timeout ?? '5m';
-  if (!checkTimeout(timeout)) throw new InputError(`--timeout ${timeout} is not a duration`, 'Use a value such as 5m or 300s.');
+  const timeout = timeoutFlag(f.timeout, '5m');
   return runScale(
     {
       root: projectRoot,

@@ -1,8 +1,8 @@
 #!/usr/bin/env -S npx tsx
 // Entry point of `setup`: flags → runSetup → exit code.
 import { parseFlags, projectRoot, runMain } from './lib/cli.ts';
-import { ExitCode, InputError } from './lib/errors.ts';
-import { checkTimeout, settingFlags, settingFlagsHelp, settingOverrides } from './lib/flags.ts';
+import { ExitCode } from './lib/errors.ts';
+import { commonFlags, settingFlags, settingFlagsHelp, settingOverrides, timeoutFlag } from './lib/flags.ts';
 import { runSetup } from './lib/setup.ts';
 import { ensureHelm } from './lib/tools/helm-binary.ts';
 
@@ -34,12 +34,7 @@ async function main(argv: string[]): Promise<number> {
     {
       ...settingFlags,
       'skip-build': { type: 'boolean' },
-      'dry-run': { type: 'boolean' },
-      timeout: { type: 'string' },
-      yes: { type: 'boolean', short: 'y' },
-      json: { type: 'boolean' },
-      verbose: { type: 'boolean', short: 'v' },
-      help: { type: 'boolean', short: 'h' },
+      ...commonFlags,
     },
     'setup',
   );
@@ -47,8 +42,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return ExitCode.ok;
   }
-  const timeout = f.timeout ?? '10m';
-  if (!checkTimeout(timeout)) throw new InputError(`--timeout ${timeout} is not a duration`, 'Use a value such as 10m, 90s or 1h.');
+  const timeout = timeoutFlag(f.timeout, '10m');
   return runSetup(
     {
       root: projectRoot,

@@ -1,5 +1,6 @@
 // Flags shared by the entry scripts that override settings (--driver, --profile, --context, --namespace).
 import type { SettingKey } from './config.ts';
+import { InputError } from './errors.ts';
 
 export const settingFlags = {
   driver: { type: 'string' },
@@ -26,4 +27,21 @@ export function settingOverrides(values: { driver?: string; profile?: string; co
 /** helm's --timeout: a Go duration such as 10m or 300s. */
 export function checkTimeout(value: string): boolean {
   return /^(\d+h)?(\d+m)?(\d+s)?$/.test(value) && value !== '';
+}
+
+/** Flags every lifecycle script takes. */
+export const commonFlags = {
+  'dry-run': { type: 'boolean' },
+  timeout: { type: 'string' },
+  yes: { type: 'boolean', short: 'y' },
+  json: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** The --timeout value, checked, with the script's default. */
+export function timeoutFlag(value: string | undefined, fallback: string): string {
+  const timeout = value ?? fallback;
+  if (!checkTimeout(timeout)) throw new InputError(`--timeout ${timeout} is not a duration`, `Use a value such as ${fallback}, 90s or 1h.`);
+  return timeout;
 }

@@ -1,11 +1,11 @@
 // `validate` against a running release: readiness, volumes, endpoints, ingress, non-root pods,
 // restart loops and image tags (pure checks over kubectl's objects), then the HTTP smoke workflow
 // through a port-forward, and on request the persistence and self-heal drills.
-import { createServer } from 'node:net';
 import type { Config } from './config.ts';
 import { PrerequisiteError } from './errors.ts';
 import type { Exec } from './exec.ts';
 import { contentTag } from './images.ts';
+import { freePort } from './net.ts';
 import { planTunnels, Supervisor } from './port-forward.ts';
 import { imageRepository, imageSources, makeCluster, makeTools } from './setup.ts';
 import { runSmoke } from './smoke.ts';
@@ -116,19 +116,6 @@ export function checkCluster(f: ClusterFacts): Omit<CheckResult, 'ms'>[] {
     Object.values(f.expectedImages).join(', '),
   );
   return out;
-}
-
-/** A port nobody listens on right now, for the tunnels validate opens for itself. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 // ── the run against a cluster ────────────────────────────────────────────────────────────────

@@ -2,7 +2,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
@@ -12,19 +11,8 @@ const DB_NAME = 'taskflow';
 const DB_USER = 'taskflow';
 const MISSING = 'PostgreSQL server binaries not found: apt-get install postgresql';
 
-/** A TCP port that was free on 127.0.0.1 a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('could not pick a free port'))));
-    });
-  });
-}
+export { freePort } from '../../scripts/lib/net.ts';
+import { freePort } from '../../scripts/lib/net.ts';
 
 /** The directory holding initdb, pg_ctl and psql: PATH first, then Debian's versioned dirs, newest first. */
 function findBinDir(): string {
