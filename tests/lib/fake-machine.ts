@@ -94,6 +94,18 @@ export class FakeMachine {
     return m;
   }
 
+  /** A machine on which setup has already run successfully, with the call log cleared. */
+  static async deployed(opts: Parameters<typeof FakeMachine.create>[0] = {}): Promise<FakeMachine> {
+    const m = await FakeMachine.create(opts);
+    const r = await m.run('setup.ts');
+    if (r.code !== 0) {
+      m.remove();
+      throw new Error(`setup failed on a fresh fake machine (exit ${r.code}):\n${r.output}`);
+    }
+    m.clearCalls();
+    return m;
+  }
+
   state(): FakeState {
     return JSON.parse(readFileSync(this.statePath, 'utf8')) as FakeState;
   }

@@ -37,11 +37,8 @@ Cluster.after(async () => {
 });
 
 async function deployed(): Promise<FakeMachine> {
-  const m = await FakeMachine.create();
+  const m = await FakeMachine.deployed();
   machines.push(m);
-  const r = await m.run('setup.ts');
-  assert.is(r.code, 0, r.output);
-  m.clearCalls();
   return m;
 }
 
