@@ -21,12 +21,10 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(ar
  * Runs an entry point's main function and exits with its code. A UserError prints its message
  * and hint (no stack); Ctrl+C exits 130; anything unexpected prints its stack and exits 1.
  */
-export function runMain(main: () => Promise<number>): void {
-  let interrupted = false;
+export function runMain(main: () => Promise<number>, opts: { interruptMessage?: string } = {}): void {
+  const message = opts.interruptMessage ?? '✖ interrupted — rerun the same command to continue from where it stopped';
   process.on('SIGINT', () => {
-    if (interrupted) process.exit(ExitCode.interrupted);
-    interrupted = true;
-    process.stderr.write('\n✖ interrupted — rerun the same command to continue from where it stopped\n');
+    process.stderr.write(`\n${message}\n`);
     process.exit(ExitCode.interrupted);
   });
   main().then(

@@ -5,4 +5,4 @@ import { portForwardMain } from '../../scripts/lib/port-forward.ts';
 
 const root = process.env.PORT_FORWARD_TEST_ROOT;
 if (!root) throw new Error('PORT_FORWARD_TEST_ROOT is not set');
-runMain(() => portForwardMain(process.argv.slice(2), root));
+runMain(() => portForwardMain(process.argv.slice(2), root), { interruptMessage: '■ port-forward stopped' });
