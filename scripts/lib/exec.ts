@@ -2,8 +2,13 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { $, type ProcessOutput } from 'zx';
+import { $, usePowerShell, type ProcessOutput } from 'zx';
 import { PrerequisiteError, UserError } from './errors.ts';
+import { whichSync } from './tools/which.ts';
+
+// zx runs commands through bash; Windows machines without Git Bash get PowerShell instead, which
+// zx quotes for just as safely. Every command here is a plain program with an argument list.
+if (process.platform === 'win32' && !whichSync('bash')) usePowerShell();
 
 export type ExecResult = { stdout: string; stderr: string; exitCode: number };
 

