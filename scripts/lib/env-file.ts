@@ -42,13 +42,14 @@ export function fillKeys(text: string, values: Record<string, string>): string {
 }
 
 /**
- * Applies the plan: copies the example when the file is missing, fills the missing secrets, and
- * returns the generated values (registered for masking) so the caller can use them at once.
+ * Applies the plan: copies the example when the file is missing, fills the missing secrets (taking
+ * `adopted` values where the cluster already has them), and returns what it wrote.
  */
-export function applyEnvFile(root: string, envFile: string, plan: EnvFilePlan): Record<string, string> {
+export function applyEnvFile(root: string, envFile: string, plan: EnvFilePlan, adopted: Partial<Record<GeneratedKey, string>> = {}): Record<string, string> {
   const generated: Record<string, string> = {};
   for (const key of plan.fill) {
-    generated[key] = randomSecret(GENERATED_SECRETS[key]);
+    // A value the cluster already uses (a kept Secret) wins over a new one: the data volume expects it.
+    generated[key] = adopted[key] || randomSecret(GENERATED_SECRETS[key]);
     registerSecret(generated[key]);
   }
   if (!plan.create && plan.fill.length === 0) return generated;

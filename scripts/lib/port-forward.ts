@@ -12,6 +12,10 @@ import { settingFlagsHelp, settingOverrides } from './flags.ts';
 import { makeCluster, makeTools } from './setup.ts';
 import { Ui, formatMs } from './ui.ts';
 
+import { serviceName } from './names.ts';
+
+export { chartFullname, serviceName } from './names.ts';
+
 export type Component = 'frontend' | 'backend';
 
 export type Tunnel = {
@@ -29,26 +33,11 @@ export const componentDefaults: Record<Component, { remotePort: number; healthPa
   backend: { remotePort: 8000, healthPath: '/health' },
 };
 
-const CHART_NAME = 'taskflow';
 /** How long start-up may take: pods still starting make kubectl fail fast, so it is retried until then. */
 const STARTUP_DEADLINE_MS = 120_000;
 /** A tunnel that stayed up this long was healthy; its next failure starts the backoff afresh. */
 const HEALTHY_RUN_MS = 10_000;
 const MAX_AUTO_PORT_TRIES = 100;
-
-function trimDash(s: string): string {
-  return s.replace(/-+$/, '');
-}
-
-/** The chart's `taskflow.fullname`: the release alone when it already contains the chart name. */
-export function chartFullname(release: string): string {
-  return release.includes(CHART_NAME) ? trimDash(release.slice(0, 63)) : trimDash(`${release}-${CHART_NAME}`.slice(0, 63));
-}
-
-/** The chart's `taskflow.componentName`: the fullname is cut first so the component suffix survives. */
-export function serviceName(release: string, component: Component): string {
-  return trimDash(`${chartFullname(release).slice(0, 62 - component.length)}-${component}`);
-}
 
 /** The exact kubectl argv for one tunnel; every call names its context and namespace. */
 export function portForwardArgs(context: string, namespace: string, t: Tunnel): string[] {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { loadConfig, type SettingKey } from './config.ts';
 import { InputError, UserError } from './errors.ts';
 import { Exec } from './exec.ts';
-import { serviceName } from './port-forward.ts';
+import { serviceName } from './names.ts';
 import { diagnose, type Values } from './release.ts';
 import { makeCluster, makeTools } from './setup.ts';
 import { Ui } from './ui.ts';

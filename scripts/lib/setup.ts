@@ -7,8 +7,9 @@ import { loadConfig, type Config, type SettingKey } from './config.ts';
 import { applyEnvFile, planEnvFile } from './env-file.ts';
 import { DockerDesktopCluster, KindCluster, MinikubeCluster, type ClusterDriver } from './cluster.ts';
 import { InputError, PrerequisiteError, UserError } from './errors.ts';
-import { Exec } from './exec.ts';
+import { Exec, registerSecret } from './exec.ts';
 import { contentTag, decideImage, type ImageSource } from './images.ts';
+import { chartFullname as releaseFullname } from './names.ts';
 import { chartHash, decideRelease, diagnose, keepScaledValues, mergeValues, readValuesFile, releaseValues, SCALE_KEYS, toYaml, type Values } from './release.ts';
 import { Docker } from './tools/docker.ts';
 import { Helm, HelmRelease } from './tools/helm.ts';
@@ -183,11 +184,17 @@ export async function runSetup(opts: SetupOptions, helmBin: string): Promise<num
       const plan = planEnvFile(config.envFileExists, { BETTER_AUTH_SECRET: config.settings.BETTER_AUTH_SECRET, POSTGRES_PASSWORD: config.settings.POSTGRES_PASSWORD });
       const envLabel = config.envFile.startsWith(opts.root) ? config.envFile.slice(opts.root.length).replace(/^[\\/]/, '') : config.envFile;
       if (!plan.create && plan.fill.length === 0) return { status: 'skipped', detail: `${envLabel} valid, secrets kept` };
-      if (opts.dryRun) return { status: 'done', detail: `would ${plan.create ? `create ${envLabel} with` : `add to ${envLabel}`} generated ${plan.fill.join(', ')}` };
-      applyEnvFile(opts.root, config.envFile, plan);
+      // A Secret left by an earlier install (a lost env file, cleanup --keep-data) holds the values its
+      // database volume was created with: take those rather than new ones.
+      const live = (await t.kubectl.secretData(context, s.TASKFLOW_NAMESPACE, releaseFullname(s.TASKFLOW_RELEASE))) ?? {};
+      for (const v of Object.values(live)) registerSecret(v);
+      const adopted = Object.fromEntries(plan.fill.filter((k) => live[k]).map((k) => [k, live[k] as string]));
+      const source = plan.fill.map((k) => `${k} (${adopted[k] ? 'taken from the cluster' : 'generated'})`).join(', ');
+      if (opts.dryRun) return { status: 'done', detail: `would ${plan.create ? `create ${envLabel} with` : `add to ${envLabel}`} ${source}` };
+      applyEnvFile(opts.root, config.envFile, plan, adopted);
       config = loadConfig({ root: opts.root, flags: opts.flags });
       s = config.settings;
-      return { status: 'done', detail: `${plan.create ? `created ${envLabel}` : `updated ${envLabel}`}: generated ${plan.fill.join(', ')} (kept for every rerun; never committed)` };
+      return { status: 'done', detail: `${plan.create ? `created ${envLabel}` : `updated ${envLabel}`}: ${source}; kept for every rerun, never committed` };
     });
     const profileFile = join(opts.root, 'helm', 'taskflow', `values-${s.TASKFLOW_PROFILE}.yaml`);
     const profileValues = readValuesFile(profileFile);

@@ -29,6 +29,7 @@ export type FakeState = {
     metricsApi?: boolean;
     objects: Record<string, Record<string, unknown[]>>;
     pvcPhase?: string;
+    secrets?: Record<string, Record<string, Record<string, Record<string, string>>>>;
   };
   helm: {
     real: string;

@@ -72,6 +72,22 @@ Setup('the generated secrets are written once to the env file and reach the rele
   assert.equal(parseDotenv(readFileSync(m.envFile)), env);
 });
 
+Setup('a lost env file gets the secrets the cluster already uses back, so the database password never changes', async () => {
+  const m = await machine();
+  assert.is((await setup(m)).code, 0);
+  const before = parseDotenv(readFileSync(m.envFile));
+  // The user deletes env/.env (or its secret lines); the release and its database volume live on.
+  writeFileSync(m.envFile, `TASKFLOW_BACKEND_DIR=${m.backendDir}\nTASKFLOW_FRONTEND_DIR=${m.frontendDir}\n`);
+  m.clearCalls();
+  const r = await setup(m);
+  assert.is(r.code, 0, r.output);
+  const after = parseDotenv(readFileSync(m.envFile));
+  assert.is(after.POSTGRES_PASSWORD, before.POSTGRES_PASSWORD);
+  assert.is(after.BETTER_AUTH_SECRET, before.BETTER_AUTH_SECRET);
+  assert.match(r.stdout, /POSTGRES_PASSWORD \(taken from the cluster\)/);
+  assert.equal(describeCalls(mutating(m.calls())), [], 'the release was changed');
+});
+
 Setup('a rerun with nothing changed starts nothing, builds nothing, loads nothing and does not upgrade', async () => {
   const m = await machine();
   assert.is((await setup(m)).code, 0);

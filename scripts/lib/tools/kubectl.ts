@@ -153,6 +153,14 @@ export class Kubectl {
     await this.exec.run(this.bin, ['--context', context, '--namespace', ns, 'delete', 'pod', pod, '--wait=false'], { mutating: true });
   }
 
+  /** A Secret's data, decoded, or undefined when it does not exist. Callers must mask the values. */
+  async secretData(context: string, ns: string, name: string): Promise<Record<string, string> | undefined> {
+    const out = await this.exec.run(this.bin, ['--context', context, '--namespace', ns, 'get', 'secret', name, '--output', 'json'], { nothrow: true });
+    if (out.exitCode !== 0) return undefined;
+    const data = (JSON.parse(out.stdout) as { data?: Record<string, string> }).data ?? {};
+    return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+  }
+
   async pvcs(context: string, ns: string, selector: string): Promise<string[]> {
     const out = await this.exec.run(this.bin, ['--context', context, '--namespace', ns, 'get', 'pvc', '--selector', selector, '--output', 'name'], { nothrow: true });
     return out.exitCode === 0 ? out.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];
