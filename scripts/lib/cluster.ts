@@ -34,7 +34,6 @@ export interface ClusterDriver {
   /** True when a local `docker build` is already visible to the cluster (nothing to load). */
   readonly sharesDockerImages: boolean;
   loadImage(image: string, logFile?: string): Promise<void>;
-  removeImage(image: string): Promise<void>;
   access(ingressHost: string, frontendPort: number): Promise<AccessInfo>;
 }
 
@@ -87,10 +86,6 @@ export class MinikubeCluster implements ClusterDriver {
   async loadImage(image: string, logFile?: string): Promise<void> {
     await this.minikube.loadImage(this.profile, image, logFile);
     this.images = undefined;
-  }
-
-  removeImage(image: string) {
-    return this.minikube.removeImage(this.profile, image);
   }
 
   async access(host: string, port: number): Promise<AccessInfo> {
@@ -163,10 +158,6 @@ export class KindCluster implements ClusterDriver {
     return this.kind.loadImage(this.name, image, logFile);
   }
 
-  async removeImage(): Promise<void> {
-    /* images go with the cluster */
-  }
-
   async access(_host: string, port: number): Promise<AccessInfo> {
     return { portForward: `http://localhost:${port}` };
   }
@@ -218,10 +209,6 @@ export class DockerDesktopCluster implements ClusterDriver {
 
   async loadImage(): Promise<void> {
     /* the cluster uses Docker's own image store */
-  }
-
-  async removeImage(image: string): Promise<void> {
-    await this.docker.removeImage(image);
   }
 
   async access(_host: string, port: number): Promise<AccessInfo> {

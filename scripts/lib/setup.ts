@@ -12,7 +12,7 @@ import { contentTag, decideImage, type ImageSource } from './images.ts';
 import { chartFullname as releaseFullname } from './names.ts';
 import { chartHash, decideRelease, diagnose, keepScaledValues, mergeValues, readValuesFile, releaseValues, SCALE_KEYS, toYaml, type Values } from './release.ts';
 import { Docker } from './tools/docker.ts';
-import { Helm, HelmRelease } from './tools/helm.ts';
+import { checkHelmVersion, Helm, HelmRelease } from './tools/helm.ts';
 import { Kind } from './tools/kind.ts';
 import { Kubectl } from './tools/kubectl.ts';
 import { Minikube } from './tools/minikube.ts';
@@ -73,9 +73,7 @@ export async function preflight(config: Config, t: Tools, cluster: ClusterDriver
   const s = config.settings;
   const dockerInfo = await tool('docker', () => t.docker.info());
   const helmV = await tool('helm', () => t.helm.version());
-  if (helmV.major < 3 || (helmV.major === 3 && helmV.minor < 12)) {
-    throw new PrerequisiteError(`helm ${helmV.raw} is too old: taskflow needs Helm 3.12 or newer (Helm 4 works too)`, `Upgrade helm. ${installHints.helm}`);
-  }
+  checkHelmVersion(helmV);
   const kubectlV = await tool('kubectl', () => t.kubectl.clientVersion());
   const parts = [`docker ${formatVersion(dockerInfo.server)}`, `helm ${helmV.raw}`, `kubectl ${formatVersion(kubectlV)}`];
   for (const name of cluster.tools) {

@@ -189,7 +189,3 @@ export function mutating(calls: Call[]): Call[] {
 }
 
 export const describeCalls = (calls: Call[]) => calls.map((c) => `${c.tool} ${c.args.join(' ')}`);
-
-export function exists(path: string): boolean {
-  return existsSync(path);
-}

@@ -16,7 +16,7 @@ export function checkHelmVersion(v: HelmVersion): void {
   if (v.major < 3 || (v.major === 3 && v.minor < 12)) {
     throw new PrerequisiteError(
       `helm ${v.raw} is too old: taskflow needs Helm 3.12 or newer (Helm 4 works too)`,
-      'Upgrade helm: https://helm.sh/docs/intro/install/',
+      'Upgrade helm. Install Helm: https://helm.sh/docs/intro/install/',
     );
   }
 }

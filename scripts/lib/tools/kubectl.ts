@@ -161,8 +161,4 @@ export class Kubectl {
     return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
   }
 
-  async pvcs(context: string, ns: string, selector: string): Promise<string[]> {
-    const out = await this.exec.run(this.bin, ['--context', context, '--namespace', ns, 'get', 'pvc', '--selector', selector, '--output', 'name'], { nothrow: true });
-    return out.exitCode === 0 ? out.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];
-  }
 }

@@ -76,10 +76,6 @@ export class Minikube {
     await this.exec.run(this.bin, ['image', 'load', image, '--profile', profile], { mutating: true, logFile });
   }
 
-  async removeImage(profile: string, image: string): Promise<void> {
-    await this.exec.run(this.bin, ['image', 'rm', image, '--profile', profile], { mutating: true, nothrow: true });
-  }
-
   async ip(profile: string): Promise<string> {
     return (await this.exec.run(this.bin, ['ip', '--profile', profile])).stdout.trim();
   }
