@@ -97,13 +97,13 @@ export function releaseValues(inp: ReleaseInputs): Values {
 export const SCALE_KEYS = [['backend', 'replicaCount'], ['frontend', 'replicaCount'], ['autoscaling', 'enabled']] as const;
 
 /**
- * Copies the scale-owned values of the deployed release into the desired values, as long as the
- * release runs the same profile (switching profile takes the new profile's counts).
+ * The scale-owned values of the deployed release, to pass again on the next upgrade, as long as it
+ * runs the same profile (switching profile takes the new profile's counts).
  */
-export function keepScaledValues(desired: Values, current: Values | undefined, profile: string): Values {
+export function scaledValues(current: Values | undefined, profile: string): Values {
   const annotations = (current?.commonAnnotations ?? {}) as Record<string, unknown>;
-  if (!current || annotations['taskflow.dev/profile'] !== profile) return desired;
-  let out = desired;
+  if (!current || annotations['taskflow.dev/profile'] !== profile) return {};
+  let out: Values = {};
   for (const [group, key] of SCALE_KEYS) {
     const v = (current[group] as Values | undefined)?.[key];
     if (v !== undefined) out = mergeValues(out, { [group]: { [key]: v } });

@@ -10,7 +10,7 @@ import { InputError, PrerequisiteError, UserError } from './errors.ts';
 import { Exec, registerSecret } from './exec.ts';
 import { contentTag, decideImage, type ImageSource } from './images.ts';
 import { chartFullname as releaseFullname } from './names.ts';
-import { chartHash, decideRelease, diagnose, keepScaledValues, mergeValues, readValuesFile, releaseValues, SCALE_KEYS, toYaml, type Values } from './release.ts';
+import { chartHash, decideRelease, diagnose, mergeValues, readValuesFile, releaseValues, scaledValues, toYaml, type Values } from './release.ts';
 import { Docker } from './tools/docker.ts';
 import { checkHelmVersion, Helm, HelmRelease } from './tools/helm.ts';
 import { Kind } from './tools/kind.ts';
@@ -280,9 +280,9 @@ export async function runSetup(opts: SetupOptions, helmBin: string): Promise<num
       const history = info ? await t.release.history(scope) : [];
       const currentValues = info?.status === 'deployed' ? await t.release.values(scope) : undefined;
       // Replica counts and the HPA switch set by `scale` stay as they are: Helm holds them, setup keeps them.
-      const kept = keepScaledValues(mergeValues(profileValues, overrides), currentValues, s.TASKFLOW_PROFILE);
-      const desired = kept;
-      const scaled = Object.fromEntries(SCALE_KEYS.filter(([g, k]) => (kept[g] as Values | undefined)?.[k] !== undefined && (currentValues?.[g] as Values | undefined)?.[k] !== undefined).map(([g, k]) => [g, { [k]: (kept[g] as Values)[k] }]));
+      const stdinValues = mergeValues(overrides, scaledValues(currentValues, s.TASKFLOW_PROFILE));
+      // What `helm get values` will return after the upgrade: the profile file, then stdin.
+      const desired = mergeValues(profileValues, stdinValues);
       const verdict = decideRelease({ info, history, currentValues }, desired);
       if (verdict.action === 'none') return { status: 'skipped', detail: `unchanged: ${verdict.reason}` };
       if (verdict.action === 'rollback-then-upgrade') {
@@ -293,7 +293,7 @@ export async function runSetup(opts: SetupOptions, helmBin: string): Promise<num
         ui.info(`  release ${verdict.reason}: uninstalling it first`);
         await t.release.uninstall(scope, opts.timeout);
       }
-      const r = await t.release.upgrade({ ...scope, chart: chartDir, valuesFiles: [profileFile], stdinValues: toYaml(mergeValues(overrides, scaled)), timeout: opts.timeout, major: helmMajor });
+      const r = await t.release.upgrade({ ...scope, chart: chartDir, valuesFiles: [profileFile], stdinValues: toYaml(stdinValues), timeout: opts.timeout, major: helmMajor });
       if (!r.ok) {
         const why = await diagnose(t.kubectl, context, s.TASKFLOW_NAMESPACE, s.TASKFLOW_RELEASE);
         throw new UserError(
