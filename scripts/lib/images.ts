@@ -111,14 +111,17 @@ export function contentTag(src: ImageSource): string {
 
 export const MIRROR_ARGS = new Set(['PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL', 'PIP_TRUSTED_HOST', 'NPM_CONFIG_REGISTRY']);
 
-/** Where an image already is, observed before deciding. */
-export type ImageState = { inCluster: boolean; inLocalDocker: boolean };
+/**
+ * Where an image already is, observed before deciding. `atTarget`: where the cluster gets images
+ * from holds it (the cluster's own runtime, or the registry when one is configured).
+ */
+export type ImageState = { atTarget: boolean; inLocalDocker: boolean };
 
-/** What to do for one image, Skaffold-style. */
+/** What to do for one image, Skaffold-style; "deliver" is a load into the cluster or a push to the registry. */
 export type ImageVerdict =
-  | { action: 'none'; reason: 'found in the cluster' }
-  | { action: 'load'; reason: 'built already, not in the cluster' }
-  | { action: 'build'; reason: 'not found'; load: boolean }
+  | { action: 'none'; reason: 'found' }
+  | { action: 'deliver'; reason: 'built already, not delivered' }
+  | { action: 'build'; reason: 'not found'; deliver: boolean }
   | { action: 'skip-build'; reason: '--skip-build, image missing' };
 
 /**
@@ -126,9 +129,9 @@ export type ImageVerdict =
  * local Docker engine's image store (Docker Desktop), so a build is all it takes.
  */
 export function decideImage(state: ImageState, opts: { skipBuild: boolean; clusterSharesDocker: boolean }): ImageVerdict {
-  if (state.inCluster) return { action: 'none', reason: 'found in the cluster' };
-  if (state.inLocalDocker && !opts.clusterSharesDocker) return { action: 'load', reason: 'built already, not in the cluster' };
-  if (state.inLocalDocker) return { action: 'none', reason: 'found in the cluster' };
+  if (state.atTarget) return { action: 'none', reason: 'found' };
+  if (state.inLocalDocker && !opts.clusterSharesDocker) return { action: 'deliver', reason: 'built already, not delivered' };
+  if (state.inLocalDocker) return { action: 'none', reason: 'found' };
   if (opts.skipBuild) return { action: 'skip-build', reason: '--skip-build, image missing' };
-  return { action: 'build', reason: 'not found', load: !opts.clusterSharesDocker };
+  return { action: 'build', reason: 'not found', deliver: !opts.clusterSharesDocker };
 }

@@ -81,6 +81,10 @@ export function releaseValues(inp: ReleaseInputs): Values {
       extra,
     },
   };
+  if (s.TASKFLOW_IMAGE_REGISTRY) {
+    // Images come from the registry, so the cluster must be allowed to pull them (dev says Never).
+    for (const c of ['backend', 'frontend'] as const) ((values[c] as Values).image as Values).pullPolicy = 'IfNotPresent';
+  }
   if (Object.keys(extra).length) {
     (values.backend as Values).secretEnv = ['DATABASE_URL', 'BETTER_AUTH_SECRET', 'OPENAI_API_KEY', ...Object.keys(extra)];
   }

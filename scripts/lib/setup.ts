@@ -229,20 +229,26 @@ export async function runSetup(opts: SetupOptions, helmBin: string): Promise<num
     const images = { backend: { repository: '', tag: '' }, frontend: { repository: '', tag: '' } };
     await ui.step('images', async () => {
       const sources = imageSources(config);
+      // With a registry the cluster pulls: images are pushed there instead of loaded into the cluster.
+      const registry = s.TASKFLOW_IMAGE_REGISTRY;
+      const where = registry ? 'the registry' : 'the cluster';
+      const atTarget = (ref: string) => (registry ? t.docker.inRegistry(ref) : cluster.hasImage(ref));
+      const deliver = (ref: string, log: string) => (registry ? t.docker.push(ref, log) : cluster.loadImage(ref, log));
+      const sharesDocker = !registry && cluster.sharesDockerImages;
       const plans = await Promise.all(
         sources.map(async (src) => {
           const tag = contentTag(src);
           const repository = imageRepository(config, src.component);
           const ref = `${repository}:${tag}`;
           images[src.component as 'backend' | 'frontend'] = { repository, tag };
-          const inCluster = await cluster.hasImage(ref);
-          const inLocalDocker = inCluster ? false : await t.docker.hasImage(ref);
-          return { src, ref, verdict: decideImage({ inCluster, inLocalDocker }, { skipBuild: opts.skipBuild, clusterSharesDocker: cluster.sharesDockerImages }) };
+          const found = await atTarget(ref);
+          const inLocalDocker = found ? false : await t.docker.hasImage(ref);
+          return { src, ref, verdict: decideImage({ atTarget: found, inLocalDocker }, { skipBuild: opts.skipBuild, clusterSharesDocker: sharesDocker }) };
         }),
       );
       const missing = plans.filter((p) => p.verdict.action === 'skip-build');
       if (missing.length) {
-        throw new InputError(`--skip-build, but ${missing.map((p) => p.ref).join(' and ')} ${missing.length > 1 ? 'are' : 'is'} in neither the cluster nor local Docker`, 'Run setup without --skip-build once.');
+        throw new InputError(`--skip-build, but ${missing.map((p) => p.ref).join(' and ')} ${missing.length > 1 ? 'are' : 'is'} in neither ${where} nor local Docker`, 'Run setup without --skip-build once.');
       }
       const builds = plans.filter((p) => p.verdict.action === 'build');
       const logDir = join(opts.root, '.cache', 'logs');
@@ -256,14 +262,15 @@ export async function runSetup(opts: SetupOptions, helmBin: string): Promise<num
             }),
         ),
       );
-      const loads = plans.filter((p) => p.verdict.action === 'load' || (p.verdict.action === 'build' && p.verdict.load));
-      for (const l of loads) await cluster.loadImage(l.ref, join(logDir, `load-${l.src.component}.log`));
+      const deliveries = plans.filter((p) => p.verdict.action === 'deliver' || (p.verdict.action === 'build' && p.verdict.deliver));
+      for (const d of deliveries) await deliver(d.ref, join(logDir, `${registry ? 'push' : 'load'}-${d.src.component}.log`));
+      const delivered = registry ? 'pushed' : 'loaded';
       const lines = plans.map((p) => {
         const v = p.verdict;
-        const what = v.action === 'none' ? 'found in the cluster, skipping build' : v.action === 'load' ? 'built already, loaded' : cluster.sharesDockerImages ? 'built' : 'built and loaded';
+        const what = v.action === 'none' ? `found in ${where}, skipping build` : v.action === 'deliver' ? `built already, ${delivered}` : sharesDocker ? 'built' : `built and ${delivered}`;
         return `${p.src.component} ${p.ref.split(':').pop()}: ${what}`;
       });
-      return builds.length || loads.length ? { status: 'done', detail: lines.join('; ') } : { status: 'skipped', detail: lines.join('; ') };
+      return builds.length || deliveries.length ? { status: 'done', detail: lines.join('; ') } : { status: 'skipped', detail: lines.join('; ') };
     });
 
     const access = await cluster.access(s.TASKFLOW_INGRESS_HOST, s.TASKFLOW_FRONTEND_PORT);
@@ -340,7 +347,7 @@ async function dryRunWithoutCluster(ui: Ui, config: Config, t: Tools, opts: Setu
       imageSources(config).map(async (src) => {
         const ref = `${imageRepository(config, src.component)}:${contentTag(src)}`;
         const built = await t.docker.hasImage(ref);
-        return `${ref}: would ${built ? '' : 'build and '}load`;
+        return `${ref}: would ${built ? '' : 'build and '}${s.TASKFLOW_IMAGE_REGISTRY ? 'push' : 'load'}`;
       }),
     );
     return { status: 'done', detail: lines.join('; ') };

@@ -13,7 +13,7 @@ export type Call = { tool: Tool; args: string[] };
 
 /** The machine's state as the fakes keep it (see tests/fakes/_fake.cjs). */
 export type FakeState = {
-  docker: { daemon: boolean; version: string; cpus: number; memBytes: number; images: string[]; failBuild?: string };
+  docker: { daemon: boolean; version: string; cpus: number; memBytes: number; images: string[]; registry?: string[]; failBuild?: string };
   minikube: { version: string; profiles: Record<string, { host: 'Running' | 'Stopped'; cpus: number; memory: string; addons: Record<string, boolean>; images: string[] }> };
   kind: { version: string; clusters: Record<string, { running: boolean; images: string[] }> };
   dockerDesktop: { running: boolean };
@@ -179,7 +179,7 @@ export function collect(child: ChildProcess, timeoutMs = 120_000): Promise<RunRe
 /** Calls that change something: what a run with nothing to do, or a refused run, must not make. */
 export function mutating(calls: Call[]): Call[] {
   const reads: Record<Tool, (a: string[]) => boolean> = {
-    docker: (a) => a[0] === 'info' || (a[0] === 'image' && (a[1] === 'inspect' || a[1] === 'ls')) || a[0] === 'exec',
+    docker: (a) => a[0] === 'info' || (a[0] === 'image' && (a[1] === 'inspect' || a[1] === 'ls')) || a[0] === 'exec' || (a[0] === 'manifest' && a[1] === 'inspect'),
     minikube: (a) => ['version', 'status', 'ip'].includes(a[0] ?? '') || (a[0] === 'addons' && a[1] === 'list') || (a[0] === 'image' && a[1] === 'ls'),
     kind: (a) => a[0] === 'version' || a[0] === 'get',
     kubectl: (a) => a.includes('get') || a[0] === 'version' || a[0] === 'config' || a.includes('logs'),

@@ -251,6 +251,21 @@ Setup('kind: a cluster is created and images go in with kind load docker-image',
   assert.equal(describeCalls(mutating(m.calls())), []);
 });
 
+Setup('with a registry, images are pushed there (not loaded), the cluster may pull them, and a rerun pushes nothing', async () => {
+  const m = await machine({ env: 'TASKFLOW_IMAGE_REGISTRY=registry.example.com/team\n' });
+  const r = await setup(m);
+  assert.is(r.code, 0, r.output);
+  const changed = describeCalls(mutating(m.calls()));
+  assert.is(changed.filter((c) => /^docker push registry\.example\.com\/team\/taskflow-(backend|frontend):[0-9a-f]{12}$/.test(c)).length, 2, changed.join('\n'));
+  assert.not.ok(changed.some((c) => c.includes('image load')));
+  const values = release(m.state())?.revisions[0]?.values as { backend: { image: { repository: string; pullPolicy: string } } };
+  assert.is(values.backend.image.repository, 'registry.example.com/team/taskflow-backend');
+  assert.is(values.backend.image.pullPolicy, 'IfNotPresent');
+  m.clearCalls();
+  assert.is((await setup(m)).code, 0);
+  assert.equal(describeCalls(mutating(m.calls())), []);
+});
+
 Setup('docker-desktop: images are built into Docker\'s own store and nothing is loaded', async () => {
   const m = await machine({
     env: 'TASKFLOW_DRIVER=docker-desktop\n',

@@ -59,21 +59,21 @@ Release.run();
 
 const Image = suite('image decision');
 
-Image('in the cluster: nothing; built but not loaded: load; missing: build and load', () => {
+Image('at its target: nothing; built but not delivered: deliver; missing: build and deliver', () => {
   const o = { skipBuild: false, clusterSharesDocker: false };
-  assert.is(decideImage({ inCluster: true, inLocalDocker: false }, o).action, 'none');
-  assert.is(decideImage({ inCluster: false, inLocalDocker: true }, o).action, 'load');
-  assert.equal(decideImage({ inCluster: false, inLocalDocker: false }, o), { action: 'build', reason: 'not found', load: true });
+  assert.is(decideImage({ atTarget: true, inLocalDocker: false }, o).action, 'none');
+  assert.is(decideImage({ atTarget: false, inLocalDocker: true }, o).action, 'deliver');
+  assert.equal(decideImage({ atTarget: false, inLocalDocker: false }, o), { action: 'build', reason: 'not found', deliver: true });
 });
 
 Image('Docker Desktop shares images: a build is enough, and a local image counts as in the cluster', () => {
   const o = { skipBuild: false, clusterSharesDocker: true };
-  assert.equal(decideImage({ inCluster: false, inLocalDocker: false }, o), { action: 'build', reason: 'not found', load: false });
-  assert.is(decideImage({ inCluster: false, inLocalDocker: true }, o).action, 'none');
+  assert.equal(decideImage({ atTarget: false, inLocalDocker: false }, o), { action: 'build', reason: 'not found', deliver: false });
+  assert.is(decideImage({ atTarget: false, inLocalDocker: true }, o).action, 'none');
 });
 
 Image('--skip-build with a missing image is reported, never built', () => {
-  assert.is(decideImage({ inCluster: false, inLocalDocker: false }, { skipBuild: true, clusterSharesDocker: false }).action, 'skip-build');
+  assert.is(decideImage({ atTarget: false, inLocalDocker: false }, { skipBuild: true, clusterSharesDocker: false }).action, 'skip-build');
 });
 
 Image.run();

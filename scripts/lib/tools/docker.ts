@@ -52,6 +52,16 @@ export class Docker {
     await this.exec.run(this.bin, args, { mutating: true, env: { DOCKER_BUILDKIT: '1' }, logFile: spec.logFile });
   }
 
+  /** True when the registry already has this tag (`docker manifest inspect` asks the registry, pulls nothing). */
+  async inRegistry(image: string): Promise<boolean> {
+    const out = await this.exec.run(this.bin, ['manifest', 'inspect', image], { nothrow: true });
+    return out.exitCode === 0;
+  }
+
+  async push(image: string, logFile?: string): Promise<void> {
+    await this.exec.run(this.bin, ['push', image], { mutating: true, logFile });
+  }
+
   async removeImage(image: string): Promise<boolean> {
     const out = await this.exec.run(this.bin, ['image', 'rm', image], { mutating: true, nothrow: true });
     return out.exitCode === 0;
