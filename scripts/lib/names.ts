@@ -1,6 +1,9 @@
 // Resource names as the chart builds them (helm/taskflow/templates/_helpers.tpl), for the scripts
 // that address Services, Deployments and the Secret of a release.
 
+/** The app components the scripts address by name. */
+export type Component = 'frontend' | 'backend';
+
 const CHART_NAME = 'taskflow';
 
 function trimDash(s: string): string {

@@ -14,9 +14,8 @@ import { Ui, formatMs } from './ui.ts';
 
 import { serviceName } from './names.ts';
 
-export { chartFullname, serviceName } from './names.ts';
-
-export type Component = 'frontend' | 'backend';
+export { chartFullname, serviceName, type Component } from './names.ts';
+import type { Component } from './names.ts';
 
 export type Tunnel = {
   component: Component;

@@ -5,12 +5,11 @@ import { join } from 'node:path';
 import { loadConfig, type SettingKey } from './config.ts';
 import { InputError, UserError } from './errors.ts';
 import { Exec } from './exec.ts';
-import { serviceName } from './names.ts';
+import { serviceName, type Component } from './names.ts';
 import { diagnose, type Values } from './release.ts';
 import { makeCluster, makeTools } from './setup.ts';
 import { Ui } from './ui.ts';
 
-export type Component = 'backend' | 'frontend';
 export type ScaleRequest = { backend?: number; frontend?: number; hpa?: boolean };
 export type ScaleState = { backend: number; frontend: number; hpa: boolean };
 
