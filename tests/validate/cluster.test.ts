@@ -55,7 +55,10 @@ Cluster('a healthy release passes every cluster check and the smoke workflow thr
   assert.match(r.stdout, /✔ old access token refused \d+ms/);
   const pf = m.calls().filter((c) => c.tool === 'kubectl' && c.args.includes('port-forward'));
   assert.is(pf.length, 2);
-  assert.match(pf[0]?.args.join(' ') ?? '', /--context taskflow --namespace taskflow port-forward service\/taskflow-frontend \d+:3000/);
+  // Both tunnels start at once, so their calls may be logged in either order.
+  const lines = pf.map((c) => c.args.join(' ')).sort();
+  assert.match(lines[0] ?? '', /--context taskflow --namespace taskflow port-forward service\/taskflow-backend \d+:8000/);
+  assert.match(lines[1] ?? '', /--context taskflow --namespace taskflow port-forward service\/taskflow-frontend \d+:3000/);
   assert.equal(describeCalls(mutating(m.calls())).filter((c) => !c.includes('port-forward')), []);
 });
 
