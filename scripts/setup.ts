@@ -1,10 +1,10 @@
 #!/usr/bin/env -S npx tsx
-// Entry point of `setup`: flags → runSetup → exit code.
+// Entry point of `setup`: flags → session → runSetup → exit code.
 import { parseFlags, projectRoot, runMain } from './lib/cli.ts';
 import { ExitCode } from './lib/errors.ts';
 import { commonFlags, settingFlags, settingFlagsHelp, settingOverrides, timeoutFlag } from './lib/flags.ts';
+import { openSession } from './lib/session.ts';
 import { runSetup } from './lib/setup.ts';
-import { ensureHelm } from './lib/tools/helm-binary.ts';
 
 const HELP = `Usage: setup [options]
 
@@ -29,33 +29,14 @@ Exit codes: 0 ready, 1 a step failed, 2 bad flags or configuration, 3 missing or
 prerequisite, 130 interrupted (rerun to continue).`;
 
 async function main(argv: string[]): Promise<number> {
-  const { values: f } = parseFlags(
-    argv,
-    {
-      ...settingFlags,
-      'skip-build': { type: 'boolean' },
-      ...commonFlags,
-    },
-    'setup',
-  );
+  const { values: f } = parseFlags(argv, { ...settingFlags, 'skip-build': { type: 'boolean' }, ...commonFlags }, 'setup');
   if (f.help) {
     console.log(HELP);
     return ExitCode.ok;
   }
   const timeout = timeoutFlag(f.timeout, '10m');
-  return runSetup(
-    {
-      root: projectRoot,
-      dryRun: f['dry-run'] === true,
-      verbose: f.verbose === true,
-      json: f.json === true,
-      skipBuild: f['skip-build'] === true,
-      yes: f.yes === true,
-      timeout,
-      flags: settingOverrides(f),
-    },
-    await ensureHelm(projectRoot).catch(() => 'helm'),
-  );
+  const sn = await openSession({ root: projectRoot, flags: settingOverrides(f), dryRun: f['dry-run'], verbose: f.verbose, json: f.json });
+  return runSetup(sn, { skipBuild: f['skip-build'] === true, timeout });
 }
 
 runMain(() => main(process.argv.slice(2)));

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { loadConfig, type SettingKey } from './config.ts';
 import { UserError } from './errors.ts';
 import { Exec } from './exec.ts';
-import { imageRepository, makeCluster, makeTools } from './setup.ts';
+import { makeCluster } from './cluster.ts';
+import { imageRepository } from './images.ts';
+import { makeTools } from './tools/index.ts';
 import { Ui } from './ui.ts';
 
 export type CleanupOptions = {

@@ -2,7 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { ExitCode, InputError, UserError } from './errors.ts';
-import { mask } from './exec.ts';
+import { mask } from './secrets.ts';
 
 /** The project root (scripts/lib/ is two levels below it). */
 export const projectRoot = fileURLToPath(new URL('../../', import.meta.url));

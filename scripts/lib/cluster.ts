@@ -1,10 +1,12 @@
 // One interface for the local clusters, one implementation per driver (minikube, kind,
 // Docker Desktop). Each reads state before acting, so setup and cleanup can decide first.
-import type { Driver } from './config.ts';
+import type { Config, Driver } from './config.ts';
 import { PrerequisiteError } from './errors.ts';
+import type { Kubectl } from './tools/kubectl.ts';
 import type { Docker } from './tools/docker.ts';
 import type { Kind } from './tools/kind.ts';
 import type { Minikube } from './tools/minikube.ts';
+import type { Tools } from './tools/index.ts';
 
 export type ClusterState = 'running' | 'stopped' | 'missing' | 'degraded';
 
@@ -26,6 +28,8 @@ export interface ClusterDriver {
   start(cpus: number, memoryMb: number): Promise<void>;
   stop(): Promise<void>;
   remove(): Promise<void>;
+  /** Whether the driver has an addon system (minikube), so setup can say what it would enable. */
+  readonly hasAddons: boolean;
   /** Addon name → enabled, or undefined where the driver has no addon system. */
   addons(): Promise<Record<string, boolean> | undefined>;
   enableAddon(name: string): Promise<void>;
@@ -41,6 +45,7 @@ export class MinikubeCluster implements ClusterDriver {
   readonly driver = 'minikube' as const;
   readonly tools = ['minikube' as const];
   readonly sharesDockerImages = false;
+  readonly hasAddons = true;
   private images?: Promise<Set<string>>;
 
   constructor(
@@ -105,6 +110,7 @@ export class MinikubeCluster implements ClusterDriver {
 
 export class KindCluster implements ClusterDriver {
   readonly driver = 'kind' as const;
+  readonly hasAddons = false;
   readonly tools = ['kind' as const];
   readonly sharesDockerImages = false;
 
@@ -165,6 +171,7 @@ export class KindCluster implements ClusterDriver {
 
 export class DockerDesktopCluster implements ClusterDriver {
   readonly driver = 'docker-desktop' as const;
+  readonly hasAddons = false;
   readonly context = 'docker-desktop';
   readonly tools: ('minikube' | 'kind')[] = [];
   readonly sharesDockerImages = true;
@@ -214,4 +221,39 @@ export class DockerDesktopCluster implements ClusterDriver {
   async access(_host: string, port: number): Promise<AccessInfo> {
     return { portForward: `http://localhost:${port}` };
   }
+}
+
+/** The cluster the settings name (TASKFLOW_DRIVER, TASKFLOW_CLUSTER_NAME). */
+export function makeCluster(config: Config, t: Tools): ClusterDriver {
+  const s = config.settings;
+  switch (s.TASKFLOW_DRIVER) {
+    case 'minikube':
+      return new MinikubeCluster(t.minikube, s.TASKFLOW_CLUSTER_NAME);
+    case 'kind':
+      return new KindCluster(t.kind, t.docker, s.TASKFLOW_CLUSTER_NAME);
+    case 'docker-desktop':
+      return new DockerDesktopCluster(t.docker, () => t.kubectl.ready('docker-desktop'));
+  }
+}
+
+/**
+ * The kube context to deploy into must be in the kubeconfig: the cluster's own, or the one named
+ * explicitly. `contexts` is the list already read, when there is one.
+ */
+export async function checkContext(config: Config, kubectl: Kubectl, cluster: ClusterDriver, contexts?: string[]): Promise<string> {
+  const explicit = config.settings.TASKFLOW_KUBE_CONTEXT;
+  const wanted = explicit || cluster.context;
+  const known = contexts ?? (await kubectl.contexts());
+  if (!known.includes(wanted)) {
+    const current = await kubectl.currentContext();
+    throw new PrerequisiteError(
+      `kube context "${wanted}" is not in your kubeconfig${current ? ` (the current context is "${current}", which setup will not touch)` : ''}`,
+      explicit
+        ? `Check TASKFLOW_KUBE_CONTEXT / --context: kubectl config get-contexts lists ${known.join(', ') || 'none'}.`
+        : cluster.driver === 'minikube'
+          ? `Run: minikube update-context -p ${config.settings.TASKFLOW_CLUSTER_NAME}, then rerun setup.`
+          : `The ${cluster.driver} cluster did not write its context; recreate it or name one with --context.`,
+    );
+  }
+  return wanted;
 }

@@ -5,7 +5,7 @@ import { join, relative, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseDotenv } from 'dotenv';
 import { InputError } from './errors.ts';
-import { registerSecret } from './exec.ts';
+import { registerSecret } from './secrets.ts';
 import schemaJson from '../../env/schema.json' with { type: 'json' };
 
 export type Driver = 'minikube' | 'docker-desktop' | 'kind';

@@ -3,7 +3,10 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { registerSecret } from './exec.ts';
+import { chartFullname } from './names.ts';
+import { registerSecret } from './secrets.ts';
+import type { Session } from './session.ts';
+import type { StepOutcome } from './ui.ts';
 
 /** Secrets setup generates when they are missing, with their length. */
 export const GENERATED_SECRETS = { BETTER_AUTH_SECRET: 48, POSTGRES_PASSWORD: 32 } as const;
@@ -64,4 +67,26 @@ export function applyEnvFile(root: string, envFile: string, plan: EnvFilePlan, a
   }
   renameSync(tmp, envFile);
   return generated;
+}
+
+/**
+ * The configuration step: create the env file or fill in its missing secrets, taking the values a
+ * Secret left in the cluster holds (a lost env file, cleanup --keep-data) over new ones, since its
+ * database volume was created with them. Runs only once the cluster and context are known good,
+ * so a refused run leaves the file alone.
+ */
+export async function ensureEnvFile(sn: Session, opts: { clusterRunning: boolean }): Promise<StepOutcome> {
+  const config = sn.config;
+  const s = config.settings;
+  const plan = planEnvFile(config.envFileExists, { BETTER_AUTH_SECRET: s.BETTER_AUTH_SECRET, POSTGRES_PASSWORD: s.POSTGRES_PASSWORD });
+  const envLabel = config.envFile.startsWith(sn.root) ? config.envFile.slice(sn.root.length).replace(/^[\\/]/, '') : config.envFile;
+  if (!plan.create && plan.fill.length === 0) return { status: 'skipped', detail: `${envLabel} valid, secrets kept` };
+  const live = opts.clusterRunning ? ((await sn.tools.kubectl.secretData(sn.context, s.TASKFLOW_NAMESPACE, chartFullname(s.TASKFLOW_RELEASE))) ?? {}) : {};
+  for (const v of Object.values(live)) registerSecret(v);
+  const adopted = Object.fromEntries(plan.fill.filter((k) => live[k]).map((k) => [k, live[k] as string]));
+  const source = plan.fill.map((k) => `${k} (${adopted[k] ? 'taken from the cluster' : 'generated'})`).join(', ');
+  if (sn.dryRun) return { status: 'done', detail: `would ${plan.create ? `create ${envLabel} with` : `add to ${envLabel}`} ${source}` };
+  applyEnvFile(sn.root, config.envFile, plan, adopted);
+  sn.reload();
+  return { status: 'done', detail: `${plan.create ? `created ${envLabel}` : `updated ${envLabel}`}: ${source}; kept for every rerun, never committed` };
 }

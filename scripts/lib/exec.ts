@@ -1,14 +1,14 @@
-// The one place that starts processes (through zx): dry-run, quiet/verbose output, secret masking.
+// The one place that starts processes: dry-run, quiet/verbose output, secret masking. Every
+// process is spawned directly from an argument array, with no shell in between, on every OS: a
+// shell rewrites arguments (Git Bash turns `/readyz` into `C:/Program Files/Git/readyz`,
+// kubernetes/kubectl#594), and WSL's bash.exe would run the command inside Linux. On Windows,
+// Node finds `helm.exe` for `helm` by itself (libuv tries .com and .exe), which covers every tool
+// the toolkit runs.
 import { spawn } from 'node:child_process';
 import { appendFileSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { $, usePowerShell, type ProcessOutput } from 'zx';
 import { PrerequisiteError, UserError } from './errors.ts';
-import { whichSync } from './tools/which.ts';
-
-// zx runs commands through bash; Windows machines without Git Bash get PowerShell instead, which
-// zx quotes for just as safely. Every command here is a plain program with an argument list.
-if (process.platform === 'win32' && !whichSync('bash')) usePowerShell();
+import { mask } from './secrets.ts';
 
 export type ExecResult = { stdout: string; stderr: string; exitCode: number };
 
@@ -29,21 +29,6 @@ export type RunOptions = {
 /** A command a dry run printed instead of running, or any command run, for logs and tests. */
 export type CommandRecord = { command: string; dryRun: boolean };
 
-const secrets = new Set<string>();
-
-/** Remembers a secret value so it is masked wherever this module prints or records a command. */
-export function registerSecret(value: string | undefined): void {
-  if (value && value.length >= 4) secrets.add(value);
-}
-
-/** Replaces every registered secret in text with ***. */
-export function mask(text: string): string {
-  let out = text;
-  // Longest first, so a secret that contains another is masked whole.
-  for (const s of [...secrets].sort((a, b) => b.length - a.length)) out = out.split(s).join('***');
-  return out;
-}
-
 /** Quotes an argument for display only (the process gets the raw argv, never this string). */
 export function displayArg(arg: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
@@ -52,6 +37,36 @@ export function displayArg(arg: string): string {
 export function formatCommand(cmd: string, args: readonly string[]): string {
   return mask([cmd, ...args].map(displayArg).join(' '));
 }
+
+/** Runs a program to its end: argv straight to the OS, stdin from `input`, both outputs collected. */
+function runToEnd(cmd: string, args: readonly string[], opts: RunOptions): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, [...args], {
+      cwd: opts.cwd,
+      env: opts.env ? { ...process.env, ...opts.env } : process.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      timeout: opts.timeoutMs,
+      windowsHide: true,
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.once('error', reject);
+    // A child that exits before reading its stdin closes the pipe: that is its answer, not ours to fail on.
+    child.stdin.on('error', () => {});
+    child.stdin.end(opts.input ?? '');
+    child.once('close', (code, signal) =>
+      resolve({
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+        exitCode: code ?? (signal ? 128 + (signalNumbers[signal] ?? 1) : 1),
+      }),
+    );
+  });
+}
+
+const signalNumbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
 export type StartOptions = {
   cwd?: string;
@@ -108,28 +123,15 @@ export class Exec {
     }
     if (this.settings.verbose) this.settings.log(`$ ${shown}`);
 
-    const run = $({
-      cwd: opts.cwd,
-      env: opts.env ? { ...process.env, ...opts.env } : process.env,
-      input: opts.input,
-      nothrow: true,
-      quiet: true,
-      timeout: opts.timeoutMs,
-    });
-    let out: ProcessOutput;
+    let result: ExecResult;
     try {
-      out = await run`${cmd} ${args}`;
+      result = await runToEnd(cmd, args, opts);
     } catch (err) {
       throw this.spawnError(cmd, err);
     }
-    // zx reports a command that could not be started as exit code 127 (via the shell) or ENOENT.
-    if (out.exitCode === 127 && /not found|ENOENT/i.test(out.stderr)) {
-      throw new PrerequisiteError(`${cmd} was not found on PATH`, `Install ${cmd} and rerun.`);
-    }
-    const result = { stdout: out.stdout, stderr: out.stderr, exitCode: out.exitCode ?? 1 };
     if (opts.logFile) {
       mkdirSync(dirname(opts.logFile), { recursive: true });
-      appendFileSync(opts.logFile, mask(`$ ${shown}\n${out.stdout}${out.stderr}\n[exit ${result.exitCode}]\n`));
+      appendFileSync(opts.logFile, mask(`$ ${shown}\n${result.stdout}${result.stderr}\n[exit ${result.exitCode}]\n`));
     }
     if (result.exitCode !== 0 && !opts.nothrow) {
       const tail = mask(result.stderr.trim() || result.stdout.trim()).split('\n').slice(-15).join('\n');
@@ -139,8 +141,8 @@ export class Exec {
   }
 
   /**
-   * Starts a long-running child (argv, no shell) and returns at once. zx's `$` suits commands that
-   * finish; this one suits children supervised for their whole life. Under dry-run it is printed only,
+   * Starts a long-running child (argv, no shell) and returns at once: `run` suits commands that
+   * finish, this one children supervised for their whole life. Under dry-run it is printed only,
    * and the handle reports an immediate clean exit.
    */
   start(cmd: string, args: readonly string[], opts: StartOptions = {}): LongRunning {

@@ -3,7 +3,11 @@
 // do; changed source → new tag → the Deployment rolls.
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
+import type { Config, SettingKey } from './config.ts';
+import { InputError, UserError } from './errors.ts';
+import type { Session } from './session.ts';
+import type { StepOutcome } from './ui.ts';
 
 /** One .dockerignore rule, compiled. */
 type Rule = { negate: boolean; re: RegExp };
@@ -134,4 +138,97 @@ export function decideImage(state: ImageState, opts: { skipBuild: boolean; clust
   if (state.inLocalDocker) return { action: 'none', reason: 'found' };
   if (opts.skipBuild) return { action: 'skip-build', reason: '--skip-build, image missing' };
   return { action: 'build', reason: 'not found', deliver: !opts.clusterSharesDocker };
+}
+
+/** What each component's image is built from: its context directory, our Dockerfile, its build args. */
+export function imageSources(config: Config): ImageSource[] {
+  const s = config.settings;
+  const mirrors = (keys: string[]) => Object.fromEntries(keys.filter((k) => s[k as SettingKey]).map((k) => [k, String(s[k as SettingKey])]));
+  return [
+    { component: 'backend', contextDir: resolve(config.root, s.TASKFLOW_BACKEND_DIR), dockerfile: join(config.root, 'docker', 'backend.Dockerfile'), buildArgs: mirrors(['PIP_INDEX_URL']) },
+    { component: 'frontend', contextDir: resolve(config.root, s.TASKFLOW_FRONTEND_DIR), dockerfile: join(config.root, 'docker', 'frontend.Dockerfile'), buildArgs: mirrors(['NPM_CONFIG_REGISTRY']) },
+  ];
+}
+
+/** The repository a component's image is tagged into: local, or under TASKFLOW_IMAGE_REGISTRY. */
+export function imageRepository(config: Config, component: string): string {
+  const reg = config.settings.TASKFLOW_IMAGE_REGISTRY;
+  return reg ? `${reg}/taskflow-${component}` : `taskflow-${component}`;
+}
+
+/** The full reference setup would run now for each component ("taskflow-backend:<content tag>"). */
+export function expectedImages(config: Config): Record<string, string> {
+  return Object.fromEntries(imageSources(config).map((src) => [src.component, `${imageRepository(config, src.component)}:${contentTag(src)}`]));
+}
+
+/** Each component's image as the chart takes it. */
+export type ImageRefs = Record<string, { repository: string; tag: string }>;
+
+/** One component's image: where it comes from, its reference, and what to do about it. */
+export type ImagePlan = { src: ImageSource; repository: string; tag: string; ref: string; verdict: ImageVerdict };
+
+/** Where the cluster gets images from: its own runtime, or the registry when one is configured. */
+function target(sn: Session, clusterRunning: boolean) {
+  const registry = sn.config.settings.TASKFLOW_IMAGE_REGISTRY;
+  return {
+    registry,
+    where: registry ? 'the registry' : 'the cluster',
+    has: (ref: string) => (registry ? sn.tools.docker.inRegistry(ref) : clusterRunning ? sn.cluster.hasImage(ref) : Promise.resolve(false)),
+    sharesDocker: !registry && sn.cluster.sharesDockerImages,
+  };
+}
+
+/** Reads where each component's image already is and decides, without changing anything. */
+export async function observeImages(sn: Session, opts: { skipBuild: boolean; clusterRunning: boolean }): Promise<ImagePlan[]> {
+  const at = target(sn, opts.clusterRunning);
+  return Promise.all(
+    imageSources(sn.config).map(async (src) => {
+      const tag = contentTag(src);
+      const repository = imageRepository(sn.config, src.component);
+      const ref = `${repository}:${tag}`;
+      const found = await at.has(ref);
+      const inLocalDocker = found ? false : await sn.tools.docker.hasImage(ref);
+      return { src, repository, tag, ref, verdict: decideImage({ atTarget: found, inLocalDocker }, { skipBuild: opts.skipBuild, clusterSharesDocker: at.sharesDocker }) };
+    }),
+  );
+}
+
+/**
+ * The images step: build what is missing (in parallel, output in .cache/logs) and deliver it
+ * (load into the cluster, or push to the registry). A dry run prints the builds and deliveries.
+ */
+export async function deliverImages(sn: Session, opts: { clusterRunning: boolean; observed: Promise<ImagePlan[]> }): Promise<StepOutcome<ImageRefs>> {
+  const { docker } = sn.tools;
+  const at = target(sn, opts.clusterRunning);
+  const plans = await opts.observed;
+  const missing = plans.filter((p) => p.verdict.action === 'skip-build');
+  if (missing.length) {
+    throw new InputError(`--skip-build, but ${missing.map((p) => p.ref).join(' and ')} ${missing.length > 1 ? 'are' : 'is'} in neither ${at.where} nor local Docker`, 'Run setup without --skip-build once.');
+  }
+  const builds = plans.filter((p) => p.verdict.action === 'build');
+  const logDir = join(sn.root, '.cache', 'logs');
+  if (builds.length && !sn.dryRun) sn.ui.info(`  building ${builds.map((b) => b.ref).join(', ')} (output in .cache/logs/build-*.log)`);
+  await Promise.all(
+    builds.map((b) =>
+      docker
+        .build({ image: b.ref, dockerfile: b.src.dockerfile, context: b.src.contextDir, buildArgs: b.src.buildArgs, logFile: join(logDir, `build-${b.src.component}.log`) })
+        .catch((err: Error) => {
+          throw new UserError(`building ${b.ref} failed; the full output is in .cache/logs/build-${b.src.component}.log`, err.message.split('\n').slice(-8).join('\n'));
+        }),
+    ),
+  );
+  const deliveries = plans.filter((p) => p.verdict.action === 'deliver' || (p.verdict.action === 'build' && p.verdict.deliver));
+  for (const d of deliveries) {
+    const log = join(logDir, `${at.registry ? 'push' : 'load'}-${d.src.component}.log`);
+    await (at.registry ? docker.push(d.ref, log) : sn.cluster.loadImage(d.ref, log));
+  }
+  const delivered = at.registry ? 'pushed' : 'loaded';
+  const would = sn.dryRun ? 'would be ' : '';
+  const lines = plans.map((p) => {
+    const v = p.verdict;
+    const what = v.action === 'none' ? `found in ${at.where}, skipping build` : v.action === 'deliver' ? `built already, ${would}${delivered}` : at.sharesDocker ? `${would}built` : `${would}built and ${delivered}`;
+    return `${p.src.component} ${p.tag}: ${what}`;
+  });
+  const images = Object.fromEntries(plans.map((p) => [p.src.component, { repository: p.repository, tag: p.tag }]));
+  return { status: builds.length || deliveries.length ? 'done' : 'skipped', detail: lines.join('; '), value: images };
 }

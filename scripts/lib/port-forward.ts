@@ -3,13 +3,15 @@
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, relative } from 'node:path';
-import { portForwardPidFile } from './cleanup.ts';
+import { portForwardLogFile, portForwardPidFile, removePidFileOf, runningInstance, stopRunning, writePidFile } from './pidfile.ts';
+import { delay as sleep } from './wait.ts';
 import { loadConfig, type Config, type SettingKey } from './config.ts';
 import { ExitCode, InputError, PrerequisiteError, UserError } from './errors.ts';
 import { Exec, type LongRunning } from './exec.ts';
 import { parseFlags } from './cli.ts';
 import { settingFlagsHelp, settingOverrides } from './flags.ts';
-import { makeCluster, makeTools } from './setup.ts';
+import { makeCluster } from './cluster.ts';
+import { makeTools } from './tools/index.ts';
 import { Ui, formatMs } from './ui.ts';
 
 import { serviceName } from './names.ts';
@@ -144,68 +146,6 @@ export async function choosePorts(exec: Exec, wanted: Record<Component, number>,
     throw new InputError(what, 'Free it, pick another with --frontend-port / --backend-port (TASKFLOW_FRONTEND_PORT / TASKFLOW_BACKEND_PORT), or pass --auto-port to take the next free one.');
   }
   return choices;
-}
-
-// ── the running instance ─────────────────────────────────────────────────────────────────────
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** A PID that is alive and, where /proc can tell, really a port-forward (PIDs get reused after a reboot). */
-function isPortForward(pid: number): boolean {
-  if (!alive(pid)) return false;
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('port-forward');
-  } catch {
-    return true; // no /proc (macOS): a live PID has to do
-  }
-}
-
-/** The PID of the running supervisor, or undefined (a stale file is removed). */
-export function runningInstance(pidFile: string): number | undefined {
-  if (!existsSync(pidFile)) return undefined;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  // A detached supervisor finds its own PID there: the command that started it wrote it.
-  if (pid === process.pid) return undefined;
-  if (Number.isInteger(pid) && pid > 0 && isPortForward(pid)) return pid;
-  rmSync(pidFile, { force: true });
-  return undefined;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/** Stops a detached supervisor: SIGTERM, wait for it to take its kubectl children down, remove the PID file. */
-export async function stopRunning(pidFile: string, graceMs = 10_000): Promise<{ pid?: number; forced: boolean }> {
-  const pid = runningInstance(pidFile);
-  if (pid === undefined) return { forced: false };
-  process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (alive(pid) && Date.now() < deadline) await sleep(100);
-  let forced = false;
-  if (alive(pid)) {
-    process.kill(pid, 'SIGKILL');
-    forced = true;
-  }
-  rmSync(pidFile, { force: true });
-  return { pid, forced };
 }
 
 // ── the supervisor ───────────────────────────────────────────────────────────────────────────

@@ -5,6 +5,11 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 import type { Settings } from './config.ts';
+import type { AccessInfo } from './cluster.ts';
+import { UserError } from './errors.ts';
+import type { ImageRefs } from './images.ts';
+import type { Session } from './session.ts';
+import type { StepOutcome } from './ui.ts';
 import type { HistoryEntry, ReleaseInfo } from './tools/helm.ts';
 import type { Kubectl } from './tools/kubectl.ts';
 
@@ -50,7 +55,7 @@ export function chartHash(chartDir: string): string {
 
 export type ReleaseInputs = {
   settings: Settings;
-  images: { backend: { repository: string; tag: string }; frontend: { repository: string; tag: string } };
+  images: ImageRefs;
   /** Origins a browser reaches the app at (port-forward, ingress), for CORS and auth. */
   origins: string[];
   chartHash: string;
@@ -67,11 +72,9 @@ export function releaseValues(inp: ReleaseInputs): Values {
   const values: Values = {
     commonAnnotations: { 'taskflow.dev/chart-hash': inp.chartHash, 'taskflow.dev/profile': s.TASKFLOW_PROFILE },
     backend: {
-      image: inp.images.backend,
       env: { CORS_ORIGINS: cors, APP_MODULE: s.TASKFLOW_BACKEND_APP_MODULE },
     },
     frontend: {
-      image: inp.images.frontend,
       env: { BETTER_AUTH_URL: authUrl, BETTER_AUTH_TRUSTED_ORIGINS: cors },
     },
     ingress: { host: s.TASKFLOW_INGRESS_HOST },
@@ -81,6 +84,7 @@ export function releaseValues(inp: ReleaseInputs): Values {
       extra,
     },
   };
+  for (const [component, image] of Object.entries(inp.images)) values[component] = { ...(values[component] as Values | undefined), image: { ...image } };
   if (s.TASKFLOW_IMAGE_REGISTRY) {
     // Images come from the registry, so the cluster must be allowed to pull them (dev says Never).
     for (const c of ['backend', 'frontend'] as const) ((values[c] as Values).image as Values).pullPolicy = 'IfNotPresent';
@@ -179,4 +183,74 @@ export async function diagnose(kubectl: Kubectl, context: string, ns: string, re
     );
   }
   return parts.join('\n');
+}
+
+/** The chart the toolkit installs, and the values file of a profile. */
+export function chartDir(root: string): string {
+  return join(root, 'helm', 'taskflow');
+}
+
+export function profileValuesFile(root: string, profile: string): string {
+  return join(chartDir(root), `values-${profile}.yaml`);
+}
+
+/** Reads what helm knows of the release: status, then history and values in parallel. */
+export async function observeRelease(sn: Session): Promise<ReleaseObservation> {
+  const { release } = sn.tools;
+  const info = await release.status(sn.scope);
+  if (!info) return { history: [] };
+  const [history, currentValues] = await Promise.all([release.history(sn.scope), info.status === 'deployed' ? release.values(sn.scope) : undefined]);
+  return { info, history, currentValues };
+}
+
+export type ApplyReleaseOptions = {
+  clusterRunning: boolean;
+  images: ImageRefs;
+  access: AccessInfo;
+  helmMajor: number;
+  timeout: string;
+  /** The release as already read (setup reads it while earlier steps run). */
+  observed?: Promise<ReleaseObservation>;
+};
+
+/**
+ * The release step: the values wanted (profile file, then generated values with the secrets, on
+ * stdin) against what helm has, then install, upgrade, recover a stuck release, or nothing.
+ */
+export async function applyRelease(sn: Session, o: ApplyReleaseOptions): Promise<StepOutcome> {
+  const s = sn.config.settings;
+  const profileFile = profileValuesFile(sn.root, s.TASKFLOW_PROFILE);
+  if (!o.clusterRunning) return { status: 'done', detail: `would be installed with values-${s.TASKFLOW_PROFILE}.yaml and the generated values on stdin` };
+  const overrides = releaseValues({
+    settings: s,
+    images: o.images,
+    origins: [o.access.portForward, ...(o.access.ingress ? [o.access.ingress.url] : [])],
+    chartHash: chartHash(chartDir(sn.root)),
+  });
+  const obs = await (o.observed ?? observeRelease(sn));
+  // Replica counts and the HPA switch set by `scale` stay as they are: Helm holds them, setup keeps them.
+  const stdinValues = mergeValues(overrides, scaledValues(obs.currentValues, s.TASKFLOW_PROFILE));
+  // What `helm get values` will return after the upgrade: the profile file, then stdin.
+  const desired = mergeValues(readValuesFile(profileFile), stdinValues);
+  const verdict = decideRelease(obs, desired);
+  if (verdict.action === 'none') return { status: 'skipped', detail: `unchanged: ${verdict.reason}` };
+  const { release, kubectl } = sn.tools;
+  if (verdict.action === 'rollback-then-upgrade') {
+    sn.ui.info(`  release ${verdict.reason}: rolling back to revision ${verdict.revision} first`);
+    await release.rollback(sn.scope, verdict.revision, o.helmMajor, o.timeout);
+  }
+  if (verdict.action === 'uninstall-then-install') {
+    sn.ui.info(`  release ${verdict.reason}: uninstalling it first`);
+    await release.uninstall(sn.scope, o.timeout);
+  }
+  const r = await release.upgrade({ ...sn.scope, chart: chartDir(sn.root), valuesFiles: [profileFile], stdinValues: toYaml(stdinValues), timeout: o.timeout, major: o.helmMajor });
+  if (!r.ok) {
+    const why = await diagnose(kubectl, sn.context, s.TASKFLOW_NAMESPACE, s.TASKFLOW_RELEASE);
+    throw new UserError(
+      `helm upgrade failed and the release was rolled back:\n${r.output.split('\n').slice(-6).join('\n')}\n${why}`,
+      `Fix the cause above and rerun setup. History: helm history ${s.TASKFLOW_RELEASE} -n ${s.TASKFLOW_NAMESPACE} --kube-context ${sn.context}`,
+    );
+  }
+  const did = verdict.action === 'install' || verdict.action === 'uninstall-then-install' ? 'installed' : 'upgraded';
+  return { status: 'done', detail: `${sn.dryRun ? `would be ${did}` : did} (${verdict.reason}), all pods ready` };
 }

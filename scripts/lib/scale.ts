@@ -7,7 +7,8 @@ import { InputError, UserError } from './errors.ts';
 import { Exec } from './exec.ts';
 import { serviceName, type Component } from './names.ts';
 import { diagnose, type Values } from './release.ts';
-import { makeCluster, makeTools } from './setup.ts';
+import { makeCluster } from './cluster.ts';
+import { makeTools } from './tools/index.ts';
 import { Ui } from './ui.ts';
 
 export type ScaleRequest = { backend?: number; frontend?: number; hpa?: boolean };

@@ -1,12 +1,15 @@
 // Step output: one titled line per step with its verdict and duration, a spinner on stderr while
 // it runs (only on a TTY outside CI), a closing count, and a JSON summary for --json.
-import { mask } from './exec.ts';
+import { mask } from './secrets.ts';
 
 export type StepStatus = 'done' | 'skipped' | 'failed';
 export type StepRecord = { title: string; status: StepStatus; detail: string; ms: number };
 
-/** What a step body returns: the verdict shown after the title. */
-export type StepOutcome = { status: 'done' | 'skipped'; detail?: string };
+/**
+ * What a step body returns: the verdict shown after the title, and the value the step hands to
+ * the steps after it (what `ui.step` returns).
+ */
+export type StepOutcome<T = void> = { status: 'done' | 'skipped'; detail?: string } & ([T] extends [void] ? { value?: undefined } : { value: T });
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
@@ -40,8 +43,11 @@ export class Ui {
     this.out(mask(line));
   }
 
-  /** Runs one step: spinner while it works, then ✔/↷/✖ with its verdict and duration. Rethrows failures. */
-  async step(title: string, body: () => Promise<StepOutcome>): Promise<StepOutcome> {
+  /**
+   * Runs one step: spinner while it works, then ✔/↷/✖ with its verdict and duration. Returns the
+   * step's value; rethrows failures.
+   */
+  async step<T = void>(title: string, body: () => Promise<StepOutcome<T>>): Promise<T> {
     const started = Date.now();
     let frame = 0;
     const timer = this.spin
@@ -59,7 +65,7 @@ export class Ui {
       const outcome = await body();
       clear();
       this.record(title, outcome.status, outcome.detail ?? '', Date.now() - started);
-      return outcome;
+      return outcome.value as T;
     } catch (err) {
       clear();
       const detail = err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err);

@@ -4,10 +4,11 @@
 import type { Config } from './config.ts';
 import { PrerequisiteError } from './errors.ts';
 import type { Exec } from './exec.ts';
-import { contentTag } from './images.ts';
+import { expectedImages as imagesFor } from './images.ts';
 import { freePort } from './net.ts';
 import { planTunnels, Supervisor } from './port-forward.ts';
-import { imageRepository, imageSources, makeCluster, makeTools } from './setup.ts';
+import { makeCluster } from './cluster.ts';
+import { makeTools } from './tools/index.ts';
 import { runSmoke } from './smoke.ts';
 import type { CheckResult } from './validate-static.ts';
 import type { KubeObject } from './tools/kubectl.ts';
@@ -184,7 +185,7 @@ export async function runClusterValidation(o: ClusterRunOptions): Promise<CheckR
   const results: CheckResult[] = [];
   const values = await t.release.values(scope);
   const ingressEnabled = ((values.ingress as { enabled?: boolean } | undefined)?.enabled ?? true) !== false;
-  const expectedImages = Object.fromEntries(imageSources(o.config).map((src) => [src.component, `${imageRepository(o.config, src.component)}:${contentTag(src)}`]));
+  const expectedImages = imagesFor(o.config);
   const started = Date.now();
   const objects = await t.kubectl.releaseObjects(context, ns, s.TASKFLOW_RELEASE);
   for (const r of checkCluster({ objects, expectedImages, ingressEnabled })) {

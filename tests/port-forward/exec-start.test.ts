@@ -1,7 +1,8 @@
 // Exec.start, the seam for long-running children: lines as they come (masked), stop(), dry-run, a missing command.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Exec, registerSecret } from '../../scripts/lib/exec.ts';
+import { Exec } from '../../scripts/lib/exec.ts';
+import { registerSecret } from '../../scripts/lib/secrets.ts';
 import { PrerequisiteError } from '../../scripts/lib/errors.ts';
 
 const start = suite('Exec.start');

@@ -2,7 +2,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PrerequisiteError, UserError } from '../../scripts/lib/errors.ts';
-import { Exec, formatCommand, mask, registerSecret } from '../../scripts/lib/exec.ts';
+import { Exec, formatCommand } from '../../scripts/lib/exec.ts';
+import { mask, registerSecret } from '../../scripts/lib/secrets.ts';
 
 const node = process.execPath;
 const Seam = suite('exec');
