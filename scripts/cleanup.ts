@@ -1,11 +1,10 @@
 #!/usr/bin/env -S npx tsx
-// Entry point of `cleanup`: flags → runCleanup → exit code.
-import { createInterface } from 'node:readline/promises';
-import { parseFlags, projectRoot, runMain } from './lib/cli.ts';
+// Entry point of `cleanup`: flags → confirmation for --purge → session → runCleanup → exit code.
+import { confirm, parseFlags, projectRoot, runMain } from './lib/cli.ts';
+import { runCleanup } from './lib/cleanup.ts';
 import { ExitCode, InputError } from './lib/errors.ts';
 import { commonFlags, settingFlags, settingFlagsHelp, settingOverrides, timeoutFlag } from './lib/flags.ts';
-import { runCleanup } from './lib/cleanup.ts';
-import { ensureHelm } from './lib/tools/helm-binary.ts';
+import { openSession } from './lib/session.ts';
 
 const HELP = `Usage: cleanup [options]
 
@@ -29,44 +28,20 @@ Exit codes: 0 clean, 1 a step failed, 2 bad flags or configuration, 3 missing pr
 130 interrupted (rerun to continue).`;
 
 async function main(argv: string[]): Promise<number> {
-  const { values: f } = parseFlags(
-    argv,
-    {
-      ...settingFlags,
-      'keep-data': { type: 'boolean' },
-      cluster: { type: 'boolean' },
-      purge: { type: 'boolean' },
-      ...commonFlags,
-    },
-    'cleanup',
-  );
+  const flags = { ...settingFlags, 'keep-data': { type: 'boolean' }, cluster: { type: 'boolean' }, purge: { type: 'boolean' }, ...commonFlags } as const;
+  const { values: f } = parseFlags(argv, flags, 'cleanup');
   if (f.help) {
     console.log(HELP);
     return ExitCode.ok;
   }
   const timeout = timeoutFlag(f.timeout, '5m');
   if (f.purge && f['keep-data']) throw new InputError('--purge deletes the cluster, so --keep-data cannot keep anything', 'Use one of them.');
+  const sn = await openSession({ root: projectRoot, flags: settingOverrides(f), dryRun: f['dry-run'], verbose: f.verbose, json: f.json });
   if (f.purge && !f.yes && !f['dry-run']) {
     if (!process.stdin.isTTY) throw new InputError('--purge deletes the cluster and the images and needs confirmation', 'Add --yes to confirm.');
-    const rl = createInterface({ input: process.stdin, output: process.stderr });
-    const answer = await rl.question('This deletes the cluster, its data and the built images. Continue? [y/N] ');
-    rl.close();
-    if (!/^y(es)?$/i.test(answer.trim())) return ExitCode.ok;
+    if (!(await confirm('This deletes the cluster, its data and the built images. Continue?'))) return ExitCode.ok;
   }
-  return runCleanup(
-    {
-      root: projectRoot,
-      dryRun: f['dry-run'] === true,
-      verbose: f.verbose === true,
-      json: f.json === true,
-      keepData: f['keep-data'] === true,
-      stopCluster: f.cluster === true,
-      purge: f.purge === true,
-      timeout,
-      flags: settingOverrides(f),
-    },
-    await ensureHelm(projectRoot).catch(() => 'helm'),
-  );
+  return runCleanup(sn, { keepData: f['keep-data'] === true, stopCluster: f.cluster === true, purge: f.purge === true, timeout });
 }
 
 runMain(() => main(process.argv.slice(2)));

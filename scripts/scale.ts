@@ -1,10 +1,10 @@
 #!/usr/bin/env -S npx tsx
-// Entry point of `scale`: flags → runScale → exit code.
+// Entry point of `scale`: flags → session → runScale → exit code.
 import { parseFlags, projectRoot, runMain } from './lib/cli.ts';
 import { ExitCode } from './lib/errors.ts';
 import { commonFlags, settingFlags, settingFlagsHelp, settingOverrides, timeoutFlag } from './lib/flags.ts';
 import { runScale } from './lib/scale.ts';
-import { ensureHelm } from './lib/tools/helm-binary.ts';
+import { openSession } from './lib/session.ts';
 
 const HELP = `Usage: scale [--frontend N] [--backend N] [--hpa on|off] [options]
 
@@ -29,36 +29,15 @@ Exit codes: 0 done (or nothing to do), 1 a step failed, 2 bad input, 3 no releas
 cluster to scale, 130 interrupted.`;
 
 async function main(argv: string[]): Promise<number> {
-  const { values: f } = parseFlags(
-    argv,
-    {
-      ...settingFlags,
-      frontend: { type: 'string' },
-      backend: { type: 'string' },
-      hpa: { type: 'string' },
-      ...commonFlags,
-    },
-    'scale',
-  );
+  const flags = { ...settingFlags, frontend: { type: 'string' }, backend: { type: 'string' }, hpa: { type: 'string' }, ...commonFlags } as const;
+  const { values: f } = parseFlags(argv, flags, 'scale');
   if (f.help) {
     console.log(HELP);
     return ExitCode.ok;
   }
   const timeout = timeoutFlag(f.timeout, '5m');
-  return runScale(
-    {
-      root: projectRoot,
-      request: {},
-      raw: { backend: f.backend, frontend: f.frontend, hpa: f.hpa },
-      dryRun: f['dry-run'] === true,
-      verbose: f.verbose === true,
-      json: f.json === true,
-      yes: f.yes === true,
-      timeout,
-      flags: settingOverrides(f),
-    },
-    await ensureHelm(projectRoot).catch(() => 'helm'),
-  );
+  const sn = await openSession({ root: projectRoot, flags: settingOverrides(f), dryRun: f['dry-run'], verbose: f.verbose, json: f.json });
+  return runScale(sn, { raw: { backend: f.backend, frontend: f.frontend, hpa: f.hpa }, yes: f.yes === true, timeout });
 }
 
 runMain(() => main(process.argv.slice(2)));

@@ -1,4 +1,5 @@
 // Shared entry-point plumbing: flag parsing with plain errors, and the one place errors become exit codes.
+import { createInterface } from 'node:readline/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { ExitCode, InputError, UserError } from './errors.ts';
@@ -39,4 +40,13 @@ export function runMain(main: () => Promise<number>, opts: { interruptMessage?: 
       process.exit(ExitCode.failed);
     },
   );
+}
+
+/** Asks a yes/no question on the terminal; without one (CI, a pipe) the answer is no. */
+export async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) return false;
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await rl.question(`${question} [y/N] `);
+  rl.close();
+  return /^y(es)?$/i.test(answer.trim());
 }

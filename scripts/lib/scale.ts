@@ -1,15 +1,11 @@
 // `scale`: changes replica counts or the HPA through `helm upgrade --reuse-values`, so Helm stays
 // the source of truth and the next setup keeps the change; then waits for the pods and endpoints.
-import { createInterface } from 'node:readline/promises';
-import { join } from 'node:path';
-import { loadConfig, type SettingKey } from './config.ts';
+import { confirm } from './cli.ts';
 import { InputError, UserError } from './errors.ts';
-import { Exec } from './exec.ts';
 import { serviceName, type Component } from './names.ts';
-import { diagnose, type Values } from './release.ts';
-import { makeCluster } from './cluster.ts';
-import { makeTools } from './tools/index.ts';
-import { Ui } from './ui.ts';
+import { chartDir, diagnose, type Values } from './release.ts';
+import type { Session } from './session.ts';
+import { waitFor } from './wait.ts';
 
 export type ScaleRequest = { backend?: number; frontend?: number; hpa?: boolean };
 export type ScaleState = { backend: number; frontend: number; hpa: boolean };
@@ -54,66 +50,54 @@ export function planScale(current: ScaleState, req: ScaleRequest): ScalePlan {
 }
 
 export type ScaleOptions = {
-  root: string;
-  request: ScaleRequest;
   /** Raw flag values, validated after the configuration (the maximum lives there). */
   raw: { backend?: string; frontend?: string; hpa?: string };
-  dryRun: boolean;
-  verbose: boolean;
-  json: boolean;
   yes: boolean;
   timeout: string;
-  flags: Partial<Record<SettingKey, { value: string; flag: string }>>;
 };
 
-async function confirm(question: string): Promise<boolean> {
-  if (!process.stdin.isTTY) return false;
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  const answer = await rl.question(`${question} [y/N] `);
-  rl.close();
-  return /^y(es)?$/i.test(answer.trim());
+/** Every flag checked before any process runs. */
+export function parseRequest(raw: ScaleOptions['raw'], maxReplicas: number): ScaleRequest {
+  const req: ScaleRequest = {};
+  if (raw.backend !== undefined) req.backend = parseReplicas('backend', raw.backend, maxReplicas);
+  if (raw.frontend !== undefined) req.frontend = parseReplicas('frontend', raw.frontend, maxReplicas);
+  if (raw.hpa !== undefined) req.hpa = parseHpa(raw.hpa);
+  if (Object.keys(req).length === 0) throw new InputError('nothing to scale', 'Give --frontend N, --backend N or --hpa on|off (see --help).');
+  return req;
 }
 
-export async function runScale(opts: ScaleOptions, helmBin: string): Promise<number> {
-  const config = loadConfig({ root: opts.root, flags: opts.flags });
-  const s = config.settings;
-  // Every flag is checked before any process runs.
-  const req: ScaleRequest = {};
-  if (opts.raw.backend !== undefined) req.backend = parseReplicas('backend', opts.raw.backend, s.TASKFLOW_MAX_REPLICAS);
-  if (opts.raw.frontend !== undefined) req.frontend = parseReplicas('frontend', opts.raw.frontend, s.TASKFLOW_MAX_REPLICAS);
-  if (opts.raw.hpa !== undefined) req.hpa = parseHpa(opts.raw.hpa);
-  if (Object.keys(req).length === 0) throw new InputError('nothing to scale', 'Give --frontend N, --backend N or --hpa on|off (see --help).');
+const onOff = (b: boolean) => (b ? 'on' : 'off');
 
-  const ui = new Ui({ json: opts.json });
-  const exec = new Exec({ dryRun: opts.dryRun, verbose: opts.verbose || opts.dryRun });
-  const t = makeTools(exec, helmBin);
-  const cluster = makeCluster(config, t);
-  const context = s.TASKFLOW_KUBE_CONTEXT || cluster.context;
+export async function runScale(sn: Session, opts: ScaleOptions): Promise<number> {
+  const { ui, cluster, tools: t, context, scope } = sn;
+  const s = sn.config.settings;
   const ns = s.TASKFLOW_NAMESPACE;
-  const scope = { release: s.TASKFLOW_RELEASE, namespace: ns, context };
+  const req = parseRequest(opts.raw, s.TASKFLOW_MAX_REPLICAS);
   const names = { backend: serviceName(s.TASKFLOW_RELEASE, 'backend'), frontend: serviceName(s.TASKFLOW_RELEASE, 'frontend') };
-  let helmMajor = 3;
-  let before: ScaleState = { backend: 0, frontend: 0, hpa: false };
-  let plan: ScalePlan = { set: [], changes: [] };
 
   try {
-    await ui.step('release', async () => {
+    const { before, helmMajor } = await ui.step('release', async () => {
       if (!(await t.kubectl.contexts()).includes(context)) throw new UserError(`kube context ${context} does not exist`, 'Run setup first.', 3);
       const info = await t.release.status(scope);
       if (!info) throw new UserError(`release ${s.TASKFLOW_RELEASE} is not installed in namespace ${ns}`, 'Run setup first.', 3);
       if (info.status !== 'deployed') throw new UserError(`release ${s.TASKFLOW_RELEASE} is ${info.status}`, 'Run setup to bring it back to a deployed state, then scale.');
-      helmMajor = (await t.helm.version()).major;
-      const values = await t.release.values(scope);
-      const hpa = Boolean(((values.autoscaling ?? {}) as Values).enabled);
-      const backend = (await t.kubectl.deployment(context, ns, names.backend))?.replicas ?? 0;
-      const frontend = (await t.kubectl.deployment(context, ns, names.frontend))?.replicas ?? 0;
-      before = { backend, frontend, hpa };
-      plan = planScale(before, req);
-      return { status: 'skipped', detail: `revision ${info.revision}: backend ${backend}, frontend ${frontend}, HPA ${hpa ? 'on' : 'off'}` };
+      const [version, values, backend, frontend] = await Promise.all([
+        t.helm.version(),
+        t.release.values(scope),
+        t.kubectl.deployment(context, ns, names.backend),
+        t.kubectl.deployment(context, ns, names.frontend),
+      ]);
+      const state: ScaleState = { backend: backend?.replicas ?? 0, frontend: frontend?.replicas ?? 0, hpa: Boolean(((values.autoscaling ?? {}) as Values).enabled) };
+      return {
+        status: 'skipped',
+        detail: `revision ${info.revision}: backend ${state.backend}, frontend ${state.frontend}, HPA ${onOff(state.hpa)}`,
+        value: { before: state, helmMajor: version.major },
+      };
     });
+    const plan = planScale(before, req);
 
     if (plan.set.length === 0) {
-      ui.info(`Already at the requested scale (backend ${before.backend}, frontend ${before.frontend}, HPA ${before.hpa ? 'on' : 'off'}); nothing to do.`);
+      ui.info(`Already at the requested scale (backend ${before.backend}, frontend ${before.frontend}, HPA ${onOff(before.hpa)}); nothing to do.`);
       ui.finish({ before, after: before, changed: false });
       return 0;
     }
@@ -128,49 +112,53 @@ export async function runScale(opts: ScaleOptions, helmBin: string): Promise<num
           throw new InputError('the HPA needs metrics-server, which is not enabled', 'Rerun with --yes to enable it, or run: minikube addons enable metrics-server');
         }
         await cluster.enableAddon('metrics-server');
-        return { status: 'done', detail: opts.dryRun ? 'would be enabled' : 'enabled' };
+        return { status: 'done', detail: sn.dryRun ? 'would be enabled' : 'enabled' };
       });
     }
 
     await ui.step(`scale: ${plan.changes.join(', ')}`, async () => {
-      const r = await t.release.setValues({ ...scope, chart: join(opts.root, 'helm', 'taskflow'), set: plan.set, timeout: opts.timeout, major: helmMajor });
+      const r = await t.release.setValues({ ...scope, chart: chartDir(sn.root), set: plan.set, timeout: opts.timeout, major: helmMajor });
       if (!r.ok) {
         const why = await diagnose(t.kubectl, context, ns, s.TASKFLOW_RELEASE);
         throw new UserError(`helm upgrade failed and the release was rolled back:\n${r.output.split('\n').slice(-4).join('\n')}\n${why}`, 'Fix the cause above and rerun scale.');
       }
-      return { status: 'done', detail: opts.dryRun ? 'would upgrade with --reuse-values' : 'upgraded with --reuse-values' };
+      return { status: 'done', detail: sn.dryRun ? 'would upgrade with --reuse-values' : 'upgraded with --reuse-values' };
     });
 
-    if (opts.dryRun) {
+    if (sn.dryRun) {
       ui.finish({ before, changed: false });
       return 0;
     }
 
-    let after: ScaleState = before;
-    await ui.step('pods and endpoints ready', async () => {
-      const deadline = Date.now() + 300_000;
-      for (;;) {
-        const got: string[] = [];
-        let ok = true;
-        const counts: Record<Component, number> = { backend: 0, frontend: 0 };
-        for (const c of ['backend', 'frontend'] as const) {
-          const d = await t.kubectl.deployment(context, ns, names[c]);
-          const endpoints = await t.kubectl.endpointCount(context, ns, names[c]);
-          const want = req[c] ?? d?.replicas ?? 0;
-          counts[c] = d?.replicas ?? 0;
-          got.push(`${c} ${d?.ready ?? 0}/${want} ready, ${endpoints} endpoints`);
-          if (!d || d.ready < want || endpoints < want) ok = false;
-        }
-        if (ok) {
-          after = { ...counts, hpa: req.hpa ?? before.hpa };
-          return { status: 'done', detail: got.join('; ') };
-        }
-        if (Date.now() > deadline) throw new UserError(`not ready after 5 minutes: ${got.join('; ')}`, `kubectl --context ${context} -n ${ns} get pods`);
-        await new Promise((r) => setTimeout(r, 2000));
-      }
+    const after = await ui.step('pods and endpoints ready', async () => {
+      const seen = { last: '' };
+      const counts = await waitFor(
+        async () => {
+          const got: string[] = [];
+          let ok = true;
+          const counts: Record<Component, number> = { backend: 0, frontend: 0 };
+          for (const c of ['backend', 'frontend'] as const) {
+            const [d, endpoints] = await Promise.all([t.kubectl.deployment(context, ns, names[c]), t.kubectl.endpointCount(context, ns, names[c])]);
+            const want = req[c] ?? d?.replicas ?? 0;
+            counts[c] = d?.replicas ?? 0;
+            got.push(`${c} ${d?.ready ?? 0}/${want} ready, ${endpoints} endpoints`);
+            if (!d || d.ready < want || endpoints < want) ok = false;
+          }
+          seen.last = got.join('; ');
+          return ok ? counts : undefined;
+        },
+        {
+          timeout: 300_000,
+          interval: 2000,
+          describe: 'the new replicas and their endpoints',
+          onTimeout: (last) => new UserError(`not ready after 5 minutes: ${last}`, `kubectl --context ${context} -n ${ns} get pods`),
+        },
+        seen,
+      );
+      return { status: 'done', detail: seen.last, value: { ...counts, hpa: req.hpa ?? before.hpa } };
     });
-    ui.info(`before: backend ${before.backend}, frontend ${before.frontend}, HPA ${before.hpa ? 'on' : 'off'}`);
-    ui.info(`after:  backend ${after.backend}, frontend ${after.frontend}, HPA ${after.hpa ? 'on' : 'off'}`);
+    ui.info(`before: backend ${before.backend}, frontend ${before.frontend}, HPA ${onOff(before.hpa)}`);
+    ui.info(`after:  backend ${after.backend}, frontend ${after.frontend}, HPA ${onOff(after.hpa)}`);
     ui.finish({ before, after, changed: true });
     return 0;
   } catch (err) {

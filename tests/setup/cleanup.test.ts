@@ -103,7 +103,8 @@ Cleanup('--purge without --yes and without a terminal asks for confirmation inst
 
 Cleanup('a detached port-forward recorded in the PID file is stopped', async () => {
   const m = await deployed();
-  const sleeper = (await import('node:child_process')).spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+  // Named like a supervisor: cleanup signals only a process that is really a port-forward.
+  const sleeper = (await import('node:child_process')).spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)', 'port-forward'], { stdio: 'ignore' });
   const pidFile = join(root, '.cache', 'port-forward.pid');
   const hadPidFile = existsSync(pidFile);
   if (hadPidFile) return; // a real port-forward of the developer's is running; leave it alone
@@ -118,6 +119,26 @@ Cleanup('a detached port-forward recorded in the PID file is stopped', async () 
     assert.not.ok(existsSync(pidFile));
   } finally {
     sleeper.kill();
+  }
+});
+
+Cleanup('a stale PID file naming an unrelated live process leaves that process alone', async () => {
+  const m = await deployed();
+  const pidFile = join(root, '.cache', 'port-forward.pid');
+  if (existsSync(pidFile)) return; // a real port-forward of the developer's is running; leave it alone
+  // After a reboot the PID in the file can belong to anything: here, a process that is no port-forward.
+  const bystander = (await import('node:child_process')).spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+  mkdirSync(join(root, '.cache'), { recursive: true });
+  writeFileSync(pidFile, String(bystander.pid));
+  try {
+    const r = await m.run('cleanup.ts');
+    assert.is(r.code, 0, r.output);
+    assert.match(r.stdout, /none running \(removed a stale PID file\)/);
+    assert.is(bystander.exitCode, null);
+    assert.ok(process.kill(bystander.pid!, 0), 'the unrelated process was signalled');
+    assert.not.ok(existsSync(pidFile));
+  } finally {
+    bystander.kill();
   }
 });
 
