@@ -58,6 +58,16 @@ function update(fn) {
 /** Appends this call to the log the tests assert on. */
 function record(tool, args) {
   fs.appendFileSync(`${STATE}.calls`, `${JSON.stringify({ tool, args })}\n`);
+  // Benchmarks only: FAKE_CLI_LATENCY_MS stands for a real CLI's start-up and API round trip
+  // (each minikube call takes 0.5–2 s on a real machine), and each call's start and end are kept
+  // so the bench can count the rounds of calls on the critical path.
+  const latency = Number(process.env.FAKE_CLI_LATENCY_MS || 0);
+  if (latency > 0) {
+    const start = Date.now();
+    sleep(latency);
+    const argv = [...args];
+    process.on('exit', () => fs.appendFileSync(`${STATE}.timing`, `${JSON.stringify({ tool, args: argv, start, end: Date.now() })}\n`));
+  }
 }
 
 function unsupported(tool, args) {
