@@ -1,7 +1,10 @@
 // One interface for the local clusters, one implementation per driver (minikube, kind,
 // Docker Desktop). Each reads state before acting, so setup and cleanup can decide first.
 import type { Config, Driver } from './config.ts';
-import { PrerequisiteError } from './errors.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PrerequisiteError, UserError } from './errors.ts';
 import type { Kubectl } from './tools/kubectl.ts';
 import type { Docker } from './tools/docker.ts';
 import type { Kind } from './tools/kind.ts';
@@ -160,8 +163,25 @@ export class KindCluster implements ClusterDriver {
     return this.docker.execIn(`${this.name}-control-plane`, ['crictl', 'inspecti', `docker.io/library/${image}`]);
   }
 
-  loadImage(image: string, logFile?: string) {
-    return this.kind.loadImage(this.name, image, logFile);
+  /**
+   * `kind load docker-image` fails with "content digest … not found" when Docker keeps images in
+   * its containerd image store (kubernetes-sigs/kind#3795): the image then goes through a
+   * `docker save` tarball and `kind load image-archive`, which that store does not affect.
+   */
+  async loadImage(image: string, logFile?: string): Promise<void> {
+    const r = await this.kind.loadImage(this.name, image, logFile);
+    if (r.ok) return;
+    if (!/content digest .* not found/i.test(r.output)) {
+      throw new UserError(`kind could not load ${image} into cluster ${this.name}`, r.output.trim().split('\n').slice(-4).join('\n'));
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'taskflow-image-'));
+    try {
+      const archive = join(dir, 'image.tar');
+      await this.docker.save(image, archive, logFile);
+      await this.kind.loadArchive(this.name, archive, logFile);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   async access(_host: string, port: number): Promise<AccessInfo> {

@@ -119,8 +119,13 @@ export function scaledValues(current: Values | undefined, profile: string): Valu
   return out;
 }
 
+/**
+ * Values as helm reads them from stdin: helm parses YAML 1.1 (sigs.k8s.io/yaml on go-yaml), where a
+ * bare yes, on, n or off is a boolean. Writing YAML 1.1 quotes every such string, so a setting whose
+ * value is "off" arrives as the string "off", and the stored values compare equal on the next run.
+ */
 export function toYaml(values: Values): string {
-  return stringify(values);
+  return stringify(values, { version: '1.1' });
 }
 
 export function readValuesFile(path: string): Values {

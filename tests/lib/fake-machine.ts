@@ -13,9 +13,9 @@ export type Call = { tool: Tool; args: string[] };
 
 /** The machine's state as the fakes keep it (see tests/fakes/_fake.cjs). */
 export type FakeState = {
-  docker: { daemon: boolean; version: string; cpus: number; memBytes: number; images: string[]; registry?: string[]; failBuild?: string };
+  docker: { daemon: boolean; version: string; cpus: number; memBytes: number; images: string[]; registry?: string[]; failBuild?: string; downInfo?: 'exit-1' | 'exit-0' };
   minikube: { version: string; profiles: Record<string, { host: 'Running' | 'Stopped'; cpus: number; memory: string; addons: Record<string, boolean>; images: string[] }> };
-  kind: { version: string; clusters: Record<string, { running: boolean; images: string[] }> };
+  kind: { version: string; containerdStore?: boolean; clusters: Record<string, { running: boolean; images: string[] }> };
   dockerDesktop: { running: boolean };
   kube: {
     clientVersion: string;

@@ -251,6 +251,23 @@ Setup('kind: a cluster is created and images go in with kind load docker-image',
   assert.equal(describeCalls(mutating(m.calls())), []);
 });
 
+Setup("kind with Docker's containerd image store: a failed docker-image load goes through docker save and image-archive", async () => {
+  const m = await machine({ env: 'TASKFLOW_DRIVER=kind\n' });
+  m.patchState((s) => {
+    s.kind.containerdStore = true;
+  });
+  const r = await setup(m);
+  assert.is(r.code, 0, r.output);
+  const changed = describeCalls(mutating(m.calls()));
+  assert.is(changed.filter((c) => c.startsWith('kind load docker-image')).length, 2, changed.join('\n'));
+  assert.is(changed.filter((c) => /^docker save --output \S+image\.tar taskflow-(backend|frontend):[0-9a-f]{12}$/.test(c)).length, 2, changed.join('\n'));
+  assert.is(changed.filter((c) => /^kind load image-archive \S+image\.tar --name taskflow$/.test(c)).length, 2, changed.join('\n'));
+  assert.is(m.state().kind.clusters.taskflow?.images.length, 2);
+  m.clearCalls();
+  assert.is((await setup(m)).code, 0);
+  assert.equal(describeCalls(mutating(m.calls())), []);
+});
+
 Setup('with a registry, images are pushed there (not loaded), the cluster may pull them, and a rerun pushes nothing', async () => {
   const m = await machine({ env: 'TASKFLOW_IMAGE_REGISTRY=registry.example.com/team\n' });
   const r = await setup(m);

@@ -61,7 +61,20 @@ Refuse('a dead Docker daemon says so and how to start it (exit 3)', async () => 
   });
   assert.is(r.code, 3, r.output);
   assert.match(r.stderr, /the Docker daemon is not reachable: Cannot connect to the Docker daemon/);
-  assert.match(r.stderr, /Start Docker/);
+  assert.match(r.stderr, /start Docker/);
+});
+
+Refuse('a dead Docker daemon whose client exits 0 with ServerErrors is told to start, not install, Docker (exit 3)', async () => {
+  const { r } = await refuse({
+    state: (s) => {
+      s.docker.daemon = false;
+      s.docker.downInfo = 'exit-0';
+    },
+  });
+  assert.is(r.code, 3, r.output);
+  assert.match(r.stderr, /the Docker daemon is not reachable: Cannot connect to the Docker daemon/);
+  assert.match(r.stderr, /Docker is installed but its daemon is not running/);
+  assert.not.match(r.stderr, /Install Docker/);
 });
 
 Refuse('more CPUs or memory than Docker has is refused before the cluster is touched (exit 3)', async () => {

@@ -20,23 +20,29 @@ export class Docker {
     readonly bin = 'docker',
   ) {}
 
-  /** Client present, daemon reachable and recent enough; the daemon's CPU and memory for preflight. */
+  /**
+   * Client present, daemon reachable and recent enough; the daemon's CPU and memory for preflight.
+   * With the daemon down, the client still prints its JSON, with an empty ServerVersion and the
+   * reason in ServerErrors (docker/cli#5900), and some releases exit 0 doing so; 28.2.2 exits 1 and
+   * puts the reason on stderr. Either way, Docker is installed and only needs starting.
+   */
   async info(): Promise<DockerInfo> {
     const out = await this.exec.run(this.bin, ['info', '--format', '{{json .}}'], { nothrow: true });
-    if (out.exitCode !== 0) {
-      const why = (out.stderr.trim().split('\n').find((l) => l.trim()) ?? '').slice(0, 300);
-      throw new PrerequisiteError(
-        `the Docker daemon is not reachable${why ? `: ${why}` : ''}`,
-        'Start Docker (Docker Desktop, or `sudo systemctl start docker` on Linux) and rerun.',
-      );
-    }
-    let data: { ServerVersion?: string; NCPU?: number; MemTotal?: number };
+    let data: { ServerVersion?: string; ServerErrors?: string[]; NCPU?: number; MemTotal?: number } | undefined;
     try {
       data = JSON.parse(out.stdout) as typeof data;
     } catch {
-      throw new PrerequisiteError('docker info did not answer in JSON', 'Update Docker to 20.10 or newer.');
+      data = undefined;
     }
-    const server = requireVersion('docker', parseVersion(data.ServerVersion ?? ''), data.ServerVersion ?? '');
+    if (out.exitCode !== 0 || !data?.ServerVersion || data.ServerErrors?.length) {
+      const why = (data?.ServerErrors?.[0] ?? out.stderr.trim().split('\n').find((l) => l.trim()) ?? '').slice(0, 300);
+      if (out.exitCode === 0 && !data) throw new PrerequisiteError('docker info did not answer in JSON', 'Update Docker to 20.10 or newer.');
+      throw new PrerequisiteError(
+        `the Docker daemon is not reachable${why ? `: ${why}` : ''}`,
+        'Docker is installed but its daemon is not running: start Docker Desktop, or `sudo systemctl start docker` on Linux, and rerun.',
+      );
+    }
+    const server = requireVersion('docker', parseVersion(data.ServerVersion), data.ServerVersion);
     return { server, cpus: data.NCPU ?? 0, memoryBytes: data.MemTotal ?? 0 };
   }
 
@@ -56,6 +62,11 @@ export class Docker {
   async inRegistry(image: string): Promise<boolean> {
     const out = await this.exec.run(this.bin, ['manifest', 'inspect', image], { nothrow: true });
     return out.exitCode === 0;
+  }
+
+  /** Writes the image as a tarball (`docker save`), for a cluster that cannot take it from the daemon. */
+  async save(image: string, file: string, logFile?: string): Promise<void> {
+    await this.exec.run(this.bin, ['save', '--output', file, image], { mutating: true, logFile });
   }
 
   async push(image: string, logFile?: string): Promise<void> {

@@ -27,7 +27,14 @@ export class Kind {
     await this.exec.run(this.bin, ['delete', 'cluster', '--name', name], { mutating: true });
   }
 
-  async loadImage(name: string, image: string, logFile?: string): Promise<void> {
-    await this.exec.run(this.bin, ['load', 'docker-image', image, '--name', name], { mutating: true, logFile });
+  /** `kind load docker-image`; the result is returned, since one failure has a known way round. */
+  async loadImage(name: string, image: string, logFile?: string): Promise<{ ok: boolean; output: string }> {
+    const out = await this.exec.run(this.bin, ['load', 'docker-image', image, '--name', name], { mutating: true, logFile, nothrow: true });
+    return { ok: out.exitCode === 0, output: `${out.stdout}${out.stderr}` };
+  }
+
+  /** `kind load image-archive`: loads a `docker save` tarball onto the nodes. */
+  async loadArchive(name: string, archive: string, logFile?: string): Promise<void> {
+    await this.exec.run(this.bin, ['load', 'image-archive', archive, '--name', name], { mutating: true, logFile });
   }
 }
