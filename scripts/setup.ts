@@ -20,7 +20,7 @@ ${settingFlagsHelp}
   --skip-build       use images already built; fail if one is missing
   --dry-run          print what each step found and would do, and the exact commands (secrets masked)
   --timeout T        how long helm waits for the pods (default 10m)
-  --yes              do not ask before changing anything (setup asks nothing today; for scripts)
+  -y, --yes          delete and recreate a broken cluster (a minikube profile whose node is gone)
   --json             print a JSON summary on stdout (progress goes to stderr)
   -v, --verbose      print every command run
   -h, --help         show this help
@@ -36,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const timeout = timeoutFlag(f.timeout, '10m');
   const sn = await openSession({ root: projectRoot, flags: settingOverrides(f), dryRun: f['dry-run'], verbose: f.verbose, json: f.json });
-  return runSetup(sn, { skipBuild: f['skip-build'] === true, timeout });
+  return runSetup(sn, { skipBuild: f['skip-build'] === true, timeout, yes: f.yes === true });
 }
 
 runMain(() => main(process.argv.slice(2)));

@@ -33,7 +33,13 @@ export async function runCleanup(sn: Session, opts: CleanupOptions): Promise<num
     });
 
     const obs = await clusterState;
-    const running = obs.state === 'running';
+    if (obs.state === 'misconfigured') {
+      await ui.step('kube context', async () => {
+        await cluster.repairContext();
+        return { status: 'done', detail: `${context} was stale; ${sn.dryRun ? 'would be' : ''} repaired`.replace('  ', ' ') };
+      });
+    }
+    const running = obs.state === 'running' || obs.state === 'misconfigured';
     const reachable = running && (await contexts).includes(context);
     const gone = !running ? `cluster ${obs.state}` : `no kube context ${context}`;
 
@@ -59,6 +65,7 @@ export async function runCleanup(sn: Session, opts: CleanupOptions): Promise<num
           await cluster.remove();
           return { status: 'done', detail: sn.dryRun ? 'would be deleted' : 'deleted' };
         }
+        if (obs.state === 'broken') return { status: 'skipped', detail: `broken (${obs.detail}); --purge deletes it` };
         if (!running) return { status: 'skipped', detail: `already ${obs.state}` };
         if (s.TASKFLOW_DRIVER !== 'minikube') return { status: 'skipped', detail: `${s.TASKFLOW_DRIVER} clusters are not stopped by taskflow (use --purge to delete a kind cluster)` };
         await cluster.stop();

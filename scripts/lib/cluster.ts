@@ -11,7 +11,11 @@ import type { Kind } from './tools/kind.ts';
 import type { Minikube } from './tools/minikube.ts';
 import type { Tools } from './tools/index.ts';
 
-export type ClusterState = 'running' | 'stopped' | 'missing' | 'degraded';
+/**
+ * `broken`: the cluster is known (a minikube profile) but its node is gone, so it cannot be started
+ * as it is; `misconfigured`: it runs, but kubeconfig no longer points at it.
+ */
+export type ClusterState = 'running' | 'stopped' | 'missing' | 'degraded' | 'broken' | 'misconfigured';
 
 export type AccessInfo = {
   /** URL through `port-forward`, which works on every driver. */
@@ -27,6 +31,8 @@ export interface ClusterDriver {
   /** CLIs preflight must find for this driver besides docker, kubectl and helm. */
   readonly tools: ('minikube' | 'kind')[];
   observe(): Promise<{ state: ClusterState; detail: string }>;
+  /** Points the kube context at the cluster again (for `misconfigured`). */
+  repairContext(): Promise<void>;
   /** Starts (or creates) the cluster; called only when observe() says it is not running. */
   start(cpus: number, memoryMb: number): Promise<void>;
   stop(): Promise<void>;
@@ -40,6 +46,7 @@ export interface ClusterDriver {
   hasImage(image: string): Promise<boolean>;
   /** True when a local `docker build` is already visible to the cluster (nothing to load). */
   readonly sharesDockerImages: boolean;
+  /** Puts a locally built image into the cluster's runtime, and checks it arrived. */
   loadImage(image: string, logFile?: string): Promise<void>;
   access(ingressHost: string, frontendPort: number): Promise<AccessInfo>;
 }
@@ -91,9 +98,25 @@ export class MinikubeCluster implements ClusterDriver {
     return (await this.images).has(image);
   }
 
+  repairContext() {
+    return this.minikube.updateContext(this.profile);
+  }
+
+  /**
+   * `minikube image load` exits 0 when the load inside the node failed (pkg/minikube/machine/
+   * cache_images.go logs it and returns nil; kubernetes/minikube#21393, #23471), and helm would then
+   * wait its whole timeout on ErrImageNeverPull. So the image is looked up again afterwards.
+   */
   async loadImage(image: string, logFile?: string): Promise<void> {
-    await this.minikube.loadImage(this.profile, image, logFile);
     this.images = undefined;
+    await this.minikube.loadImage(this.profile, image, logFile);
+    if (this.minikube.dryRun) return;
+    if (!(await this.minikube.images(this.profile)).has(image)) {
+      throw new UserError(
+        `minikube image load ${image} exited 0, but the image is not in the cluster (minikube does not report a failed load)`,
+        `Check the node's disk (minikube ssh -p ${this.profile} -- df -h), then rerun setup. minikube's own account: minikube image load ${image} -p ${this.profile} --alsologtostderr -v=3`,
+      );
+    }
   }
 
   async access(host: string, port: number): Promise<AccessInfo> {
@@ -145,6 +168,10 @@ export class KindCluster implements ClusterDriver {
 
   async stop(): Promise<void> {
     /* kind clusters have no stop; cleanup --purge deletes them */
+  }
+
+  async repairContext(): Promise<void> {
+    throw new PrerequisiteError(`the kube context of kind cluster ${this.name} is not usable`, `Run: kind export kubeconfig --name ${this.name}, then rerun.`);
   }
 
   remove() {
@@ -216,6 +243,10 @@ export class DockerDesktopCluster implements ClusterDriver {
 
   async stop(): Promise<void> {
     /* Docker Desktop owns its cluster */
+  }
+
+  async repairContext(): Promise<void> {
+    throw new PrerequisiteError('the docker-desktop kube context is not usable', 'Reset it in Docker Desktop (Settings → Kubernetes), then rerun.');
   }
 
   async remove(): Promise<void> {

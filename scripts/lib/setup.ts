@@ -6,14 +6,15 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { checkContext } from './cluster.ts';
 import { ensureEnvFile } from './env-file.ts';
-import { InputError } from './errors.ts';
+import { InputError, PrerequisiteError } from './errors.ts';
 import { deliverImages, observeImages } from './images.ts';
 import { ensureNamespace } from './namespace.ts';
 import { preflight } from './preflight.ts';
 import { applyRelease, observeRelease, profileValuesFile, readValuesFile, type Values } from './release.ts';
 import type { Session } from './session.ts';
 
-export type SetupOptions = { skipBuild: boolean; timeout: string };
+/** `yes`: go ahead with what would otherwise be refused (recreating a broken cluster). */
+export type SetupOptions = { skipBuild: boolean; timeout: string; yes: boolean };
 
 /** Starts a read now and hands its promise to the step that needs it; a failure surfaces there. */
 function early<T>(read: () => Promise<T>): Promise<T> {
@@ -52,9 +53,22 @@ export async function runSetup(sn: Session, opts: SetupOptions): Promise<number>
     const clusterRunning = await ui.step(`cluster (${s.TASKFLOW_DRIVER} ${s.TASKFLOW_CLUSTER_NAME})`, async () => {
       const obs = await clusterState;
       if (obs.state === 'running') return { status: 'skipped', detail: `running, reused (${obs.detail})`, value: true };
+      if (obs.state === 'misconfigured') {
+        await cluster.repairContext();
+        return { status: 'done', detail: `running; its kube context was stale and ${sn.dryRun ? 'would be' : 'was'} repaired (${obs.detail})`, value: true };
+      }
+      if (obs.state === 'broken') {
+        if (!opts.yes) {
+          throw new PrerequisiteError(
+            `${s.TASKFLOW_DRIVER} cluster ${s.TASKFLOW_CLUSTER_NAME} is broken: ${obs.detail}`,
+            `Rerun setup with --yes to delete and recreate it (its data goes with it), or delete it yourself: minikube delete -p ${s.TASKFLOW_CLUSTER_NAME}`,
+          );
+        }
+        await cluster.remove();
+      }
       startedNow = true;
       await cluster.start(s.TASKFLOW_CPUS, s.TASKFLOW_MEMORY_MB);
-      const verb = obs.state === 'missing' ? 'created' : 'started';
+      const verb = obs.state === 'missing' ? 'created' : obs.state === 'broken' ? 'deleted and recreated' : 'started';
       return { status: 'done', detail: `${sn.dryRun ? `would be ${verb}` : verb} (was ${obs.state}) with ${s.TASKFLOW_CPUS} CPUs, ${s.TASKFLOW_MEMORY_MB} MiB`, value: !sn.dryRun };
     });
 

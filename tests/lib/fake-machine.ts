@@ -14,7 +14,7 @@ export type Call = { tool: Tool; args: string[] };
 /** The machine's state as the fakes keep it (see tests/fakes/_fake.cjs). */
 export type FakeState = {
   docker: { daemon: boolean; version: string; cpus: number; memBytes: number; images: string[]; registry?: string[]; failBuild?: string; downInfo?: 'exit-1' | 'exit-0' };
-  minikube: { version: string; profiles: Record<string, { host: 'Running' | 'Stopped'; cpus: number; memory: string; addons: Record<string, boolean>; images: string[] }> };
+  minikube: { version: string; profiles: Record<string, { host: 'Running' | 'Stopped' | 'Gone'; kubeconfig?: 'Misconfigured'; workers?: number; loadFails?: boolean; cpus: number; memory: string; addons: Record<string, boolean>; images: string[] }> };
   kind: { version: string; containerdStore?: boolean; clusters: Record<string, { running: boolean; images: string[] }> };
   dockerDesktop: { running: boolean };
   kube: {
@@ -80,9 +80,9 @@ export class FakeMachine {
     const m = new FakeMachine(mkdtempSync(join(tmpdir(), 'taskflow-machine-')));
     mkdirSync(m.bin);
     for (const t of opts.tools ?? ['docker', 'minikube', 'kind', 'kubectl', 'helm']) symlinkSync(join(root, 'tests', 'fakes', t), join(m.bin, t));
-    // node runs the fakes (#!/usr/bin/env node) and zx runs commands through bash; nothing else is on PATH.
+    // node runs the fakes (#!/usr/bin/env node); nothing else is on PATH, not even a shell: the
+    // toolkit starts every program directly, as it must on Windows, where a shell rewrites /paths.
     symlinkSync(process.execPath, join(m.bin, 'node'));
-    symlinkSync('/bin/bash', join(m.bin, 'bash'));
     const copy = (from: string, to: string) =>
       cpSync(join(root, from), to, { recursive: true, filter: (src) => !/(node_modules|\.next|__pycache__|\.venv|\.pytest_cache|\.hypothesis)$/.test(src) });
     copy('app/backend', m.backendDir);

@@ -1,17 +1,50 @@
-// Typed wrapper of the minikube CLI. Formats follow minikube's documented JSON outputs:
-// `minikube status -o json` ({"Name","Host","Kubelet","APIServer","Kubeconfig"}; exit code is a
-// bit field: 1 host, 2 kubelet, 4 apiserver not running; 85 when the profile does not exist) and
+// Typed wrapper of the minikube CLI. Formats follow minikube's JSON outputs:
+// `minikube status -o json` (cmd/minikube/cmd/status.go): one {"Name","Host","Kubelet","APIServer",
+// "Kubeconfig","Worker"} object, or an array of them for a multi-node profile, or `null` with exit 0
+// when the profile exists but its host is gone or Docker is down (since v1.35, kubernetes/minikube#22466);
+// the exit code is a bit field (1 host, 2 cluster, 4 kubeconfig not right) and 85 means no such profile.
 // `minikube addons list -o json` ({"ingress": {"Profile","Status": "enabled"|"disabled"}, ...}).
 import type { Exec } from '../exec.ts';
 import { parseVersion, requireVersion, type Version } from './versions.ts';
 
-export type MinikubeState = 'running' | 'stopped' | 'missing' | 'degraded';
+/** `broken`: the profile exists but its host is gone; `misconfigured`: running, but kubeconfig is stale. */
+export type MinikubeState = 'running' | 'stopped' | 'missing' | 'degraded' | 'broken' | 'misconfigured';
+
+type NodeStatus = { Name?: string; Host?: string; Kubelet?: string; APIServer?: string; Kubeconfig?: string; Worker?: boolean };
+
+/** Pure: the profile's state from what `minikube status -o json` printed and its exit code. */
+export function parseStatus(stdout: string, stderr: string, exitCode: number): { state: MinikubeState; detail: string } {
+  if (exitCode === 85 || /not found/i.test(stdout + stderr)) return { state: 'missing', detail: 'profile not found' };
+  let parsed: NodeStatus | NodeStatus[] | null;
+  try {
+    parsed = JSON.parse(stdout) as typeof parsed;
+  } catch {
+    return { state: 'degraded', detail: (stderr || stdout).trim().slice(0, 200) };
+  }
+  if (parsed === null) return { state: 'broken', detail: 'the profile exists but minikube reports no node for it (its container is gone)' };
+  const nodes = Array.isArray(parsed) ? parsed : [parsed];
+  const control = nodes.find((n) => !n.Worker) ?? nodes[0];
+  if (!control) return { state: 'broken', detail: 'the profile has no nodes' };
+  const workers = nodes.filter((n) => n !== control);
+  const detail = `host ${control.Host}, kubelet ${control.Kubelet}, apiserver ${control.APIServer}${workers.length ? `, ${workers.filter((w) => w.Host === 'Running').length}/${workers.length} workers running` : ''}`;
+  if (control.Host === 'Nonexistent') return { state: 'broken', detail: `${detail}: the profile exists but its host is gone` };
+  if (nodes.every((n) => n.Host === 'Stopped')) return { state: 'stopped', detail };
+  const up = control.Host === 'Running' && control.Kubelet === 'Running' && control.APIServer === 'Running' && workers.every((w) => w.Host === 'Running' && w.Kubelet === 'Running');
+  if (up && control.Kubeconfig === 'Misconfigured') return { state: 'misconfigured', detail: `${detail}, kubeconfig misconfigured` };
+  if (up) return { state: 'running', detail };
+  return { state: 'degraded', detail };
+}
 
 export class Minikube {
   constructor(
     private readonly exec: Exec,
     readonly bin = 'minikube',
   ) {}
+
+  /** Under --dry-run, mutating calls are printed only, so what they would change cannot be checked. */
+  get dryRun(): boolean {
+    return this.exec.settings.dryRun;
+  }
 
   async version(): Promise<Version> {
     const out = await this.exec.run(this.bin, ['version', '--output', 'json'], { nothrow: true });
@@ -26,17 +59,12 @@ export class Minikube {
 
   async status(profile: string): Promise<{ state: MinikubeState; detail: string }> {
     const out = await this.exec.run(this.bin, ['status', '--profile', profile, '--output', 'json'], { nothrow: true });
-    if (out.exitCode === 85 || /not found/i.test(out.stdout + out.stderr)) return { state: 'missing', detail: 'profile not found' };
-    let s: { Host?: string; Kubelet?: string; APIServer?: string };
-    try {
-      s = JSON.parse(out.stdout) as typeof s;
-    } catch {
-      return { state: 'degraded', detail: (out.stderr || out.stdout).trim().slice(0, 200) };
-    }
-    const detail = `host ${s.Host}, kubelet ${s.Kubelet}, apiserver ${s.APIServer}`;
-    if (s.Host === 'Running' && s.Kubelet === 'Running' && s.APIServer === 'Running') return { state: 'running', detail };
-    if (s.Host === 'Stopped' || s.Host === 'Nonexistent') return { state: s.Host === 'Stopped' ? 'stopped' : 'missing', detail };
-    return { state: 'degraded', detail };
+    return parseStatus(out.stdout, out.stderr, out.exitCode);
+  }
+
+  /** Points the profile's kube context at the cluster again (the fix minikube itself advises). */
+  async updateContext(profile: string): Promise<void> {
+    await this.exec.run(this.bin, ['update-context', '--profile', profile], { mutating: true });
   }
 
   async start(profile: string, cpus: number, memoryMb: number): Promise<void> {

@@ -1,0 +1,94 @@
+// setup and cleanup against the states minikube really reports (tests/fakes/minikube cites each):
+// a profile whose node is gone (`null`, exit 0 since v1.35), a stale kubeconfig, a multi-node
+// profile, and an image load that exits 0 without loading.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { describeCalls, FakeMachine, mutating, type RunResult } from '../lib/fake-machine.ts';
+
+const States = suite('minikube states');
+const machines: FakeMachine[] = [];
+
+async function deployed(version = 'v1.35.0'): Promise<FakeMachine> {
+  const m = await FakeMachine.deployed({ state: (s) => void (s.minikube.version = version) });
+  machines.push(m);
+  return m;
+}
+
+const run = (m: FakeMachine, script: string, args: string[] = []): Promise<RunResult> => m.run(script, args);
+
+for (const version of ['v1.35.0', 'v1.34.0']) {
+  States(`minikube ${version}: a profile whose node is gone is named as broken, and nothing changes without --yes (exit 3)`, async () => {
+    const m = await deployed(version);
+    m.patchState((s) => void (s.minikube.profiles.taskflow!.host = 'Gone'));
+    m.clearCalls();
+    const r = await run(m, 'setup.ts');
+    assert.is(r.code, 3, r.output);
+    assert.match(r.stderr, /minikube cluster taskflow is broken/);
+    assert.match(r.stderr, /--yes to delete and recreate it/);
+    assert.not.match(r.output, /TypeError|at .*\.ts:\d+/);
+    assert.equal(describeCalls(mutating(m.calls())), []);
+  });
+}
+
+States('with --yes a broken profile is deleted and recreated, and the app deployed again', async () => {
+  const m = await deployed();
+  m.patchState((s) => void (s.minikube.profiles.taskflow!.host = 'Gone'));
+  m.clearCalls();
+  const r = await run(m, 'setup.ts', ['--yes']);
+  assert.is(r.code, 0, r.output);
+  const changed = describeCalls(mutating(m.calls()));
+  assert.is(changed[0], 'minikube delete --profile taskflow');
+  assert.match(changed[1] ?? '', /^minikube start --profile taskflow/);
+  assert.match(r.stdout, /deleted and recreated \(was broken\)/);
+  assert.is(m.state().minikube.profiles.taskflow?.host, 'Running');
+});
+
+States('cleanup --purge deletes a broken profile instead of calling it already gone', async () => {
+  const m = await deployed();
+  m.patchState((s) => void (s.minikube.profiles.taskflow!.host = 'Gone'));
+  m.clearCalls();
+  const r = await run(m, 'cleanup.ts', ['--purge', '--yes']);
+  assert.is(r.code, 0, r.output);
+  assert.ok(describeCalls(mutating(m.calls())).includes('minikube delete --profile taskflow'), r.output);
+  assert.not.match(r.stdout, /cluster taskflow — skipped: already gone/);
+  assert.is(m.state().minikube.profiles.taskflow, undefined);
+});
+
+States('a stale kubeconfig (Kubeconfig: Misconfigured, exit 4) is repaired with minikube update-context, not reported as reused', async () => {
+  const m = await deployed();
+  m.patchState((s) => void (s.minikube.profiles.taskflow!.kubeconfig = 'Misconfigured'));
+  m.clearCalls();
+  const r = await run(m, 'setup.ts');
+  assert.is(r.code, 0, r.output);
+  assert.equal(describeCalls(mutating(m.calls())), ['minikube update-context --profile taskflow']);
+  assert.match(r.stdout, /kube context was stale and was repaired/);
+  assert.not.match(r.stdout, /running, reused/);
+});
+
+States('a multi-node profile (a JSON array) with every node running is reused', async () => {
+  const m = await deployed();
+  m.patchState((s) => void (s.minikube.profiles.taskflow!.workers = 2));
+  m.clearCalls();
+  const r = await run(m, 'setup.ts');
+  assert.is(r.code, 0, r.output);
+  assert.match(r.stdout, /running, reused \(host Running, kubelet Running, apiserver Running, 2\/2 workers running\)/);
+  assert.equal(describeCalls(mutating(m.calls())), []);
+});
+
+States('an image load that exits 0 without loading fails the images step before helm waits on it (exit 1)', async () => {
+  const m = await deployed();
+  m.patchState((s) => {
+    s.minikube.profiles.taskflow!.loadFails = true;
+    s.minikube.profiles.taskflow!.images = [];
+  });
+  m.clearCalls();
+  const r = await run(m, 'setup.ts');
+  assert.is(r.code, 1, r.output);
+  assert.match(r.stderr, /minikube image load taskflow-(backend|frontend):[0-9a-f]{12} exited 0, but the image is not in the cluster/);
+  assert.ok(describeCalls(mutating(m.calls())).every((c) => !c.startsWith('helm upgrade')), 'helm ran anyway');
+});
+
+States.after(() => {
+  for (const m of machines) m.remove();
+});
+States.run();
