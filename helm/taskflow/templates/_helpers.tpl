@@ -73,6 +73,18 @@ app.kubernetes.io/managed-by: {{ $root.Release.Service }}
 {{- end }}
 
 {{/*
+The keys the chart's own Secret can hold besides secrets.extra, and whether the pods need each one:
+validateValues accepts these in a secretEnv list, and taskflow.secretEnv marks a reference to any
+key that is not required (a model API key, a secrets.extra key) optional, so the pod starts without it.
+*/}}
+{{- define "taskflow.secretKeys" -}}
+DATABASE_URL: required
+BETTER_AUTH_SECRET: required
+POSTGRES_PASSWORD: required
+OPENAI_API_KEY: optional
+{{- end }}
+
+{{/*
 The chart Secret's data as YAML (plain text; the Secret template encodes it). Each generated value
 is kept from the live Secret on upgrade (lookup), so an upgrade never rotates the database password
 under an existing volume or logs every user out. Order: a value given in values > the live value >
@@ -123,11 +135,11 @@ With an existing Secret only its name is known here.
 
 {{/*
 Env entries for a component's secretEnv list. An item is a key name or {name, key} to rename it.
-DATABASE_URL comes from externalDatabase.existingSecret when that is set. Keys that may be absent
-(model API keys) are optional so the pod still starts without them.
+DATABASE_URL comes from externalDatabase.existingSecret when that is set.
 */}}
 {{- define "taskflow.secretEnv" -}}
 {{- $root := index . 0 }}{{- $items := index . 1 -}}
+{{- $chartKeys := include "taskflow.secretKeys" $root | fromYaml }}
 {{- range $items }}
 {{- $name := . }}{{- $key := . }}
 {{- if kindIs "map" . }}{{- $name = .name }}{{- $key = .key }}{{- end }}
@@ -140,7 +152,7 @@ DATABASE_URL comes from externalDatabase.existingSecret when that is set. Keys t
       {{- else }}
       name: {{ include "taskflow.secretName" $root }}
       key: {{ $key }}
-      {{- if not (has $key (list "DATABASE_URL" "BETTER_AUTH_SECRET" "POSTGRES_PASSWORD")) }}
+      {{- if ne (get $chartKeys $key) "required" }}
       optional: true
       {{- end }}
       {{- end }}
@@ -246,7 +258,7 @@ each naming the key and what to change.
 {{- if and $v.postgresql.enabled (or $v.externalDatabase.url $v.externalDatabase.existingSecret) }}
 {{- $errors = append $errors "externalDatabase is set while postgresql.enabled is true: set postgresql.enabled=false to use the external database, or clear externalDatabase" }}
 {{- end }}
-{{- $known := list "DATABASE_URL" "BETTER_AUTH_SECRET" "OPENAI_API_KEY" "POSTGRES_PASSWORD" }}
+{{- $known := keys (include "taskflow.secretKeys" . | fromYaml) }}
 {{- range $k, $_ := $v.secrets.extra }}{{- $known = append $known $k }}{{- end }}
 {{- range $component := list "backend" "frontend" }}
 {{- $c := index $v $component -}}
