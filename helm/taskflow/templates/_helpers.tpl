@@ -259,6 +259,7 @@ each naming the key and what to change.
 {{- $errors = append $errors "externalDatabase is set while postgresql.enabled is true: set postgresql.enabled=false to use the external database, or clear externalDatabase" }}
 {{- end }}
 {{- $known := keys (include "taskflow.secretKeys" . | fromYaml) }}
+{{- $secretish := printf "(?i)%s" (.Files.Get "files/secret-names.yaml" | fromYaml).pattern }}
 {{- range $k, $_ := $v.secrets.extra }}{{- $known = append $known $k }}{{- end }}
 {{- range $component := list "backend" "frontend" }}
 {{- $c := index $v $component -}}
@@ -266,7 +267,7 @@ each naming the key and what to change.
 {{- $errors = append $errors (printf "%s.preStopSleepSeconds (%d) must be less than %s.terminationGracePeriodSeconds (%d), or SIGTERM comes after the pod is killed" $component (int $c.preStopSleepSeconds) $component (int $c.terminationGracePeriodSeconds)) }}
 {{- end }}
 {{- range $k, $_ := $c.env }}
-{{- if regexMatch "(?i)(PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE_KEY|DATABASE_URL)" $k }}
+{{- if regexMatch $secretish $k }}
 {{- $errors = append $errors (printf "%s.env.%s looks like a secret and would land in a ConfigMap: move it to secrets.extra.%s and list it in %s.secretEnv" $component $k $k $component) }}
 {{- end }}
 {{- end }}
