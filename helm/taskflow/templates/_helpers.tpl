@@ -73,6 +73,15 @@ app.kubernetes.io/managed-by: {{ $root.Release.Service }}
 {{- end }}
 
 {{/*
+The exec command of all three PostgreSQL probes, so they agree on what "up" means. Over TCP, not the
+socket: on first boot the image's init server listens on the socket only and must not count as up.
+*/}}
+{{- define "taskflow.postgresql.isReadyCommand" -}}
+{{- $pg := .context.Values.postgresql -}}
+["pg_isready", "-h", "127.0.0.1", "-p", "{{ $pg.port }}", "-U", "{{ $pg.auth.username }}", "-d", "{{ $pg.auth.database }}"]
+{{- end }}
+
+{{/*
 The keys the chart's own Secret can hold besides secrets.extra, and whether the pods need each one:
 validateValues accepts these in a secretEnv list, and taskflow.secretEnv marks a reference to any
 key that is not required (a model API key, a secrets.extra key) optional, so the pod starts without it.
