@@ -74,6 +74,10 @@ const SECRETISH = new RegExp(
   (parseYaml(readFileSync(new URL('../../helm/taskflow/files/secret-names.yaml', import.meta.url), 'utf8')) as { pattern: string }).pattern,
   'i',
 );
+
+export function looksLikeSecret(name: string): boolean {
+  return SECRETISH.test(name);
+}
 /** A value that carries credentials even under an innocent name, e.g. postgresql://user:pw@host. */
 const CREDENTIAL_URL = /^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i;
 
