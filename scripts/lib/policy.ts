@@ -2,6 +2,9 @@
 // requests/limits, no secrets in plain config, and references that must line up (selectors,
 // Service ports, Ingress backends). Pure functions: objects in, findings out.
 
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+
 // Rendered manifests are plain parsed YAML; these are the few fields the checks read.
 export type K8sObject = {
   apiVersion: string;
@@ -66,7 +69,15 @@ export const policyChecks: PolicyCheck[] = [
   'ingress backends exist',
 ];
 
-const SECRETISH = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|DATABASE_URL|DSN)/i;
+/** Names that look like secrets: the chart refuses the same ones in <component>.env, so the pattern is the chart's. */
+const SECRETISH = new RegExp(
+  (parseYaml(readFileSync(new URL('../../helm/taskflow/files/secret-names.yaml', import.meta.url), 'utf8')) as { pattern: string }).pattern,
+  'i',
+);
+
+export function looksLikeSecret(name: string): boolean {
+  return SECRETISH.test(name);
+}
 /** A value that carries credentials even under an innocent name, e.g. postgresql://user:pw@host. */
 const CREDENTIAL_URL = /^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i;
 

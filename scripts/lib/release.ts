@@ -59,6 +59,8 @@ export type ReleaseInputs = {
   /** Origins a browser reaches the app at (port-forward, ingress), for CORS and auth. */
   origins: string[];
   chartHash: string;
+  /** The chart's values.yaml under the profile file: what the generated values are laid over. */
+  chartValues: Values;
 };
 
 /** The values setup adds on top of the profile file, secrets included (sent on stdin only). */
@@ -90,7 +92,9 @@ export function releaseValues(inp: ReleaseInputs): Values {
     for (const c of ['backend', 'frontend'] as const) ((values[c] as Values).image as Values).pullPolicy = 'IfNotPresent';
   }
   if (Object.keys(extra).length) {
-    (values.backend as Values).secretEnv = ['DATABASE_URL', 'BETTER_AUTH_SECRET', 'OPENAI_API_KEY', ...Object.keys(extra)];
+    // A list replaces the chart's rather than merging with it, so the extra keys join the chart's own list.
+    const listed = ((inp.chartValues.backend as Values | undefined)?.secretEnv ?? []) as unknown[];
+    (values.backend as Values).secretEnv = [...listed, ...Object.keys(extra)];
   }
   if (s.DATABASE_URL) {
     values.postgresql = { enabled: false };
@@ -226,17 +230,19 @@ export async function applyRelease(sn: Session, o: ApplyReleaseOptions): Promise
   const s = sn.config.settings;
   const profileFile = profileValuesFile(sn.root, s.TASKFLOW_PROFILE);
   if (!o.clusterRunning) return { status: 'done', detail: `would be installed with values-${s.TASKFLOW_PROFILE}.yaml and the generated values on stdin` };
+  const profileValues = readValuesFile(profileFile);
   const overrides = releaseValues({
     settings: s,
     images: o.images,
     origins: [o.access.portForward, ...(o.access.ingress ? [o.access.ingress.url] : [])],
     chartHash: chartHash(chartDir(sn.root)),
+    chartValues: mergeValues(readValuesFile(join(chartDir(sn.root), 'values.yaml')), profileValues),
   });
   const obs = await (o.observed ?? observeRelease(sn));
   // Replica counts and the HPA switch set by `scale` stay as they are: Helm holds them, setup keeps them.
   const stdinValues = mergeValues(overrides, scaledValues(obs.currentValues, s.TASKFLOW_PROFILE));
   // What `helm get values` will return after the upgrade: the profile file, then stdin.
-  const desired = mergeValues(readValuesFile(profileFile), stdinValues);
+  const desired = mergeValues(profileValues, stdinValues);
   const verdict = decideRelease(obs, desired);
   if (verdict.action === 'none') return { status: 'skipped', detail: `unchanged: ${verdict.reason}` };
   const { release, kubectl } = sn.tools;

@@ -1,6 +1,7 @@
 // Bad values fail at render time (as they would at helm install) with a message naming the field.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { checkPolicies } from '../../scripts/lib/policy.ts';
 import { renderError, type RenderInput } from '../lib/chart.ts';
 
 type Case = { input: RenderInput; names: string | RegExp };
@@ -51,6 +52,19 @@ Bad('cross-key problems are all reported in one failure', async () => {
   assert.match(message, /postgresql\.enabled is false/);
   assert.match(message, /backend\.env\.DB_PASSWORD/);
   assert.match(message, /backend\.preStopSleepSeconds/);
+});
+
+Bad('the chart refuses in env exactly the names the policy check calls secret-looking', async () => {
+  const names = ['SENTRY_DSN', 'db_passwd', 'AWS_CREDENTIALS', 'GITHUB_TOKEN', 'API_PREFIX', 'LOG_LEVEL'];
+  const verdicts = await Promise.all(
+    names.map(async (name) => {
+      const refused = /looks like a secret/.test((await renderError({ set: [`backend.env.${name}=x`] })) ?? '');
+      const flagged = checkPolicies([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { [name]: 'x' } }]).length > 0;
+      return { name, refused, flagged };
+    }),
+  );
+  assert.equal(verdicts.filter((v) => v.refused !== v.flagged), []);
+  assert.equal(verdicts.filter((v) => v.refused).map((v) => v.name), ['SENTRY_DSN', 'db_passwd', 'AWS_CREDENTIALS', 'GITHUB_TOKEN']);
 });
 
 Bad.run();

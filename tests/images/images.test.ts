@@ -109,6 +109,26 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   });
 }
 
+test.before(async () => {
+  try {
+    // An engine (dockerd is started when none runs), the stand-in bases and the package mirrors.
+    await ensureEngine();
+    const started = Date.now();
+    const b = await prepareImageBuilds(log);
+    s.builder = b;
+    log(`bases and mirrors ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    if (!b.pipArgs.PIP_INDEX_URL?.startsWith('http')) throw new Error(`no pip index URL for the build: ${JSON.stringify(b.pipArgs)}`);
+    // Both builds start now and run side by side; each test that needs an image waits for its build.
+    s.backendBuild = settle(b.buildBackend({ context: plantedContext(BACKEND_DIR), tag: BACKEND_TAG }));
+    s.frontendBuild = settle(b.buildFrontend({ context: plantedContext(FRONTEND_DIR), tag: FRONTEND_TAG }));
+  } catch (err) {
+    // uvu's runner returns from a finally block, which drops a hook's error: print it, or the file
+    // would only report every test failed with no reason.
+    process.stderr.write(`\n  images suite setup failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    throw err;
+  }
+});
+
 test.after(async () => {
   // Every container this file started, then the database, the pip index and the temp contexts.
   await removeContainers(...s.containers);
@@ -117,23 +137,6 @@ test.after(async () => {
   for (const c of s.contexts) rmSync(c, { recursive: true, force: true });
   // Tagged images and the bases stay for the next run; untagged leftovers of older builds go.
   await pruneSupersededBuilds().catch(() => undefined);
-});
-
-test('a Docker engine answers (dockerd is started when none runs)', async () => {
-  await ensureEngine();
-  const version = await docker(['version', '--format', '{{.Server.Version}}']);
-  assert.ok(version.length > 0);
-});
-
-test('stand-in base images are ready and the package mirrors are served', async () => {
-  const started = Date.now();
-  s.builder = await prepareImageBuilds(log);
-  log(`bases and mirrors ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  assert.ok(s.builder.pipArgs.PIP_INDEX_URL?.startsWith('http'), 'a pip index URL for the build');
-  // Both builds start now and run side by side; the next tests wait for them.
-  const b = s.builder;
-  s.backendBuild = settle(b.buildBackend({ context: plantedContext(BACKEND_DIR), tag: BACKEND_TAG }));
-  s.frontendBuild = settle(b.buildFrontend({ context: plantedContext(FRONTEND_DIR), tag: FRONTEND_TAG }));
 });
 
 test('the Dockerfiles pull nothing, name no secret and keep mirrors to build-stage ARGs', () => {

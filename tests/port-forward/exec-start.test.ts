@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import { Exec } from '../../scripts/lib/exec.ts';
 import { registerSecret } from '../../scripts/lib/secrets.ts';
 import { PrerequisiteError } from '../../scripts/lib/errors.ts';
+import { waitFor } from '../../scripts/lib/wait.ts';
 
 const start = suite('Exec.start');
 
@@ -19,16 +20,34 @@ start('delivers each line as it comes, with registered secrets masked', async ()
   assert.not.ok(child.running());
 });
 
-start('stop() ends a child that runs until told, and escalates to SIGKILL when SIGTERM is ignored', async () => {
-  const exec = new Exec();
-  const polite = exec.start(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
-  assert.ok(polite.running());
-  assert.equal(await polite.stop(), { code: null, signal: 'SIGTERM' });
-  const stubborn = exec.start(process.execPath, ['-e', 'process.on("SIGTERM", () => {}); console.log("up"); setInterval(() => {}, 1000)'], {
-    onLine: () => {},
+start('stop() ends a child that runs until told', async () => {
+  const polite = new Exec().start(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
+  try {
+    assert.ok(polite.running());
+    assert.equal(await polite.stop(), { code: null, signal: 'SIGTERM' });
+  } finally {
+    polite.kill('SIGKILL');
+  }
+});
+
+start('stop() escalates to SIGKILL when SIGTERM is ignored', async () => {
+  const lines: string[] = [];
+  const stubborn = new Exec().start(process.execPath, ['-e', 'process.on("SIGTERM", () => {}); console.log("up"); setInterval(() => {}, 1000)'], {
+    onLine: (line) => lines.push(line),
   });
-  await new Promise((r) => setTimeout(r, 300));
-  assert.equal(await stubborn.stop(200), { code: null, signal: 'SIGKILL' });
+  try {
+    // The child prints "up" once its SIGTERM handler is in place; before that SIGTERM would simply end it.
+    await waitFor(
+      () => {
+        if (!stubborn.running()) throw new Error('the child exited before printing "up"');
+        return lines.includes('up');
+      },
+      { timeout: 10_000, interval: 10, describe: 'the child to print "up"' },
+    );
+    assert.equal(await stubborn.stop(200), { code: null, signal: 'SIGKILL' });
+  } finally {
+    stubborn.kill('SIGKILL');
+  }
 });
 
 start('under dry-run it prints the command and starts nothing', async () => {

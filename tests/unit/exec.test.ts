@@ -64,7 +64,11 @@ Seam('registered secrets are masked in printed commands, history and errors', as
   const exec = new Exec({ verbose: true, log: (l) => lines.push(l) });
   try {
     await exec.run(node, ['-e', 'console.error(process.argv[1]); process.exit(1)', 's3cr3t-value-123']);
+    assert.unreachable('should have thrown');
   } catch (err) {
+    // The instance check keeps the catch from swallowing unreachable's own assertion error.
+    assert.instance(err, UserError);
+    assert.match((err as Error).message, /\*\*\*/);
     assert.not.ok((err as Error).message.includes('s3cr3t-value-123'));
   }
   assert.not.ok(lines.join('\n').includes('s3cr3t-value-123'));

@@ -73,6 +73,27 @@ app.kubernetes.io/managed-by: {{ $root.Release.Service }}
 {{- end }}
 
 {{/*
+The exec command of all three PostgreSQL probes, so they agree on what "up" means. Over TCP, not the
+socket: on first boot the image's init server listens on the socket only and must not count as up.
+*/}}
+{{- define "taskflow.postgresql.isReadyCommand" -}}
+{{- $pg := .context.Values.postgresql -}}
+["pg_isready", "-h", "127.0.0.1", "-p", "{{ $pg.port }}", "-U", "{{ $pg.auth.username }}", "-d", "{{ $pg.auth.database }}"]
+{{- end }}
+
+{{/*
+The keys the chart's own Secret can hold besides secrets.extra, and whether the pods need each one:
+validateValues accepts these in a secretEnv list, and taskflow.secretEnv marks a reference to any
+key that is not required (a model API key, a secrets.extra key) optional, so the pod starts without it.
+*/}}
+{{- define "taskflow.secretKeys" -}}
+DATABASE_URL: required
+BETTER_AUTH_SECRET: required
+POSTGRES_PASSWORD: required
+OPENAI_API_KEY: optional
+{{- end }}
+
+{{/*
 The chart Secret's data as YAML (plain text; the Secret template encodes it). Each generated value
 is kept from the live Secret on upgrade (lookup), so an upgrade never rotates the database password
 under an existing volume or logs every user out. Order: a value given in values > the live value >
@@ -123,11 +144,11 @@ With an existing Secret only its name is known here.
 
 {{/*
 Env entries for a component's secretEnv list. An item is a key name or {name, key} to rename it.
-DATABASE_URL comes from externalDatabase.existingSecret when that is set. Keys that may be absent
-(model API keys) are optional so the pod still starts without them.
+DATABASE_URL comes from externalDatabase.existingSecret when that is set.
 */}}
 {{- define "taskflow.secretEnv" -}}
 {{- $root := index . 0 }}{{- $items := index . 1 -}}
+{{- $chartKeys := include "taskflow.secretKeys" $root | fromYaml }}
 {{- range $items }}
 {{- $name := . }}{{- $key := . }}
 {{- if kindIs "map" . }}{{- $name = .name }}{{- $key = .key }}{{- end }}
@@ -140,7 +161,7 @@ DATABASE_URL comes from externalDatabase.existingSecret when that is set. Keys t
       {{- else }}
       name: {{ include "taskflow.secretName" $root }}
       key: {{ $key }}
-      {{- if not (has $key (list "DATABASE_URL" "BETTER_AUTH_SECRET" "POSTGRES_PASSWORD")) }}
+      {{- if ne (get $chartKeys $key) "required" }}
       optional: true
       {{- end }}
       {{- end }}
@@ -246,7 +267,8 @@ each naming the key and what to change.
 {{- if and $v.postgresql.enabled (or $v.externalDatabase.url $v.externalDatabase.existingSecret) }}
 {{- $errors = append $errors "externalDatabase is set while postgresql.enabled is true: set postgresql.enabled=false to use the external database, or clear externalDatabase" }}
 {{- end }}
-{{- $known := list "DATABASE_URL" "BETTER_AUTH_SECRET" "OPENAI_API_KEY" "POSTGRES_PASSWORD" }}
+{{- $known := keys (include "taskflow.secretKeys" . | fromYaml) }}
+{{- $secretish := printf "(?i)%s" (.Files.Get "files/secret-names.yaml" | fromYaml).pattern }}
 {{- range $k, $_ := $v.secrets.extra }}{{- $known = append $known $k }}{{- end }}
 {{- range $component := list "backend" "frontend" }}
 {{- $c := index $v $component -}}
@@ -254,7 +276,7 @@ each naming the key and what to change.
 {{- $errors = append $errors (printf "%s.preStopSleepSeconds (%d) must be less than %s.terminationGracePeriodSeconds (%d), or SIGTERM comes after the pod is killed" $component (int $c.preStopSleepSeconds) $component (int $c.terminationGracePeriodSeconds)) }}
 {{- end }}
 {{- range $k, $_ := $c.env }}
-{{- if regexMatch "(?i)(PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE_KEY|DATABASE_URL)" $k }}
+{{- if regexMatch $secretish $k }}
 {{- $errors = append $errors (printf "%s.env.%s looks like a secret and would land in a ConfigMap: move it to secrets.extra.%s and list it in %s.secretEnv" $component $k $k $component) }}
 {{- end }}
 {{- end }}
