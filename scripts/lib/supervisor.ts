@@ -4,12 +4,15 @@ import { PrerequisiteError, UserError } from './errors.ts';
 import type { Exec, LongRunning } from './exec.ts';
 import { classifyKubectlError, nextBackoff, portForwardArgs, type Tunnel } from './tunnels.ts';
 import { formatMs } from './ui.ts';
-import { delay as sleep } from './wait.ts';
+import { delay, waitFor } from './wait.ts';
 
 /** How long start-up may take: pods still starting make kubectl fail fast, so it is retried until then. */
 export const STARTUP_DEADLINE_MS = 120_000;
 /** A tunnel that stayed up this long was healthy; its next failure starts the backoff afresh. */
 const HEALTHY_RUN_MS = 10_000;
+/** Waiting for kubectl to listen is cheap to poll; a failing health check is not hammered. */
+const LISTEN_POLL_MS = 100;
+const HEALTH_RETRY_MS = 500;
 
 type TunnelState = {
   tunnel: Tunnel;
@@ -53,12 +56,11 @@ export class Supervisor {
   /** Starts every tunnel; resolves once each answers its health path, rejects on a fatal error or the deadline. */
   async start(onHealthy: (t: Tunnel, detail: string, ms: number) => void, deadlineMs = STARTUP_DEADLINE_MS): Promise<void> {
     this.loops = this.states.map((s) => this.keep(s));
-    const deadline = Date.now() + deadlineMs;
     await Promise.race([
       Promise.all(
         this.states.map(async (s) => {
           const t0 = Date.now();
-          const status = await this.waitHealthy(s, deadline);
+          const status = await this.waitHealthy(s, deadlineMs);
           onHealthy(s.tunnel, status, Date.now() - t0);
         }),
       ),
@@ -88,7 +90,7 @@ export class Supervisor {
   private async keep(s: TunnelState): Promise<void> {
     const t = s.tunnel;
     const args = portForwardArgs(this.o.context, this.o.namespace, t);
-    let delay: number | undefined;
+    let backoff: number | undefined;
     while (!this.abort.signal.aborted) {
       s.forwardingSince = undefined;
       s.lastError = '';
@@ -115,42 +117,55 @@ export class Supervisor {
         }
       }
       const upFor = s.forwardingSince === undefined ? 0 : Date.now() - s.forwardingSince;
-      delay = upFor >= HEALTHY_RUN_MS ? nextBackoff() : nextBackoff(delay);
+      backoff = upFor >= HEALTHY_RUN_MS ? nextBackoff() : nextBackoff(backoff);
       s.reconnects++;
       const why = `${exit.signal ?? `exit ${exit.code}`}${s.lastError ? `: ${s.lastError}` : ''}`;
-      this.o.log(`↻ ${t.component}: kubectl port-forward ended (${why}); reconnecting in ${formatMs(delay)}`);
-      await sleep(delay, this.abort.signal);
+      this.o.log(`↻ ${t.component}: kubectl port-forward ended (${why}); reconnecting in ${formatMs(backoff)}`);
+      await delay(backoff, this.abort.signal);
     }
   }
 
-  private async waitHealthy(s: TunnelState, deadline: number): Promise<string> {
+  /** Resolves "GET <path> 200" once the tunnel answers through its local port. */
+  private async waitHealthy(s: TunnelState, timeoutMs: number): Promise<string> {
     const t = s.tunnel;
     const url = `http://127.0.0.1:${t.localPort}${t.healthPath}`;
-    let last = 'no answer yet';
-    while (!this.abort.signal.aborted) {
-      // Only a forwarding kubectl can answer; probing earlier could reach whoever grabbed the port.
-      if (s.forwardingSince !== undefined) {
+    const seen = { last: 'no answer yet' };
+    let nextProbe = 0;
+    const status = await waitFor(
+      async () => {
+        // Only a forwarding kubectl can answer; probing earlier could reach whoever grabbed the port.
+        if (s.forwardingSince === undefined) {
+          if (s.lastError) seen.last = `kubectl: ${s.lastError}`;
+          return undefined;
+        }
+        if (Date.now() < nextProbe) return undefined;
         try {
           const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
           const body = (await res.text()).replace(/\s+/g, ' ').slice(0, 120);
           if (res.status === 200) return `GET ${t.healthPath} ${res.status}`;
-          last = `GET ${t.healthPath} → ${res.status} ${body}`;
+          seen.last = `GET ${t.healthPath} → ${res.status} ${body}`;
         } catch (err) {
           const cause = (err as { cause?: { code?: string } }).cause?.code;
-          last = `GET ${t.healthPath}: ${cause ?? (err as Error).message}`;
+          seen.last = `GET ${t.healthPath}: ${cause ?? (err as Error).message}`;
         }
-      } else if (s.lastError) {
-        last = `kubectl: ${s.lastError}`;
-      }
-      if (Date.now() > deadline) {
-        throw new UserError(
-          `${t.component} did not answer 200 through localhost:${t.localPort} within ${formatMs(STARTUP_DEADLINE_MS)} (last: ${last})`,
-          `Check the pods: kubectl --context ${this.o.context} --namespace ${this.o.namespace} get pods`,
-        );
-      }
-      // Waiting for kubectl to listen is cheap to poll; a failing health check is not hammered.
-      await sleep(s.forwardingSince === undefined ? 100 : 500, this.abort.signal);
-    }
-    throw new UserError('stopped before the tunnels were up');
+        nextProbe = Date.now() + HEALTH_RETRY_MS;
+        return undefined;
+      },
+      {
+        timeout: timeoutMs,
+        interval: LISTEN_POLL_MS,
+        describe: `${t.component} to answer through localhost:${t.localPort}`,
+        signal: this.abort.signal,
+        onTimeout: (last) =>
+          new UserError(
+            `${t.component} did not answer 200 through localhost:${t.localPort} within ${formatMs(timeoutMs)} (last: ${last})`,
+            `Check the pods: kubectl --context ${this.o.context} --namespace ${this.o.namespace} get pods`,
+          ),
+      },
+      seen,
+    );
+    // waitFor gives up without a value when stop() aborts the wait.
+    if (!status) throw new UserError('stopped before the tunnels were up');
+    return status;
   }
 }
