@@ -4,11 +4,9 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } 
 import { dirname, join, relative } from 'node:path';
 import { portForwardPidFile, runningInstance, stopRunning } from './pidfile.ts';
 import { delay as sleep } from './wait.ts';
-import { loadConfig, type Config, type SettingKey } from './config.ts';
+import { loadConfig, type Config } from './config.ts';
 import { ExitCode, UserError } from './errors.ts';
 import { Exec } from './exec.ts';
-import { parseFlags } from './cli.ts';
-import { settingFlagsHelp, settingOverrides } from './flags.ts';
 import { makeCluster } from './cluster.ts';
 import { makeTools } from './tools/index.ts';
 import { Ui, formatMs } from './ui.ts';
@@ -16,71 +14,18 @@ import type { Component } from './names.ts';
 import { choosePorts } from './ports.ts';
 import { STARTUP_DEADLINE_MS, Supervisor } from './supervisor.ts';
 import { planTunnels } from './tunnels.ts';
-
-export const portForwardFlags = {
-  driver: { type: 'string' },
-  context: { type: 'string' },
-  namespace: { type: 'string' },
-  'frontend-port': { type: 'string' },
-  'backend-port': { type: 'string' },
-  'auto-port': { type: 'boolean' },
-  detach: { type: 'boolean' },
-  stop: { type: 'boolean' },
-  verbose: { type: 'boolean', short: 'v' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-export const portForwardHelp = `Usage: port-forward [options]
-
-Forwards the frontend to localhost:3000 and the backend to localhost:8000 with kubectl
-port-forward, checks each through the local port (GET /api/health, GET /health) before saying
-ready, and restarts a tunnel whenever its kubectl exits (a rollout, scale or crash replaced the
-pod), waiting 0.5s, 1s, 2s … up to 8s between tries. Ctrl+C stops everything it started.
-
-Options:
-${settingFlagsHelp.split('\n').filter((l) => !l.trimStart().startsWith('--profile')).join('\n')}
-  --frontend-port N  local port for the frontend (default 3000)    [TASKFLOW_FRONTEND_PORT]
-  --backend-port N   local port for the backend (default 8000)     [TASKFLOW_BACKEND_PORT]
-  --auto-port        when a port is in use, take the next free one instead of failing
-  --detach           keep running in the background (log: .cache/logs/port-forward.log)
-  --stop             stop the one running in the background
-  -v, --verbose      print every command run and kubectl's own output
-  -h, --help         show this help
-
-Running it while one already runs says so and exits 0.
-
-Exit codes: 0 stopped cleanly (or already running), 1 a tunnel could not be brought up,
-2 bad flags or a port in use, 3 kubectl or the cluster missing, 130 interrupted.`;
+import type { FlagOverrides } from './session.ts';
 
 export type PortForwardOptions = {
   root: string;
-  autoPort: boolean;
-  detach: boolean;
-  stop: boolean;
-  verbose: boolean;
-  flags: Partial<Record<SettingKey, { value: string; flag: string }>>;
-  /** The flags to hand a detached copy of this command (see passThroughFlags). */
+  autoPort?: boolean;
+  detach?: boolean;
+  stop?: boolean;
+  verbose?: boolean;
+  flags: FlagOverrides;
+  /** The flags to hand a detached copy of this command (the entry point's passThroughFlags). */
   passThrough: string[];
 };
-
-/** Maps --frontend-port / --backend-port to the settings they override (the config loader validates them). */
-export function portOverrides(values: { 'frontend-port'?: string; 'backend-port'?: string }) {
-  const out: Partial<Record<SettingKey, { value: string; flag: string }>> = {};
-  if (values['frontend-port'] !== undefined) out.TASKFLOW_FRONTEND_PORT = { value: values['frontend-port'], flag: '--frontend-port' };
-  if (values['backend-port'] !== undefined) out.TASKFLOW_BACKEND_PORT = { value: values['backend-port'], flag: '--backend-port' };
-  return out;
-}
-
-/** The flags a detached copy of this command needs again (ports are added once chosen). */
-export function passThroughFlags(values: { driver?: string; context?: string; namespace?: string; verbose?: boolean }): string[] {
-  const out: string[] = [];
-  for (const name of ['driver', 'context', 'namespace'] as const) {
-    const v = values[name];
-    if (v !== undefined) out.push(`--${name}`, v);
-  }
-  if (values.verbose) out.push('--verbose');
-  return out;
-}
 
 export function logFile(root: string): string {
   return join(root, '.cache', 'logs', 'port-forward.log');
@@ -115,7 +60,7 @@ export async function runPortForward(opts: PortForwardOptions): Promise<number> 
   ui.info(`taskflow port-forward: context ${context}, namespace ${s.TASKFLOW_NAMESPACE}, release ${s.TASKFLOW_RELEASE}`);
   const ports = { frontend: s.TASKFLOW_FRONTEND_PORT, backend: s.TASKFLOW_BACKEND_PORT };
   await ui.step('ports', async () => {
-    const choices = await choosePorts(exec, ports, opts.autoPort);
+    const choices = await choosePorts(exec, ports, opts.autoPort === true);
     for (const c of choices) ports[c.component] = c.port;
     const moved = choices.filter((c) => c.port !== c.wanted);
     const detail = choices.map((c) => (c.port === c.wanted ? `${c.component} ${c.port}` : `${c.component} ${c.port} (${c.wanted} is in use${c.holder ? ` by ${c.holder}` : ''})`)).join(', ');
@@ -210,22 +155,4 @@ export async function runPortForward(opts: PortForwardOptions): Promise<number> 
     ownPidFile();
     process.removeListener('exit', onExit);
   }
-}
-
-/** Flags → runPortForward. The entry point passes the project root; tests pass a scratch one. */
-export async function portForwardMain(argv: string[], root: string): Promise<number> {
-  const { values: f } = parseFlags(argv, portForwardFlags, 'port-forward');
-  if (f.help) {
-    console.log(portForwardHelp);
-    return ExitCode.ok;
-  }
-  return runPortForward({
-    root,
-    autoPort: f['auto-port'] === true,
-    detach: f.detach === true,
-    stop: f.stop === true,
-    verbose: f.verbose === true,
-    flags: { ...settingOverrides(f), ...portOverrides(f) },
-    passThrough: passThroughFlags(f),
-  });
 }
