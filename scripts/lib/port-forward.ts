@@ -1,20 +1,16 @@
-// `port-forward`: supervised `kubectl port-forward` tunnels to the frontend and backend Services,
-// restarted when a pod goes away, health-checked through the local port, optionally detached.
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
-import { portForwardPidFile, runningInstance, stopRunning } from './pidfile.ts';
-import { delay as sleep } from './wait.ts';
-import { loadConfig, type Config } from './config.ts';
+// `port-forward`: tunnels to the frontend and backend Services, supervised in this process until
+// Ctrl+C, or by a background copy of the command (--detach) that --stop and cleanup end.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { relative } from 'node:path';
 import { ExitCode, UserError } from './errors.ts';
-import { Exec } from './exec.ts';
-import { makeCluster } from './cluster.ts';
-import { makeTools } from './tools/index.ts';
-import { Ui, formatMs } from './ui.ts';
 import type { Component } from './names.ts';
+import { portForwardLogFile, portForwardPidFile, removePidFileOf, runningInstance, stopRunning, writePidFile } from './pidfile.ts';
 import { choosePorts } from './ports.ts';
+import { openSession, type FlagOverrides, type Session } from './session.ts';
 import { STARTUP_DEADLINE_MS, Supervisor } from './supervisor.ts';
 import { planTunnels } from './tunnels.ts';
-import type { FlagOverrides } from './session.ts';
+import { Ui, formatMs } from './ui.ts';
+import { waitFor } from './wait.ts';
 
 export type PortForwardOptions = {
   root: string;
@@ -27,29 +23,26 @@ export type PortForwardOptions = {
   passThrough: string[];
 };
 
-export function logFile(root: string): string {
-  return join(root, '.cache', 'logs', 'port-forward.log');
-}
+type Ports = Record<Component, number>;
 
-function urlsLine(ports: Record<Component, number>): string {
+function urlsLine(ports: Ports): string {
   return `frontend http://localhost:${ports.frontend}   backend http://localhost:${ports.backend} (API docs /docs)`;
 }
 
 export async function runPortForward(opts: PortForwardOptions): Promise<number> {
   const ui = new Ui({ json: false });
   const pidFile = portForwardPidFile(opts.root);
-  const shownPidFile = relative(opts.root, pidFile);
 
+  // --stop reads only the PID file, so it works even while the settings are broken.
   if (opts.stop) {
     const r = await stopRunning(pidFile);
     ui.info(r.pid === undefined ? 'port-forward: none running' : `port-forward: stopped (pid ${r.pid}${r.forced ? ', killed after it ignored SIGTERM' : ''})`);
     return ExitCode.ok;
   }
 
-  const exec = new Exec({ verbose: opts.verbose });
-  const config: Config = loadConfig({ root: opts.root, flags: opts.flags });
-  const s = config.settings;
-  const context = s.TASKFLOW_KUBE_CONTEXT || makeCluster(config, makeTools(exec)).context;
+  // Only kubectl runs here: the plain helm name spares unpacking the pinned one.
+  const sn = await openSession({ root: opts.root, flags: opts.flags, verbose: opts.verbose, helmBin: 'helm', ui });
+  const s = sn.config.settings;
 
   const running = runningInstance(pidFile);
   if (running !== undefined) {
@@ -57,72 +50,76 @@ export async function runPortForward(opts: PortForwardOptions): Promise<number> 
     return ExitCode.ok;
   }
 
-  ui.info(`taskflow port-forward: context ${context}, namespace ${s.TASKFLOW_NAMESPACE}, release ${s.TASKFLOW_RELEASE}`);
-  const ports = { frontend: s.TASKFLOW_FRONTEND_PORT, backend: s.TASKFLOW_BACKEND_PORT };
+  ui.info(`taskflow port-forward: context ${sn.context}, namespace ${sn.scope.namespace}, release ${sn.scope.release}`);
+  const ports: Ports = { frontend: s.TASKFLOW_FRONTEND_PORT, backend: s.TASKFLOW_BACKEND_PORT };
   await ui.step('ports', async () => {
-    const choices = await choosePorts(exec, ports, opts.autoPort === true);
+    const choices = await choosePorts(sn.exec, ports, opts.autoPort === true);
     for (const c of choices) ports[c.component] = c.port;
     const moved = choices.filter((c) => c.port !== c.wanted);
     const detail = choices.map((c) => (c.port === c.wanted ? `${c.component} ${c.port}` : `${c.component} ${c.port} (${c.wanted} is in use${c.holder ? ` by ${c.holder}` : ''})`)).join(', ');
     return { status: 'done', detail: `${detail}${moved.length ? '' : ' free'}` };
   });
-  const tunnels = planTunnels(s.TASKFLOW_RELEASE, ports);
 
-  if (opts.detach) {
-    const log = logFile(opts.root);
-    const shownLog = relative(opts.root, log);
-    let pid: number | undefined;
-    await ui.step('background supervisor', async () => {
-      const from = existsSync(log) ? statSync(log).size : 0;
-      const script = process.argv[1];
-      if (!script) throw new Error('cannot tell which script to run in the background');
-      const child = exec.start(
-        process.execPath,
-        [...process.execArgv, script, ...opts.passThrough, '--frontend-port', String(ports.frontend), '--backend-port', String(ports.backend)],
-        { detachTo: log },
-      );
-      pid = child.pid;
-      if (pid === undefined) throw (await child.exited).error ?? new UserError('could not start the background supervisor');
-      mkdirSync(dirname(pidFile), { recursive: true });
-      writeFileSync(pidFile, `${pid}\n`);
-      const fresh = () => (existsSync(log) ? readFileSync(log, 'utf8').slice(from) : '');
-      const deadline = Date.now() + STARTUP_DEADLINE_MS + 10_000;
-      for (;;) {
-        const text = fresh();
-        if (/^ready: /m.test(text)) break;
-        const gone = !child.running();
-        if (gone || Date.now() > deadline) {
-          child.kill('SIGTERM');
-          rmSync(pidFile, { force: true });
-          const tail = text.trim().split('\n').slice(-6).join('\n');
-          const err = /^✖ (.*)$/m.exec(text)?.[1];
-          throw new UserError(`the background port-forward ${gone ? 'stopped' : 'was not ready in time'}${err ? `: ${err}` : ''}`, `Its output (${shownLog}):\n${tail}`);
-        }
-        await sleep(200);
-      }
-      return { status: 'done', detail: `pid ${pid}, tunnels healthy (${shownPidFile})` };
-    });
-    ui.info('');
-    ui.info(`ready: ${urlsLine(ports)}`);
-    ui.info(`  log: ${shownLog}   stop: npx tsx scripts/port-forward.ts --stop (cleanup stops it too)`);
-    return ExitCode.ok;
-  }
+  return opts.detach ? startInBackground(sn, ports, opts.passThrough) : superviseHere(sn, ports);
+}
 
+/** --detach: starts a copy of this command in the background with the chosen ports, and returns once it is ready. */
+async function startInBackground(sn: Session, ports: Ports, passThrough: string[]): Promise<number> {
+  const { ui, root } = sn;
+  const pidFile = portForwardPidFile(root);
+  const log = portForwardLogFile(root);
+  const shownLog = relative(root, log);
+  await ui.step('background supervisor', async () => {
+    const from = existsSync(log) ? statSync(log).size : 0;
+    const script = process.argv[1];
+    if (!script) throw new Error('cannot tell which script to run in the background');
+    const child = sn.exec.start(
+      process.execPath,
+      [...process.execArgv, script, ...passThrough, '--frontend-port', String(ports.frontend), '--backend-port', String(ports.backend)],
+      { detachTo: log },
+    );
+    const pid = child.pid;
+    if (pid === undefined) throw (await child.exited).error ?? new UserError('could not start the background supervisor');
+    writePidFile(pidFile, pid);
+    // Only what this start wrote: the log keeps earlier runs.
+    const fresh = () => (existsSync(log) ? readFileSync(log, 'utf8').slice(from) : '');
+    const failure = (how: string) => {
+      child.kill('SIGTERM');
+      removePidFileOf(pidFile, pid);
+      const text = fresh();
+      const tail = text.trim().split('\n').slice(-6).join('\n');
+      const err = /^✖ (.*)$/m.exec(text)?.[1];
+      return new UserError(`the background port-forward ${how}${err ? `: ${err}` : ''}`, `Its output (${shownLog}):\n${tail}`);
+    };
+    await waitFor(
+      () => {
+        if (/^ready: /m.test(fresh())) return true;
+        if (!child.running()) throw failure('stopped');
+        return false;
+      },
+      // The copy has its own start-up deadline; this one only has to outlast it.
+      { timeout: STARTUP_DEADLINE_MS + 10_000, interval: 200, describe: 'the background port-forward to be ready', onTimeout: () => failure('was not ready in time') },
+    );
+    return { status: 'done', detail: `pid ${pid}, tunnels healthy (${relative(root, pidFile)})` };
+  });
+  ui.info('');
+  ui.info(`ready: ${urlsLine(ports)}`);
+  ui.info(`  log: ${shownLog}   stop: npx tsx scripts/port-forward.ts --stop (cleanup stops it too)`);
+  return ExitCode.ok;
+}
+
+/** The supervisor in this process, until Ctrl+C, SIGTERM/SIGHUP (--stop, cleanup) or an error it cannot retry. */
+async function superviseHere(sn: Session, ports: Ports): Promise<number> {
+  const { ui } = sn;
+  const pidFile = portForwardPidFile(sn.root);
   // The foreground supervisor records itself too, so a second run or cleanup can find it.
-  mkdirSync(dirname(pidFile), { recursive: true });
-  writeFileSync(pidFile, `${process.pid}\n`);
-  const ownPidFile = () => {
-    try {
-      if (readFileSync(pidFile, 'utf8').trim() === String(process.pid)) rmSync(pidFile, { force: true });
-    } catch {
-      /* already gone */
-    }
-  };
-  const supervisor = new Supervisor({ exec, context, namespace: s.TASKFLOW_NAMESPACE, tunnels, log: (l) => ui.info(l), verbose: opts.verbose });
+  writePidFile(pidFile, process.pid);
+  const tunnels = planTunnels(sn.scope.release, ports);
+  const supervisor = new Supervisor({ exec: sn.exec, context: sn.context, namespace: sn.scope.namespace, tunnels, log: (l) => ui.info(l), verbose: sn.verbose });
   // Ctrl+C ends the process through runMain's handler; this hook makes sure no kubectl outlives it.
   const onExit = () => {
     supervisor.killNow();
-    ownPidFile();
+    removePidFileOf(pidFile, process.pid);
   };
   process.on('exit', onExit);
   let stopSignal: string | undefined;
@@ -152,7 +149,7 @@ export async function runPortForward(opts: PortForwardOptions): Promise<number> 
     return ExitCode.ok;
   } finally {
     await supervisor.stop();
-    ownPidFile();
+    removePidFileOf(pidFile, process.pid);
     process.removeListener('exit', onExit);
   }
 }
