@@ -3,16 +3,10 @@
 import { spawnSync } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  chartFullname,
-  classifyKubectlError,
-  nextBackoff,
-  parseLsof,
-  passThroughFlags,
-  planTunnels,
-  portForwardArgs,
-  portOverrides,
-} from '../../scripts/lib/port-forward.ts';
+import { chartFullname } from '../../scripts/lib/names.ts';
+import { parseLsof } from '../../scripts/lib/ports.ts';
+import { classifyKubectlError, nextBackoff, planTunnels, portForwardArgs } from '../../scripts/lib/tunnels.ts';
+import { passThroughFlags, portOverrides } from '../../scripts/port-forward.ts';
 import { chartDir, helm } from '../lib/chart.ts';
 import { parseManifests } from '../../scripts/lib/validate-static.ts';
 import { makeWorld } from './harness.ts';
