@@ -75,5 +75,5 @@ export async function portForwardMain(argv: string[], root: string): Promise<num
 
 // Only when run, not when a test imports the above; Ctrl+C is how a foreground run is meant to end.
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  runMain(() => portForwardMain(process.argv.slice(2), projectRoot), { interruptMessage: '■ port-forward stopped' });
+  runMain(() => portForwardMain(process.argv.slice(2), projectRoot), { interruptMessage: '■ port-forward stopped', signals: ['SIGINT'] });
 }

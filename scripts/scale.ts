@@ -9,7 +9,8 @@ import { openSession } from './lib/session.ts';
 const HELP = `Usage: scale [--frontend N] [--backend N] [--hpa on|off] [options]
 
 Changes the release's replica counts or turns its HorizontalPodAutoscalers on or off with
-helm upgrade --reuse-values (so the next setup keeps the change), waits until the new
+helm upgrade --reset-then-reuse-values (so the next setup keeps the change; on Helm before
+3.14 the release's own values are passed back instead), waits until the new
 replicas are ready and each Service has that many endpoints, and prints before/after.
 Scaling to the current count is a no-op that says so.
 

@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { ExitCode, InputError, UserError } from './errors.ts';
+import { interruptChildren, killChildren, runningChildren } from './exec.ts';
 import { mask } from './secrets.ts';
 
 /** The project root (scripts/lib/ is two levels below it). */
@@ -20,17 +21,32 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(ar
 
 /**
  * Runs an entry point's main function and exits with its code. A UserError prints its message
- * and hint (no stack); Ctrl+C exits 130; anything unexpected prints its stack and exits 1.
+ * and hint (no stack); anything unexpected prints its stack and exits 1. Ctrl+C (or SIGTERM)
+ * starts nothing more, passes the signal to the running children (helm, kubectl) and waits for
+ * them, so none is left working alone, then exits 130; a second Ctrl+C stops the wait.
  */
-export function runMain(main: () => Promise<number>, opts: { interruptMessage?: string } = {}): void {
+export function runMain(main: () => Promise<number>, opts: { interruptMessage?: string; signals?: NodeJS.Signals[] } = {}): void {
   const message = opts.interruptMessage ?? '✖ interrupted — rerun the same command to continue from where it stopped';
-  process.on('SIGINT', () => {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      killChildren();
+      process.exit(ExitCode.interrupted);
+    }
+    stopping = true;
+    const waiting = runningChildren();
     process.stderr.write(`\n${message}\n`);
-    process.exit(ExitCode.interrupted);
-  });
+    if (waiting.length) process.stderr.write(`  waiting for ${waiting.join(', ')} to stop (Ctrl+C again to kill ${waiting.length > 1 ? 'them' : 'it'})…\n`);
+    void interruptChildren(signal).then(() => process.exit(ExitCode.interrupted));
+  };
+  for (const signal of opts.signals ?? ['SIGINT', 'SIGTERM']) process.on(signal, onSignal);
   main().then(
-    (code) => process.exit(code),
+    (code) => {
+      if (!stopping) process.exit(code);
+    },
     (err: unknown) => {
+      // Once interrupted, the signal handler ends the process when the children have stopped.
+      if (stopping) return;
       if (err instanceof UserError) {
         process.stderr.write(`✖ ${mask(err.message)}\n`);
         if (err.hint) process.stderr.write(`  → ${mask(err.hint)}\n`);

@@ -37,3 +37,11 @@ export class PrerequisiteError extends UserError {
     this.name = 'PrerequisiteError';
   }
 }
+
+/** The user pressed Ctrl+C (or the command got SIGTERM): nothing more is started (exit code 130). */
+export class InterruptedError extends UserError {
+  constructor() {
+    super('interrupted', '', ExitCode.interrupted);
+    this.name = 'InterruptedError';
+  }
+}

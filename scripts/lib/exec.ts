@@ -4,10 +4,10 @@
 // kubernetes/kubectl#594), and WSL's bash.exe would run the command inside Linux. On Windows,
 // Node finds `helm.exe` for `helm` by itself (libuv tries .com and .exe), which covers every tool
 // the toolkit runs.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { PrerequisiteError, UserError } from './errors.ts';
+import { InterruptedError, PrerequisiteError, UserError } from './errors.ts';
 import { mask } from './secrets.ts';
 
 export type ExecResult = { stdout: string; stderr: string; exitCode: number };
@@ -38,6 +38,46 @@ export function formatCommand(cmd: string, args: readonly string[]): string {
   return mask([cmd, ...args].map(displayArg).join(' '));
 }
 
+// ── interruption ─────────────────────────────────────────────────────────────────────────────
+
+/** Every child this process has started and that has not exited yet. */
+const live = new Set<ChildProcess>();
+let interrupted = false;
+
+function track(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  child.once('error', () => live.delete(child));
+}
+
+/** The commands still running, for the message shown while they stop. */
+export function runningChildren(): string[] {
+  return [...live].map((c) => `${c.spawnfile} (pid ${c.pid})`);
+}
+
+/**
+ * Ctrl+C: start nothing more, pass the signal on to every running child and wait for them, so no
+ * helm goes on alone after this process is gone (Helm 4 answers SIGINT by failing the release and,
+ * with rollback-on-failure, rolling it back: pkg/cmd/upgrade.go). After `graceMs` the rest are killed.
+ */
+export async function interruptChildren(signal: NodeJS.Signals = 'SIGINT', graceMs = 30_000): Promise<void> {
+  interrupted = true;
+  const children = [...live];
+  const exits = children.map((c) => new Promise<void>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.once('exit', () => resolve()))));
+  for (const c of children) c.kill(signal);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
+  const r = await Promise.race([Promise.all(exits), timeout]);
+  clearTimeout(timer);
+  if (r === 'timeout') for (const c of live) c.kill('SIGKILL');
+}
+
+/** A second Ctrl+C: stop waiting. */
+export function killChildren(): void {
+  interrupted = true;
+  for (const c of live) c.kill('SIGKILL');
+}
+
 /** Runs a program to its end: argv straight to the OS, stdin from `input`, both outputs collected. */
 function runToEnd(cmd: string, args: readonly string[], opts: RunOptions): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
@@ -48,6 +88,7 @@ function runToEnd(cmd: string, args: readonly string[], opts: RunOptions): Promi
       timeout: opts.timeoutMs,
       windowsHide: true,
     });
+    track(child);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));
@@ -122,6 +163,7 @@ export class Exec {
       return { stdout: '', stderr: '', exitCode: 0 };
     }
     if (this.settings.verbose) this.settings.log(`$ ${shown}`);
+    if (interrupted) throw new InterruptedError();
 
     let result: ExecResult;
     try {
@@ -154,6 +196,10 @@ export class Exec {
       return { pid: undefined, exited: Promise.resolve(done), running: () => false, kill: () => {}, stop: () => Promise.resolve(done) };
     }
     if (this.settings.verbose) this.settings.log(`$ ${shown}${opts.detachTo ? ' &' : ''}`);
+    if (interrupted) {
+      const done: ChildExit = { code: null, signal: null, error: new InterruptedError() };
+      return { pid: undefined, exited: Promise.resolve(done), running: () => false, kill: () => {}, stop: () => Promise.resolve(done) };
+    }
 
     let logFd: number | undefined;
     if (opts.detachTo) {
@@ -169,7 +215,7 @@ export class Exec {
     if (logFd !== undefined) {
       closeSync(logFd);
       child.unref();
-    }
+    } else track(child);
     const pipeLines = (stream: NodeJS.ReadableStream | null, name: 'stdout' | 'stderr') => {
       if (!stream) return;
       let buffered = '';

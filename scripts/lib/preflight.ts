@@ -3,7 +3,7 @@
 import { cpus, totalmem } from 'node:os';
 import { PrerequisiteError } from './errors.ts';
 import type { Session } from './session.ts';
-import { checkHelmVersion } from './tools/helm.ts';
+import { checkHelmVersion, type HelmVersion } from './tools/helm.ts';
 import { formatVersion, installHints } from './tools/versions.ts';
 
 /** Runs a version check and turns "not found" into the tool's install hint. */
@@ -24,7 +24,7 @@ function firstFailure<T extends readonly unknown[]>(results: { [K in keyof T]: P
   return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
-export async function preflight(sn: Session): Promise<{ helmMajor: number; summary: string }> {
+export async function preflight(sn: Session): Promise<{ helm: HelmVersion; summary: string }> {
   const t = sn.tools;
   const s = sn.config.settings;
   const clusterTools = sn.cluster.tools.map((name) => tool(name, () => (name === 'minikube' ? t.minikube.version() : t.kind.version())));
@@ -44,5 +44,5 @@ export async function preflight(sn: Session): Promise<{ helmMajor: number; summa
       throw new PrerequisiteError(`not enough resources for the cluster: ${problems.join('; ')}`, 'Lower TASKFLOW_CPUS / TASKFLOW_MEMORY_MB in env/.env, or give Docker more in its settings.');
     }
   }
-  return { helmMajor: helmV.major, summary: parts.join(', ') };
+  return { helm: helmV, summary: parts.join(', ') };
 }

@@ -3,15 +3,15 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { parse as parseYaml, stringify } from 'yaml';
+import { parse as parseYaml } from 'yaml';
 import type { Settings } from './config.ts';
 import type { AccessInfo } from './cluster.ts';
 import { UserError } from './errors.ts';
 import type { ImageRefs } from './images.ts';
 import type { Session } from './session.ts';
 import type { StepOutcome } from './ui.ts';
-import type { HistoryEntry, ReleaseInfo } from './tools/helm.ts';
-import type { Kubectl } from './tools/kubectl.ts';
+import { toYaml, type HelmVersion, type HistoryEntry, type ReleaseInfo } from './tools/helm.ts';
+import type { KubeObject, Kubectl } from './tools/kubectl.ts';
 
 export type Values = Record<string, unknown>;
 
@@ -123,15 +123,6 @@ export function scaledValues(current: Values | undefined, profile: string): Valu
   return out;
 }
 
-/**
- * Values as helm reads them from stdin: helm parses YAML 1.1 (sigs.k8s.io/yaml on go-yaml), where a
- * bare yes, on, n or off is a boolean. Writing YAML 1.1 quotes every such string, so a setting whose
- * value is "off" arrives as the string "off", and the stored values compare equal on the next run.
- */
-export function toYaml(values: Values): string {
-  return stringify(values, { version: '1.1' });
-}
-
 export function readValuesFile(path: string): Values {
   return (parseYaml(readFileSync(path, 'utf8')) ?? {}) as Values;
 }
@@ -212,19 +203,99 @@ export async function observeRelease(sn: Session): Promise<ReleaseObservation> {
   return { info, history, currentValues };
 }
 
+/** Waiting reasons that mean a container will not become ready by itself. */
+const FAILING = /CrashLoopBackOff|ImagePullBackOff|ErrImagePull|ErrImageNeverPull|CreateContainerConfigError|CreateContainerError|InvalidImageName|RunContainerError/;
+
+/** Restarts above this count as a restart loop even between back-offs. */
+export const RESTART_LOOP_THRESHOLD = 3;
+
+/**
+ * Pure: what keeps the release's workloads from being ready, one line each: a Deployment or
+ * StatefulSet with fewer ready replicas than desired, a container waiting in a failure state or
+ * restarting in a loop. Empty when everything is ready.
+ */
+export function notReady(objects: KubeObject[]): string[] {
+  const out: string[] = [];
+  for (const o of objects) {
+    if (o.kind !== 'Deployment' && o.kind !== 'StatefulSet') continue;
+    const want = Number(o.spec?.replicas ?? 1);
+    const ready = Number(o.status?.readyReplicas ?? 0);
+    if (ready < want) out.push(`${o.kind}/${o.metadata.name}: ${ready}/${want} replicas ready`);
+  }
+  type Status = { name?: string; restartCount?: number; state?: { waiting?: { reason?: string } } };
+  for (const p of objects.filter((x) => x.kind === 'Pod' && x.status?.phase !== 'Succeeded')) {
+    for (const c of (p.status?.containerStatuses ?? []) as Status[]) {
+      const reason = c.state?.waiting?.reason ?? '';
+      const restarts = c.restartCount ?? 0;
+      if (FAILING.test(reason) || restarts > RESTART_LOOP_THRESHOLD) out.push(`Pod/${p.metadata.name}: ${reason || 'restarting'}${restarts ? `, ${restarts} restarts` : ''}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * "Ready" is a claim: the workloads are read, and when they are not ready the command fails with
+ * the diagnosis (each unready pod's reason, events and last log lines) instead of saying so.
+ */
+export async function requireReady(sn: Session, observed?: Promise<KubeObject[]>): Promise<string> {
+  const { kubectl } = sn.tools;
+  const { release, namespace, context } = sn.scope;
+  const objects = await (observed ?? kubectl.releaseObjects(context, namespace, release));
+  const problems = notReady(objects);
+  if (problems.length === 0) {
+    const pods = objects.filter((o) => o.kind === 'Pod' && o.status?.phase !== 'Succeeded').length;
+    return `${pods} pod${pods === 1 ? '' : 's'} ready`;
+  }
+  const why = await diagnose(kubectl, context, namespace, release);
+  throw new UserError(
+    `release ${release} is deployed, but the app is not ready:\n${problems.map((p) => `  ${p}`).join('\n')}\n${why}`,
+    `Fix the cause above and rerun. Watch it with: kubectl --context ${context} -n ${namespace} get pods -l app.kubernetes.io/instance=${release}`,
+  );
+}
+
+/**
+ * Runs an upgrade that waits for the pods. When it fails, the diagnosis is collected first, while
+ * the failing pods still exist, and only then is the release rolled back to its last good
+ * revision (or a first install uninstalled), so nothing is left half-done and the cause is shown.
+ */
+export async function upgradeOrRollBack(sn: Session, upgrade: () => Promise<{ ok: boolean; output: string }>, o: { helm: HelmVersion; timeout: string; rerun: string }): Promise<void> {
+  const r = await upgrade();
+  if (r.ok || sn.dryRun) return;
+  const { release: helmRelease, kubectl } = sn.tools;
+  const { release, namespace, context } = sn.scope;
+  const why = await diagnose(kubectl, context, namespace, release);
+  const history = await helmRelease.history(sn.scope);
+  const lastGood = history.filter((h) => h.status === 'deployed' || h.status === 'superseded').sort((a, b) => b.revision - a.revision)[0];
+  let undone: string;
+  if (lastGood) {
+    await helmRelease.rollback(sn.scope, lastGood.revision, o.helm, o.timeout);
+    undone = `the release was rolled back to revision ${lastGood.revision}`;
+  } else if (history.length) {
+    await helmRelease.uninstall(sn.scope, o.timeout);
+    undone = 'the release was uninstalled (it had never been deployed)';
+  } else undone = 'nothing was installed';
+  throw new UserError(
+    `helm upgrade failed and ${undone}:\n${r.output.split('\n').slice(-6).join('\n')}\n${why}`,
+    `Fix the cause above and ${o.rerun}. History: helm history ${release} -n ${namespace} --kube-context ${context}`,
+  );
+}
+
 export type ApplyReleaseOptions = {
   clusterRunning: boolean;
   images: ImageRefs;
   access: AccessInfo;
-  helmMajor: number;
+  helm: HelmVersion;
   timeout: string;
   /** The release as already read (setup reads it while earlier steps run). */
   observed?: Promise<ReleaseObservation>;
+  /** Its workloads as already read, for the readiness check of an unchanged release. */
+  workloads?: Promise<KubeObject[]>;
 };
 
 /**
  * The release step: the values wanted (profile file, then generated values with the secrets, on
- * stdin) against what helm has, then install, upgrade, recover a stuck release, or nothing.
+ * stdin) against what helm has, then install, upgrade, recover a stuck release, or nothing; and in
+ * every case, the workloads must be ready for the step to pass.
  */
 export async function applyRelease(sn: Session, o: ApplyReleaseOptions): Promise<StepOutcome> {
   const s = sn.config.settings;
@@ -244,24 +315,25 @@ export async function applyRelease(sn: Session, o: ApplyReleaseOptions): Promise
   // What `helm get values` will return after the upgrade: the profile file, then stdin.
   const desired = mergeValues(profileValues, stdinValues);
   const verdict = decideRelease(obs, desired);
-  if (verdict.action === 'none') return { status: 'skipped', detail: `unchanged: ${verdict.reason}` };
-  const { release, kubectl } = sn.tools;
+  if (verdict.action === 'none') {
+    // Skipping the upgrade is right; calling the app ready needs its workloads read.
+    const ready = await requireReady(sn, o.workloads);
+    return { status: 'skipped', detail: `unchanged: ${verdict.reason}; ${ready}` };
+  }
+  const { release } = sn.tools;
   if (verdict.action === 'rollback-then-upgrade') {
     sn.ui.info(`  release ${verdict.reason}: rolling back to revision ${verdict.revision} first`);
-    await release.rollback(sn.scope, verdict.revision, o.helmMajor, o.timeout);
+    await release.rollback(sn.scope, verdict.revision, o.helm, o.timeout);
   }
   if (verdict.action === 'uninstall-then-install') {
     sn.ui.info(`  release ${verdict.reason}: uninstalling it first`);
     await release.uninstall(sn.scope, o.timeout);
   }
-  const r = await release.upgrade({ ...sn.scope, chart: chartDir(sn.root), valuesFiles: [profileFile], stdinValues: toYaml(stdinValues), timeout: o.timeout, major: o.helmMajor });
-  if (!r.ok) {
-    const why = await diagnose(kubectl, sn.context, s.TASKFLOW_NAMESPACE, s.TASKFLOW_RELEASE);
-    throw new UserError(
-      `helm upgrade failed and the release was rolled back:\n${r.output.split('\n').slice(-6).join('\n')}\n${why}`,
-      `Fix the cause above and rerun setup. History: helm history ${s.TASKFLOW_RELEASE} -n ${s.TASKFLOW_NAMESPACE} --kube-context ${sn.context}`,
-    );
-  }
+  await upgradeOrRollBack(
+    sn,
+    () => release.upgrade({ ...sn.scope, chart: chartDir(sn.root), valuesFiles: [profileFile], stdinValues: toYaml(stdinValues), timeout: o.timeout, helm: o.helm }),
+    { helm: o.helm, timeout: o.timeout, rerun: 'rerun setup' },
+  );
   const did = verdict.action === 'install' || verdict.action === 'uninstall-then-install' ? 'installed' : 'upgraded';
   return { status: 'done', detail: `${sn.dryRun ? `would be ${did}` : did} (${verdict.reason}), all pods ready` };
 }

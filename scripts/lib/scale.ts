@@ -3,7 +3,8 @@
 import { confirm } from './cli.ts';
 import { InputError, UserError } from './errors.ts';
 import { serviceName, type Component } from './names.ts';
-import { chartDir, diagnose, type Values } from './release.ts';
+import { chartDir, upgradeOrRollBack, type Values } from './release.ts';
+import { hasResetThenReuse } from './tools/helm.ts';
 import type { Session } from './session.ts';
 import { waitFor } from './wait.ts';
 
@@ -76,7 +77,7 @@ export async function runScale(sn: Session, opts: ScaleOptions): Promise<number>
   const names = { backend: serviceName(s.TASKFLOW_RELEASE, 'backend'), frontend: serviceName(s.TASKFLOW_RELEASE, 'frontend') };
 
   try {
-    const { before, helmMajor } = await ui.step('release', async () => {
+    const { before, helm } = await ui.step('release', async () => {
       if (!(await t.kubectl.contexts()).includes(context)) throw new UserError(`kube context ${context} does not exist`, 'Run setup first.', 3);
       const info = await t.release.status(scope);
       if (!info) throw new UserError(`release ${s.TASKFLOW_RELEASE} is not installed in namespace ${ns}`, 'Run setup first.', 3);
@@ -91,7 +92,7 @@ export async function runScale(sn: Session, opts: ScaleOptions): Promise<number>
       return {
         status: 'skipped',
         detail: `revision ${info.revision}: backend ${state.backend}, frontend ${state.frontend}, HPA ${onOff(state.hpa)}`,
-        value: { before: state, helmMajor: version.major },
+        value: { before: state, helm: version },
       };
     });
     const plan = planScale(before, req);
@@ -117,12 +118,9 @@ export async function runScale(sn: Session, opts: ScaleOptions): Promise<number>
     }
 
     await ui.step(`scale: ${plan.changes.join(', ')}`, async () => {
-      const r = await t.release.setValues({ ...scope, chart: chartDir(sn.root), set: plan.set, timeout: opts.timeout, major: helmMajor });
-      if (!r.ok) {
-        const why = await diagnose(t.kubectl, context, ns, s.TASKFLOW_RELEASE);
-        throw new UserError(`helm upgrade failed and the release was rolled back:\n${r.output.split('\n').slice(-4).join('\n')}\n${why}`, 'Fix the cause above and rerun scale.');
-      }
-      return { status: 'done', detail: sn.dryRun ? 'would upgrade with --reuse-values' : 'upgraded with --reuse-values' };
+      await upgradeOrRollBack(sn, () => t.release.setValues({ ...scope, chart: chartDir(sn.root), set: plan.set, timeout: opts.timeout, helm }), { helm, timeout: opts.timeout, rerun: 'rerun scale' });
+      const how = hasResetThenReuse(helm) ? '--reset-then-reuse-values' : "the release's values (helm get values)";
+      return { status: 'done', detail: sn.dryRun ? `would upgrade with ${how}` : `upgraded with ${how}` };
     });
 
     if (sn.dryRun) {

@@ -44,9 +44,9 @@ export async function runSetup(sn: Session, opts: SetupOptions): Promise<number>
   const clusterState = early(() => cluster.observe());
   const contexts = early(() => t.kubectl.contexts());
   try {
-    const helmMajor = await ui.step('preflight', async () => {
+    const helm = await ui.step('preflight', async () => {
       const r = await preflight(sn);
-      return { status: 'done', detail: r.summary, value: r.helmMajor };
+      return { status: 'done', detail: r.summary, value: r.helm };
     });
 
     let startedNow = false;
@@ -86,6 +86,7 @@ export async function runSetup(sn: Session, opts: SetupOptions): Promise<number>
       namespace: early(async () => (clusterRunning ? t.kubectl.namespace(sn.context, s.TASKFLOW_NAMESPACE) : 'missing' as const)),
       images: early(() => observeImages(sn, { skipBuild: opts.skipBuild, clusterRunning })),
       release: early(async () => (clusterRunning ? observeRelease(sn) : { history: [] })),
+      workloads: early(async () => (clusterRunning ? t.kubectl.releaseObjects(sn.context, s.TASKFLOW_NAMESPACE, s.TASKFLOW_RELEASE) : [])),
       access: early(() => cluster.access(s.TASKFLOW_INGRESS_HOST, s.TASKFLOW_FRONTEND_PORT)),
     };
 
@@ -104,7 +105,7 @@ export async function runSetup(sn: Session, opts: SetupOptions): Promise<number>
     await ui.step(`namespace ${s.TASKFLOW_NAMESPACE}`, () => ensureNamespace(sn, { clusterRunning, observed: reads.namespace }));
     const images = await ui.step('images', () => deliverImages(sn, { clusterRunning, observed: reads.images }));
     const access = await reads.access;
-    await ui.step(`release ${s.TASKFLOW_RELEASE}`, () => applyRelease(sn, { clusterRunning, images, access, helmMajor, timeout: opts.timeout, observed: reads.release }));
+    await ui.step(`release ${s.TASKFLOW_RELEASE}`, () => applyRelease(sn, { clusterRunning, images, access, helm, timeout: opts.timeout, observed: reads.release, workloads: reads.workloads }));
 
     if (!clusterRunning) {
       ui.info('  (the cluster is not running yet, so these steps could not read its state)');

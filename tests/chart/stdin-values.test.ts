@@ -3,7 +3,7 @@
 // as a boolean fails the schema or renders as true/false.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { toYaml } from '../../scripts/lib/release.ts';
+import { toYaml } from '../../scripts/lib/tools/helm.ts';
 import { dig, find, render } from '../lib/chart.ts';
 
 const Stdin = suite('values on stdin');

@@ -2,7 +2,7 @@
 // a bin directory holding only the fakes chosen (plus node and bash), and helpers to run the
 // real entry scripts against it and read back every call they made.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { root } from './chart.ts';
@@ -13,7 +13,7 @@ export type Call = { tool: Tool; args: string[] };
 
 /** The machine's state as the fakes keep it (see tests/fakes/_fake.cjs). */
 export type FakeState = {
-  docker: { daemon: boolean; version: string; cpus: number; memBytes: number; images: string[]; registry?: string[]; failBuild?: string; downInfo?: 'exit-1' | 'exit-0' };
+  docker: { daemon: boolean; version: string; cpus: number; memBytes: number; images: string[]; registry?: string[]; failBuild?: string; downInfo?: 'exit-1' | 'exit-0'; httpRegistries?: string[] };
   minikube: { version: string; profiles: Record<string, { host: 'Running' | 'Stopped' | 'Gone'; kubeconfig?: 'Misconfigured'; workers?: number; loadFails?: boolean; cpus: number; memory: string; addons: Record<string, boolean>; images: string[] }> };
   kind: { version: string; containerdStore?: boolean; clusters: Record<string, { running: boolean; images: string[] }> };
   dockerDesktop: { running: boolean };
@@ -35,8 +35,8 @@ export type FakeState = {
     real: string;
     version: string;
     failUpgrade?: string;
-    hangUpgrade?: boolean;
-    releases: Record<string, { revisions: { revision: number; status: string; values: Record<string, unknown>; chart: string }[] }>;
+    slowRollout?: boolean;
+    releases: Record<string, { revisions: { revision: number; status: string; values: Record<string, unknown>; chart: string; chartDefaults?: Record<string, unknown>; manifests?: unknown[]; description?: string }[] }>;
   };
 };
 
@@ -127,6 +127,20 @@ export class FakeMachine {
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as Call);
+  }
+
+  /** PIDs of fake CLIs still running (each records itself while it lives). */
+  liveProcesses(): number[] {
+    const dir = `${this.statePath}.live`;
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    return existsSync(dir) ? readdirSync(dir).map(Number).filter(alive) : [];
   }
 
   clearCalls(): void {

@@ -1,5 +1,5 @@
 // scale as a real process against the fake CLIs: it changes replicas through helm
-// --reuse-values, waits for pods and endpoints, refuses bad input before touching anything,
+// --reset-then-reuse-values (or its equivalent on Helm < 3.14), waits for pods and endpoints, refuses bad input before touching anything,
 // and setup afterwards keeps what scale set.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -17,13 +17,13 @@ async function deployed(env = ''): Promise<FakeMachine> {
 
 const replicas = (m: FakeMachine, name: string) => m.state().kube.deployments.taskflow?.taskflow?.[name]?.replicas;
 
-Scale('--frontend 3 --backend 2 upgrades with --reuse-values, waits for endpoints and prints before/after', async () => {
+Scale('--frontend 3 --backend 2 upgrades with --reset-then-reuse-values, waits for endpoints and prints before/after', async () => {
   const m = await deployed();
   const r = await m.run('scale.ts', ['--frontend', '3', '--backend', '2']);
   assert.is(r.code, 0, r.output);
   const changed = describeCalls(mutating(m.calls()));
   assert.is(changed.length, 1, changed.join('\n'));
-  assert.match(changed[0] ?? '', /^helm upgrade taskflow \S+ --namespace taskflow --kube-context taskflow --reuse-values --set backend\.replicaCount=2 --set frontend\.replicaCount=3 --wait --atomic/);
+  assert.match(changed[0] ?? '', /^helm upgrade taskflow \S+ --namespace taskflow --kube-context taskflow --reset-then-reuse-values --set backend\.replicaCount=2 --set frontend\.replicaCount=3 --wait --timeout 5m$/);
   assert.is(replicas(m, 'taskflow-frontend'), 3);
   assert.is(replicas(m, 'taskflow-backend'), 2);
   assert.match(r.stdout, /backend 2\/2 ready, 2 endpoints; frontend 3\/3 ready, 3 endpoints/);
@@ -50,6 +50,39 @@ Scale('setup after a source change upgrades the image but keeps the scaled count
   assert.is((await m.run('setup.ts')).code, 0);
   assert.is(replicas(m, 'taskflow-backend'), 3);
 });
+
+// The release was installed by an older chart whose default backend grace period was 12s; the chart
+// on disk now says 30s. Plain --reuse-values would render the new templates with the old defaults
+// (pkg/action/upgrade.go: chart.Values = CoalesceValues(current.Chart, current.Config)).
+for (const version of ['v3.15.4', 'v3.12.1', 'v4.1.4']) {
+  Scale(`helm ${version}: scale after a chart change deploys the chart's current defaults, not the old release's`, async () => {
+    const m = await FakeMachine.deployed({ state: (s) => void (s.helm.version = version) });
+    machines.push(m);
+    m.patchState((s) => {
+      const rev = s.helm.releases['taskflow/taskflow/taskflow']!.revisions.at(-1)!;
+      const defaults = structuredClone(rev.chartDefaults) as { backend: { terminationGracePeriodSeconds: number } };
+      defaults.backend.terminationGracePeriodSeconds = 12;
+      rev.chartDefaults = defaults;
+    });
+    m.clearCalls();
+    const r = await m.run('scale.ts', ['--backend', '2']);
+    assert.is(r.code, 0, r.output);
+    const upgrade = describeCalls(mutating(m.calls()))[0] ?? '';
+    if (version === 'v3.12.1') {
+      // No --reset-then-reuse-values before Helm 3.14: the release's own values go back on stdin.
+      assert.match(upgrade, /^helm upgrade taskflow \S+ --namespace taskflow --kube-context taskflow --values - --set backend\.replicaCount=2 --wait --timeout 5m$/);
+    } else assert.match(upgrade, /--reset-then-reuse-values --set backend\.replicaCount=2/);
+    const objects = (m.state().kube.objects.taskflow?.taskflow ?? []) as { kind: string; metadata: { name: string }; spec: { template: { spec: { terminationGracePeriodSeconds: number } } } }[];
+    const backend = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'taskflow-backend');
+    assert.is(backend?.spec.template.spec.terminationGracePeriodSeconds, 30);
+    assert.is(replicas(m, 'taskflow-backend'), 2);
+    // The values setup set (images, secrets) are still there: the next setup changes nothing.
+    m.clearCalls();
+    const again = await m.run('setup.ts');
+    assert.is(again.code, 0, again.output);
+    assert.equal(describeCalls(mutating(m.calls())), []);
+  });
+}
 
 Scale('scaling to the current count is a no-op that says so', async () => {
   const m = await deployed();
@@ -102,7 +135,7 @@ Scale('--hpa on --yes enables metrics-server, then turns the HPA on', async () =
   assert.is(r.code, 0, r.output);
   const changed = describeCalls(mutating(m.calls()));
   assert.equal(changed[0], 'minikube addons enable metrics-server --profile taskflow');
-  assert.match(changed[1] ?? '', /--reuse-values --set autoscaling\.enabled=true/);
+  assert.match(changed[1] ?? '', /--reset-then-reuse-values --set autoscaling\.enabled=true/);
   const rel = m.state().helm.releases['taskflow/taskflow/taskflow'];
   assert.equal((rel?.revisions.at(-1)?.values as { autoscaling: { enabled: boolean } }).autoscaling.enabled, true);
   const withReplicas = await m.run('scale.ts', ['--frontend', '3']);

@@ -190,17 +190,17 @@ Setup('a failed upgrade is rolled back, exits non-zero and shows the failing pod
   });
   const r = await setup(m);
   assert.is(r.code, 1, r.output);
-  assert.match(r.stderr, /helm upgrade failed and the release was rolled back/);
+  assert.match(r.stderr, /helm upgrade failed and the release was rolled back to revision 1/);
   assert.match(r.stderr, /pod taskflow-backend-\S+: Pending \(ImagePullBackOff\)/);
   assert.match(r.stderr, /Warning Failed: Failed to pull image "taskflow-backend:/);
   assert.match(r.stderr, /helm history taskflow/);
   assert.equal(release(m.state())?.revisions.map((x) => x.status), ['superseded', 'failed', 'deployed']);
 });
 
-Setup('an interrupted run (Ctrl+C during the install) exits 130 and the next run finishes the job', async () => {
+Setup('Ctrl+C during the install passes the signal to helm, waits for it, exits 130, and the next run finishes the job', async () => {
   const m = await machine();
   m.patchState((s) => {
-    s.helm.hangUpgrade = true;
+    s.helm.slowRollout = true;
   });
   const child = m.spawn('setup.ts', []);
   const done = collect(child);
@@ -208,14 +208,18 @@ Setup('an interrupted run (Ctrl+C during the install) exits 130 and the next run
   while (!release(m.state())?.revisions.some((x) => x.status.startsWith('pending-')) && Date.now() < deadline) {
     await new Promise((res) => setTimeout(res, 100));
   }
+  // Only setup gets the signal, as with `kill -INT`; a terminal's Ctrl+C would reach helm as well.
   child.kill('SIGINT');
   const first = await done;
   outputs.push(first.output);
   assert.is(first.code, 130, first.output);
   assert.match(first.stderr, /interrupted/);
-  assert.equal(release(m.state())?.revisions.map((x) => x.status), ['pending-install']);
+  assert.match(first.stderr, /waiting for helm \(pid \d+\) to stop/);
+  assert.equal(m.liveProcesses(), [], 'a CLI outlived setup');
+  // helm answered the signal itself: its revision is failed, not left pending.
+  assert.equal(release(m.state())?.revisions.map((x) => x.status), ['failed']);
   m.patchState((s) => {
-    s.helm.hangUpgrade = false;
+    s.helm.slowRollout = false;
   });
   m.clearCalls();
   const second = await setup(m);
@@ -226,7 +230,28 @@ Setup('an interrupted run (Ctrl+C during the install) exits 130 and the next run
   assert.equal(release(m.state())?.revisions.map((x) => x.status), ['deployed']);
 });
 
-Setup('Helm 4 gets its own flags: --wait=watcher and --rollback-on-failure', async () => {
+Setup('a rerun with unchanged values but crash-looping pods skips the upgrade and fails with the diagnosis instead of "ready"', async () => {
+  const m = await machine();
+  assert.is((await setup(m)).code, 0);
+  m.patchState((s) => {
+    for (const p of s.kube.pods.taskflow!.taskflow!) {
+      if (!p.name.startsWith('taskflow-backend-')) continue;
+      Object.assign(p, { ready: false, phase: 'Running', waiting: 'CrashLoopBackOff', restarts: 6, events: [['Warning', 'BackOff', 'Back-off restarting failed container backend']], logs: 'sqlalchemy.exc.OperationalError: connection refused' });
+    }
+  });
+  m.clearCalls();
+  const r = await setup(m);
+  assert.is(r.code, 1, r.output);
+  assert.equal(describeCalls(mutating(m.calls())), []);
+  assert.match(r.stderr, /release taskflow is deployed, but the app is not ready/);
+  assert.match(r.stderr, /Deployment\/taskflow-backend: 0\/1 replicas ready/);
+  assert.match(r.stderr, /pod taskflow-backend-\S+: Running \(CrashLoopBackOff\), 6 restarts/);
+  assert.match(r.stderr, /Warning BackOff: Back-off restarting failed container backend/);
+  assert.match(r.stderr, /OperationalError: connection refused/);
+  assert.not.match(r.stdout, /is ready in/);
+});
+
+Setup('Helm 4 gets its own wait flag, --wait=watcher, and neither helm undoes a failure itself', async () => {
   const m = await machine({
     state: (s) => {
       s.helm.version = 'v4.1.4';
@@ -234,8 +259,25 @@ Setup('Helm 4 gets its own flags: --wait=watcher and --rollback-on-failure', asy
   });
   assert.is((await setup(m)).code, 0);
   const args = upgrades(m)[0]?.args ?? [];
-  assert.ok(args.includes('--wait=watcher') && args.includes('--rollback-on-failure'), args.join(' '));
-  assert.not.ok(args.includes('--atomic'));
+  assert.ok(args.includes('--wait=watcher'), args.join(' '));
+  // The toolkit rolls back itself, after reading the failing pods: helm's own rollback would replace them first.
+  assert.not.ok(args.includes('--rollback-on-failure') || args.includes('--atomic'), args.join(' '));
+});
+
+Setup('Helm 4: a failed upgrade is diagnosed while its pods fail, then rolled back with --wait=watcher', async () => {
+  const m = await machine({ state: (s) => void (s.helm.version = 'v4.1.4') });
+  assert.is((await setup(m)).code, 0);
+  writeFileSync(join(m.backendDir, 'app', 'main.py'), `${readFileSync(join(m.backendDir, 'app', 'main.py'), 'utf8')}\n# crashing release\n`);
+  m.patchState((s) => void (s.helm.failUpgrade = 'CrashLoopBackOff'));
+  m.clearCalls();
+  const r = await setup(m);
+  assert.is(r.code, 1, r.output);
+  assert.match(r.stderr, /pod taskflow-backend-\S+: Pending \(CrashLoopBackOff\)/);
+  assert.not.match(r.stderr, /every pod of the release is ready now/);
+  const changed = describeCalls(mutating(m.calls()));
+  assert.match(changed.find((c) => c.startsWith('helm rollback')) ?? '', /^helm rollback taskflow 1 .*--wait=watcher --timeout 10m$/);
+  // After the rollback the failing pods are gone, as with real Helm.
+  assert.ok(m.state().kube.pods.taskflow!.taskflow!.every((p) => p.ready));
 });
 
 Setup('kind: a cluster is created and images go in with kind load docker-image', async () => {

@@ -3,7 +3,31 @@ import { PrerequisiteError } from '../errors.ts';
 import type { Exec } from '../exec.ts';
 import { parseVersion, requireVersion, type Version } from './versions.ts';
 
-export type DockerInfo = { server: Version; cpus: number; memoryBytes: number };
+export type DockerInfo = {
+  server: Version;
+  cpus: number;
+  memoryBytes: number;
+  /** Registries the daemon talks to over plain HTTP (insecure-registries, 127.0.0.0/8 by default). */
+  insecure: (registryHost: string) => boolean;
+};
+
+type RegistryConfig = { InsecureRegistryCIDRs?: string[]; IndexConfigs?: Record<string, { Secure?: boolean }> };
+
+/** Pure: whether the daemon's registry config calls this host insecure, as the daemon decides for a push. */
+export function isInsecureRegistry(config: RegistryConfig | undefined, host: string): boolean {
+  const index = config?.IndexConfigs?.[host];
+  if (index) return index.Secure === false;
+  const name = host.replace(/:\d+$/, '');
+  const ip = name === 'localhost' ? '127.0.0.1' : name;
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip)) return false;
+  const toInt = (a: string) => a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+  return (config?.InsecureRegistryCIDRs ?? []).some((cidr) => {
+    const [base, bits] = cidr.split('/');
+    if (!base || !/^\d+\.\d+\.\d+\.\d+$/.test(base)) return false;
+    const shift = 32 - Number(bits ?? 32);
+    return Math.floor(toInt(ip) / 2 ** shift) === Math.floor(toInt(base) / 2 ** shift);
+  });
+}
 
 export type BuildSpec = {
   image: string;
@@ -26,9 +50,16 @@ export class Docker {
    * reason in ServerErrors (docker/cli#5900), and some releases exit 0 doing so; 28.2.2 exits 1 and
    * puts the reason on stderr. Either way, Docker is installed and only needs starting.
    */
-  async info(): Promise<DockerInfo> {
+  private infoOnce?: Promise<DockerInfo>;
+
+  info(): Promise<DockerInfo> {
+    this.infoOnce ??= this.readInfo();
+    return this.infoOnce;
+  }
+
+  private async readInfo(): Promise<DockerInfo> {
     const out = await this.exec.run(this.bin, ['info', '--format', '{{json .}}'], { nothrow: true });
-    let data: { ServerVersion?: string; ServerErrors?: string[]; NCPU?: number; MemTotal?: number } | undefined;
+    let data: { ServerVersion?: string; ServerErrors?: string[]; NCPU?: number; MemTotal?: number; RegistryConfig?: RegistryConfig } | undefined;
     try {
       data = JSON.parse(out.stdout) as typeof data;
     } catch {
@@ -43,7 +74,8 @@ export class Docker {
       );
     }
     const server = requireVersion('docker', parseVersion(data.ServerVersion), data.ServerVersion);
-    return { server, cpus: data.NCPU ?? 0, memoryBytes: data.MemTotal ?? 0 };
+    const registries = data.RegistryConfig;
+    return { server, cpus: data.NCPU ?? 0, memoryBytes: data.MemTotal ?? 0, insecure: (host) => isInsecureRegistry(registries, host) };
   }
 
   async hasImage(image: string): Promise<boolean> {
@@ -58,9 +90,17 @@ export class Docker {
     await this.exec.run(this.bin, args, { mutating: true, env: { DOCKER_BUILDKIT: '1' }, logFile: spec.logFile });
   }
 
-  /** True when the registry already has this tag (`docker manifest inspect` asks the registry, pulls nothing). */
+  /**
+   * True when the registry already has this tag (`docker manifest inspect` asks the registry, pulls
+   * nothing). It runs in the client, which does not know the daemon's insecure-registries and skips
+   * plain-HTTP endpoints unless given --insecure (docker/cli cli/registry/client/fetcher.go), so a
+   * local HTTP registry would look empty and every run would push again: --insecure is passed for
+   * exactly the registries the daemon itself pushes to over HTTP.
+   */
   async inRegistry(image: string): Promise<boolean> {
-    const out = await this.exec.run(this.bin, ['manifest', 'inspect', image], { nothrow: true });
+    const host = image.split('/')[0] ?? '';
+    const insecure = image.includes('/') && (await this.info()).insecure(host);
+    const out = await this.exec.run(this.bin, ['manifest', 'inspect', ...(insecure ? ['--insecure'] : []), image], { nothrow: true });
     return out.exitCode === 0;
   }
 

@@ -1,6 +1,16 @@
 // Typed wrapper of the helm CLI: every call an argument array through the one process seam.
 import { PrerequisiteError, UserError } from '../errors.ts';
+import { stringify } from 'yaml';
 import type { Exec } from '../exec.ts';
+
+/**
+ * Values as helm reads them from stdin: helm parses YAML 1.1 (sigs.k8s.io/yaml on go-yaml), where a
+ * bare yes, on, n or off is a boolean. Writing YAML 1.1 quotes every such string, so a setting whose
+ * value is "off" arrives as the string "off", and the stored values compare equal on the next run.
+ */
+export function toYaml(values: Record<string, unknown>): string {
+  return stringify(values, { version: '1.1' });
+}
 
 export type HelmVersion = { major: number; minor: number; patch: number; raw: string };
 
@@ -94,15 +104,30 @@ export type UpgradeOptions = {
   /** YAML given on stdin as `-f -`: the generated values, secrets included, never on argv. */
   stdinValues: string;
   timeout: string;
-  major: number;
+  helm: HelmVersion;
 };
 
-/** Helm 3 and Helm 4 spell "wait, and undo a failed upgrade" differently. */
-export function upgradeFlags(major: number, timeout: string): string[] {
-  return major >= 4
-    ? ['--wait=watcher', '--rollback-on-failure', '--timeout', timeout]
-    : ['--wait', '--atomic', '--timeout', timeout];
+/**
+ * "Wait until the workloads are ready", as each major spells it: Helm 3's --wait is a boolean,
+ * Helm 4's takes a strategy (pkg/cmd/flags.go AddWaitFlag; bare --wait means watcher). Neither
+ * --atomic nor --rollback-on-failure: a failed rollout is diagnosed while its pods still exist,
+ * then rolled back by the toolkit (release.ts), since Helm's own rollback replaces them first.
+ */
+export function waitFlags(v: HelmVersion, timeout: string): string[] {
+  return [v.major >= 4 ? '--wait=watcher' : '--wait', '--timeout', timeout];
 }
+
+/**
+ * --reset-then-reuse-values (Helm 3.14+, helm/helm#9653): the new chart's defaults, then the
+ * release's own values, then --set. Plain --reuse-values instead reuses the *old* chart's defaults
+ * with the new templates (pkg/action/upgrade.go: chart.Values = CoalesceValues(current.Chart,
+ * current.Config)), so after a chart change it deploys new templates with stale defaults.
+ */
+export function hasResetThenReuse(v: HelmVersion): boolean {
+  return v.major > 3 || (v.major === 3 && v.minor >= 14);
+}
+
+type Scope = { release: string; namespace: string; context: string };
 
 export class HelmRelease {
   constructor(
@@ -115,7 +140,7 @@ export class HelmRelease {
   }
 
   /** `helm status -o json`; undefined when the release does not exist. */
-  async status(o: { release: string; namespace: string; context: string }): Promise<ReleaseInfo | undefined> {
+  async status(o: Scope): Promise<ReleaseInfo | undefined> {
     const out = await this.exec.run(this.bin, ['status', o.release, ...this.scope(o), '--output', 'json'], { nothrow: true });
     if (out.exitCode !== 0) {
       if (/not found/i.test(out.stderr)) return undefined;
@@ -125,14 +150,14 @@ export class HelmRelease {
     return { status: (data.info?.status ?? 'unknown') as ReleaseStatus, revision: data.version ?? 0, chartVersion: data.chart?.metadata?.version ?? '' };
   }
 
-  async history(o: { release: string; namespace: string; context: string }): Promise<HistoryEntry[]> {
+  async history(o: Scope): Promise<HistoryEntry[]> {
     const out = await this.exec.run(this.bin, ['history', o.release, ...this.scope(o), '--output', 'json'], { nothrow: true });
     if (out.exitCode !== 0) return [];
     return (JSON.parse(out.stdout) as { revision: number; status: string }[]).map((h) => ({ revision: h.revision, status: h.status as ReleaseStatus }));
   }
 
   /** The user-supplied values of the deployed revision (`helm get values -o json`). */
-  async values(o: { release: string; namespace: string; context: string }): Promise<Record<string, unknown>> {
+  async values(o: Scope): Promise<Record<string, unknown>> {
     const out = await this.exec.run(this.bin, ['get', 'values', o.release, ...this.scope(o), '--output', 'json']);
     return (JSON.parse(out.stdout || '{}') ?? {}) as Record<string, unknown>;
   }
@@ -147,25 +172,35 @@ export class HelmRelease {
       ...o.valuesFiles.flatMap((f) => ['--values', f]),
       '--values',
       '-',
-      ...upgradeFlags(o.major, o.timeout),
+      ...waitFlags(o.helm, o.timeout),
     ];
     const out = await this.exec.run(this.bin, args, { mutating: true, nothrow: true, input: o.stdinValues });
     return { ok: out.exitCode === 0, output: `${out.stdout}${out.stderr}`.trim() };
   }
 
-  /** `helm upgrade --reuse-values --set …`: changes a few values of the deployed release, nothing else. */
-  async setValues(o: { release: string; namespace: string; context: string; chart: string; set: string[]; timeout: string; major: number }): Promise<{ ok: boolean; output: string }> {
-    const args = ['upgrade', o.release, o.chart, ...this.scope(o), '--reuse-values', ...o.set.flatMap((x) => ['--set', x]), ...upgradeFlags(o.major, o.timeout)];
-    const out = await this.exec.run(this.bin, args, { mutating: true, nothrow: true });
+  /**
+   * Changes a few values of the deployed release and keeps the rest: --reset-then-reuse-values
+   * where Helm has it; on older Helm the same result by hand, the release's own values (from
+   * `helm get values`, sent on stdin) under the --set entries, with the chart's current defaults.
+   */
+  async setValues(o: Scope & { chart: string; set: string[]; timeout: string; helm: HelmVersion }): Promise<{ ok: boolean; output: string }> {
+    const set = o.set.flatMap((x) => ['--set', x]);
+    let reuse: string[] = ['--reset-then-reuse-values'];
+    let input: string | undefined;
+    if (!hasResetThenReuse(o.helm)) {
+      input = toYaml(await this.values(o));
+      reuse = ['--values', '-'];
+    }
+    const args = ['upgrade', o.release, o.chart, ...this.scope(o), ...reuse, ...set, ...waitFlags(o.helm, o.timeout)];
+    const out = await this.exec.run(this.bin, args, { mutating: true, nothrow: true, input });
     return { ok: out.exitCode === 0, output: `${out.stdout}${out.stderr}`.trim() };
   }
 
-  async rollback(o: { release: string; namespace: string; context: string }, revision: number, major: number, timeout: string): Promise<void> {
-    const wait = major >= 4 ? ['--wait=watcher'] : ['--wait'];
-    await this.exec.run(this.bin, ['rollback', o.release, String(revision), ...this.scope(o), ...wait, '--timeout', timeout], { mutating: true });
+  async rollback(o: Scope, revision: number, v: HelmVersion, timeout: string): Promise<void> {
+    await this.exec.run(this.bin, ['rollback', o.release, String(revision), ...this.scope(o), ...waitFlags(v, timeout)], { mutating: true });
   }
 
-  async uninstall(o: { release: string; namespace: string; context: string }, timeout: string): Promise<void> {
+  async uninstall(o: Scope, timeout: string): Promise<void> {
     await this.exec.run(this.bin, ['uninstall', o.release, ...this.scope(o), '--wait', '--timeout', timeout], { mutating: true });
   }
 }
