@@ -30,7 +30,7 @@ Options:
   --chart DIR        chart to check (default: helm/taskflow)
   --driver, --context, --namespace   which cluster and namespace (as for setup)
   --json             print the results as JSON on stdout
-  -v, --verbose      print every command run
+  -v, --verbose      print every command run and how long each check took
   -h, --help         show this help
 
 Exit codes: 0 all checks passed, 1 a check failed (its evidence is printed), 2 bad flags
