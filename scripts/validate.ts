@@ -1,15 +1,10 @@
 #!/usr/bin/env -S npx tsx
-// Entry point of `validate`: checks the chart and configuration without a cluster (--static).
-import { join, resolve } from 'node:path';
-import { loadConfig, type Profile } from './lib/config.ts';
+// Entry point of `validate`: flags → runValidate (checks of the chart, the configuration and the release) → exit code.
+import { resolve } from 'node:path';
 import { parseFlags, projectRoot, runMain } from './lib/cli.ts';
 import { ExitCode, InputError } from './lib/errors.ts';
-import { Exec } from './lib/exec.ts';
-import { Helm, checkHelmVersion } from './lib/tools/helm.ts';
-import { ensureHelm } from './lib/tools/helm-binary.ts';
-import { formatCheck, runStaticValidation } from './lib/validate-static.ts';
-import { runClusterValidation } from './lib/validate-cluster.ts';
-import { settingOverrides } from './lib/flags.ts';
+import { settingFlags, settingOverrides } from './lib/flags.ts';
+import { runValidate } from './lib/validate.ts';
 
 const HELP = `Usage: validate [--static] [options]
 
@@ -35,87 +30,44 @@ Options:
   --chart DIR        chart to check (default: helm/taskflow)
   --driver, --context, --namespace   which cluster and namespace (as for setup)
   --json             print the results as JSON on stdout
-  -v, --verbose      print every command run
+  -v, --verbose      print every command run and how long each check took
   -h, --help         show this help
 
 Exit codes: 0 all checks passed, 1 a check failed (its evidence is printed), 2 bad flags
 or configuration, 3 helm missing or too old, or no cluster/release to validate.`;
 
+const FLAGS = {
+  ...settingFlags,
+  static: { type: 'boolean' }, persistence: { type: 'boolean' }, 'self-heal': { type: 'boolean' },
+  url: { type: 'string' }, only: { type: 'string' }, chart: { type: 'string' },
+  json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, help: { type: 'boolean', short: 'h' },
+} as const;
+
 async function main(argv: string[]): Promise<number> {
-  const { values: flags } = parseFlags(
-    argv,
-    {
-      static: { type: 'boolean' },
-      persistence: { type: 'boolean' },
-      'self-heal': { type: 'boolean' },
-      url: { type: 'string' },
-      driver: { type: 'string' },
-      context: { type: 'string' },
-      namespace: { type: 'string' },
-      profile: { type: 'string' },
-      only: { type: 'string' },
-      chart: { type: 'string' },
-      json: { type: 'boolean' },
-      verbose: { type: 'boolean', short: 'v' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    'validate',
-  );
-  if (flags.help) {
+  const { values: f } = parseFlags(argv, FLAGS, 'validate');
+  if (f.help) {
     console.log(HELP);
     return ExitCode.ok;
   }
-  if (flags.static && (flags.persistence || flags['self-heal'] || flags.url)) {
+  if (f.static && (f.persistence || f['self-heal'] || f.url)) {
     throw new InputError('--persistence, --self-heal and --url need a cluster, and --static checks without one', 'Drop --static to run them.');
   }
-  if (flags.url !== undefined && !/^https?:\/\/\S+$/.test(flags.url)) throw new InputError(`--url ${flags.url} is not an http(s) URL`, 'Give e.g. --url http://taskflow.local');
-  if (flags.profile !== undefined && flags.profile !== 'dev' && flags.profile !== 'prod') {
-    throw new InputError(`--profile ${flags.profile} is not a profile`, 'Use --profile dev or --profile prod.');
-  }
-  if (flags.only !== undefined && flags.only !== 'lint') {
-    throw new InputError(`--only ${flags.only} is not known`, 'The only value is --only lint.');
-  }
-
-  const config = loadConfig({ root: projectRoot, flags: settingOverrides(flags) });
-  const out = (line: string) => (flags.json ? process.stderr : process.stdout).write(`${line}\n`);
-  out(`✔ configuration — ${config.envFileExists ? 'env/.env' : 'defaults (no env/.env yet)'} is valid`);
-
-  const exec = new Exec({ verbose: flags.verbose === true });
-  const helm = new Helm(exec, await ensureHelm(projectRoot));
-  checkHelmVersion(await helm.version());
-
-  const started = Date.now();
-  const profiles: Profile[] = flags.profile ? [flags.profile as Profile] : ['dev', 'prod'];
-  const results = await runStaticValidation(helm, {
-    chartDir: flags.chart ? resolve(flags.chart) : join(projectRoot, 'helm', 'taskflow'),
-    release: config.settings.TASKFLOW_RELEASE,
-    namespace: config.settings.TASKFLOW_NAMESPACE,
-    profiles,
-    only: flags.only === 'lint' ? 'lint' : undefined,
-    onResult: (r) => out(formatCheck(r)),
+  if (f.url !== undefined && !/^https?:\/\/\S+$/.test(f.url)) throw new InputError(`--url ${f.url} is not an http(s) URL`, 'Give e.g. --url http://taskflow.local');
+  if (f.profile !== undefined && f.profile !== 'dev' && f.profile !== 'prod') throw new InputError(`--profile ${f.profile} is not a profile`, 'Use --profile dev or --profile prod.');
+  if (f.only !== undefined && f.only !== 'lint') throw new InputError(`--only ${f.only} is not known`, 'The only value is --only lint.');
+  return runValidate({
+    root: projectRoot,
+    flags: settingOverrides(f),
+    static: f.static === true,
+    chartDir: f.chart ? resolve(f.chart) : undefined,
+    profiles: f.profile ? [f.profile] : ['dev', 'prod'],
+    only: f.only,
+    url: f.url,
+    persistence: f.persistence === true,
+    selfHeal: f['self-heal'] === true,
+    json: f.json === true,
+    verbose: f.verbose === true,
   });
-  if (!flags.static && results.every((r) => r.ok)) {
-    results.push(
-      ...(await runClusterValidation({
-        config,
-        exec,
-        helmBin: helm.bin,
-        url: flags.url,
-        persistence: flags.persistence === true,
-        selfHeal: flags['self-heal'] === true,
-        verbose: flags.verbose === true,
-        onResult: (r) => out(formatCheck(r)),
-        log: out,
-      })),
-    );
-  }
-  const failed = results.filter((r) => !r.ok).length;
-  const secs = ((Date.now() - started) / 1000).toFixed(1);
-  out(`${results.length + 1} checks: ${results.length + 1 - failed} passed, ${failed} failed in ${secs}s`);
-  if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ ok: failed === 0, checks: [{ name: 'configuration', ok: true, details: [] }, ...results] }, null, 2)}\n`);
-  }
-  return failed === 0 ? ExitCode.ok : ExitCode.failed;
 }
 
 runMain(() => main(process.argv.slice(2)));

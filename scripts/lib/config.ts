@@ -203,7 +203,10 @@ function explain(err: ErrorObject, raw: Record<string, string>, sources: Config[
   return { key, message: `${what}${describeSource(sources[key as SettingKey])}. Fix: ${fix}${dflt}` };
 }
 
-const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: false });
+// validateSchema: false — checking our own schema against the draft-07 meta-schema compiled that
+// meta-schema on every start of every command, about half of ajv's start-up CPU; the config test
+// checks the schema once instead.
+const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: false, validateSchema: false });
 const validate = ajv.compile(schemaJson);
 
 export type LoadOptions = {

@@ -20,3 +20,8 @@ export function serviceName(release: string, component: string): string {
   return trimDash(`${chartFullname(release).slice(0, 62 - component.length)}-${component}`);
 }
 
+
+/** The `app.kubernetes.io/component` label the chart's selectors use (backend, frontend, postgresql); '' when absent. */
+export function componentOf(o: { metadata: { labels?: Record<string, string> } }): string {
+  return o.metadata.labels?.['app.kubernetes.io/component'] ?? '';
+}

@@ -21,6 +21,8 @@ export type SessionOptions = {
   helmBin?: string;
   /** Replaces the Ui (tests, and commands whose output is not steps). */
   ui?: Ui;
+  /** The configuration, when the command has loaded it already (validate records loading it as a check). */
+  config?: Config;
 };
 
 /** What every helm and kubectl call is pointed at. */
@@ -47,7 +49,7 @@ export type Session = {
  * bad setting stops the command (exit 2) before any process has run.
  */
 export async function openSession(opts: SessionOptions): Promise<Session> {
-  let config = loadConfig({ root: opts.root, flags: opts.flags });
+  let config = opts.config ?? loadConfig({ root: opts.root, flags: opts.flags });
   const dryRun = opts.dryRun === true;
   const verbose = opts.verbose === true;
   const ui = opts.ui ?? new Ui({ json: opts.json === true });

@@ -1,6 +1,7 @@
 // The HTTP smoke workflow: health, sign-up, login, task CRUD, chatbot, user isolation and logout,
 // run against one base URL (local app, port-forward or ingress), stopping at the first failure.
 import { randomBytes } from 'node:crypto';
+import { httpClient, type Reply } from './http.ts';
 
 export type SmokeStep = {
   name: string;
@@ -48,8 +49,6 @@ export const smokeStepNames = [
   'old refresh token refused',
 ] as const;
 export type SmokeStepName = (typeof smokeStepNames)[number];
-
-type Reply = { method: string; path: string; status: number; text: string; json: unknown };
 
 type Task = { id: number; title: string; completed: boolean };
 type Auth = { access_token: string; refresh_token: string; token_type: string; user: { email: string } };
@@ -103,31 +102,11 @@ function tasksOf(r: Reply): Task[] {
 export async function runSmoke(baseUrl: string, opts: SmokeOptions = {}): Promise<SmokeReport> {
   const base = baseUrl.replace(/\/+$/, '');
   const api = (opts.apiPrefix ?? '/api/v1').replace(/\/+$/, '');
-  const timeoutMs = opts.timeoutMs ?? 15_000;
   const run = randomBytes(4).toString('hex');
   const started = Date.now();
   const steps: SmokeStep[] = [];
 
-  async function call(method: string, path: string, body?: unknown, token?: string): Promise<Reply> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (token) headers.authorization = `Bearer ${token}`;
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
-      redirect: 'manual',
-    });
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    return { method, path, status: res.status, text, json };
-  }
+  const call = httpClient(baseUrl, opts.timeoutMs ?? 15_000);
 
   function expectStatus(r: Reply, ...wanted: number[]): Reply {
     if (!wanted.includes(r.status)) throw new StepFailure(`expected ${wanted.join(' or ')}`, r);
@@ -239,7 +218,7 @@ export async function runSmoke(baseUrl: string, opts: SmokeOptions = {}): Promis
   return { ok, baseUrl: base, steps, ...(failed ? { failed } : {}), ms: Date.now() - started };
 }
 
-/** One line per step, e.g. "✔ create task (12ms)" or "✖ create task (8ms): expected 201: POST … → 500 …". */
+/** One line per step, e.g. "✔ create task 12ms" or "✖ create task 8ms: expected 201: POST … → 500 …". */
 export function formatSmokeStep(step: SmokeStep): string {
-  return `${step.ok ? '✔' : '✖'} ${step.name} (${step.ms}ms)${step.evidence ? `: ${step.evidence}` : ''}`;
+  return `${step.ok ? '✔' : '✖'} ${step.name} ${step.ms}ms${step.evidence ? `: ${step.evidence}` : ''}`;
 }

@@ -1,17 +1,16 @@
 // `validate` against a running release: readiness, volumes, endpoints, ingress, non-root pods,
 // restart loops and image tags (pure checks over kubectl's objects), then the HTTP smoke workflow
-// through a port-forward, and on request the persistence and self-heal drills.
-import type { Config } from './config.ts';
+// through a port-forward, and on request the persistence and self-heal drills (drills.ts).
+import type { CheckRecorder, CheckResult } from './checks.ts';
+import { persistenceDrill, selfHealDrill } from './drills.ts';
 import { PrerequisiteError } from './errors.ts';
-import type { Exec } from './exec.ts';
+import { componentOf } from './names.ts';
 import { expectedImages as imagesFor } from './images.ts';
 import { freePort } from './net.ts';
+import type { Session } from './session.ts';
+import { formatSmokeStep, runSmoke } from './smoke.ts';
 import { Supervisor } from './supervisor.ts';
 import { planTunnels } from './tunnels.ts';
-import { makeCluster } from './cluster.ts';
-import { makeTools } from './tools/index.ts';
-import { runSmoke } from './smoke.ts';
-import type { CheckResult } from './validate-static.ts';
 import type { KubeObject } from './tools/kubectl.ts';
 
 type PodSpecLite = {
@@ -31,7 +30,6 @@ export type ClusterFacts = {
 export const RESTART_LOOP_THRESHOLD = 3;
 
 const of = (objs: KubeObject[], kind: string) => objs.filter((o) => o.kind === kind);
-const component = (o: KubeObject) => o.metadata.labels?.['app.kubernetes.io/component'] ?? '';
 
 /** Pure: one CheckResult per cluster check, each with the evidence of what failed. */
 export function checkCluster(f: ClusterFacts): Omit<CheckResult, 'ms'>[] {
@@ -110,7 +108,7 @@ export function checkCluster(f: ClusterFacts): Omit<CheckResult, 'ms'>[] {
   add(
     'images are the ones setup built',
     pods.flatMap((p) => {
-      const want = f.expectedImages[component(p)];
+      const want = f.expectedImages[componentOf(p)];
       if (!want) return [];
       const spec = p.spec as unknown as PodSpecLite;
       return spec.containers.filter((c) => c.image !== want).map((c) => `Pod/${p.metadata.name}: runs ${c.image}, setup builds ${want} from the current sources (rerun setup)`);
@@ -123,57 +121,18 @@ export function checkCluster(f: ClusterFacts): Omit<CheckResult, 'ms'>[] {
 // ── the run against a cluster ────────────────────────────────────────────────────────────────
 
 export type ClusterRunOptions = {
-  config: Config;
-  exec: Exec;
-  helmBin: string;
   /** Base URL to smoke-test instead of opening a port-forward (e.g. the ingress). */
   url?: string;
   persistence: boolean;
   selfHeal: boolean;
-  verbose: boolean;
-  onResult: (r: CheckResult) => void;
   log: (line: string) => void;
 };
 
-async function timed(name: string, body: () => Promise<{ ok: boolean; details: string[] }>, onResult: (r: CheckResult) => void): Promise<CheckResult> {
-  const started = Date.now();
-  let r: CheckResult;
-  try {
-    r = { name, ...(await body()), ms: Date.now() - started };
-  } catch (err) {
-    r = { name, ok: false, details: [(err as Error).message], ms: Date.now() - started };
-  }
-  onResult(r);
-  return r;
-}
-
-const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
-
-async function api(base: string, method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(`${base}/api/v1${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = text;
-  }
-  return { status: res.status, json };
-}
-
-/** Runs the cluster checks, the smoke workflow and the drills asked for; returns every result. */
-export async function runClusterValidation(o: ClusterRunOptions): Promise<CheckResult[]> {
-  const s = o.config.settings;
-  const t = makeTools(o.exec, o.helmBin);
-  const cluster = makeCluster(o.config, t);
-  const context = s.TASKFLOW_KUBE_CONTEXT || cluster.context;
-  const ns = s.TASKFLOW_NAMESPACE;
-  const scope = { release: s.TASKFLOW_RELEASE, namespace: ns, context };
+/** Runs the cluster checks, the smoke workflow and the drills asked for, into `checks`. */
+export async function runClusterValidation(sn: Session, checks: CheckRecorder, o: ClusterRunOptions): Promise<void> {
+  const t = sn.tools;
+  const { context, scope } = sn;
+  const { release, namespace: ns } = scope;
   if (!(await t.kubectl.contexts()).includes(context)) {
     throw new PrerequisiteError(`kube context ${context} does not exist, so there is no cluster to validate`, 'Run setup first, or validate --static to check without a cluster.');
   }
@@ -181,19 +140,14 @@ export async function runClusterValidation(o: ClusterRunOptions): Promise<CheckR
     throw new PrerequisiteError(`the cluster behind context ${context} does not answer`, 'Start it with setup, or validate --static to check without a cluster.');
   }
   const info = await t.release.status(scope);
-  if (!info) throw new PrerequisiteError(`release ${s.TASKFLOW_RELEASE} is not installed in namespace ${ns}`, 'Run setup first, or validate --static to check without a cluster.');
+  if (!info) throw new PrerequisiteError(`release ${release} is not installed in namespace ${ns}`, 'Run setup first, or validate --static to check without a cluster.');
 
-  const results: CheckResult[] = [];
   const values = await t.release.values(scope);
   const ingressEnabled = ((values.ingress as { enabled?: boolean } | undefined)?.enabled ?? true) !== false;
-  const expectedImages = imagesFor(o.config);
   const started = Date.now();
-  const objects = await t.kubectl.releaseObjects(context, ns, s.TASKFLOW_RELEASE);
-  for (const r of checkCluster({ objects, expectedImages, ingressEnabled })) {
-    const full = { ...r, ms: Date.now() - started };
-    results.push(full);
-    o.onResult(full);
-  }
+  const objects = await t.kubectl.releaseObjects(context, ns, release);
+  const ms = Date.now() - started;
+  for (const r of checkCluster({ objects, expectedImages: imagesFor(sn.config), ingressEnabled })) checks.add({ ...r, ms });
 
   // The HTTP checks go through the real access path: a port-forward opened for them, or the given URL.
   let supervisor: Supervisor | undefined;
@@ -201,85 +155,20 @@ export async function runClusterValidation(o: ClusterRunOptions): Promise<CheckR
     let base = o.url?.replace(/\/+$/, '');
     if (!base) {
       const ports = { frontend: await freePort(), backend: await freePort() };
-      supervisor = new Supervisor({ exec: o.exec, context, namespace: ns, tunnels: planTunnels(s.TASKFLOW_RELEASE, ports), log: o.log, verbose: o.verbose });
+      supervisor = new Supervisor({ exec: sn.exec, context, namespace: ns, tunnels: planTunnels(release, ports), log: o.log, verbose: sn.verbose });
       await supervisor.start(() => {});
       base = `http://127.0.0.1:${ports.frontend}`;
     }
     const url = base;
-    results.push(
-      await timed('HTTP smoke workflow', async () => {
-        const report = await runSmoke(url, { healthPath: '/api/health' });
-        const lines = report.steps.map((st) => `${st.ok ? '✔' : '✖'} ${st.name} ${st.ms}ms${st.evidence ? `: ${st.evidence}` : ''}`);
-        return { ok: report.ok, details: report.ok ? [`${report.steps.length} steps in ${report.ms}ms via ${url}`, ...lines] : lines };
-      }, o.onResult),
-    );
-
-    if (o.persistence) {
-      results.push(
-        await timed('persistence: a task survives a database restart', async () => {
-          if (!objects.some((x) => x.kind === 'StatefulSet')) return { ok: true, details: ['external database: nothing in the cluster to restart'] };
-          const email = `persist-${Date.now()}@example.com`;
-          const signup = await api(url, 'POST', '/auth/signup', undefined, { email, password: 'persist-Password-1', name: 'Persist' });
-          if (signup.status !== 201) return { ok: false, details: [`sign up → ${signup.status}`] };
-          const token = (signup.json as { access_token: string }).access_token;
-          const title = `persisted ${Date.now()}`;
-          const created = await api(url, 'POST', '/tasks', token, { title });
-          if (created.status !== 201) return { ok: false, details: [`create task → ${created.status}`] };
-          const pod = objects.find((x) => x.kind === 'Pod' && component(x) === 'postgresql');
-          if (!pod) return { ok: false, details: ['no database pod found'] };
-          await t.kubectl.deletePod(context, ns, pod.metadata.name);
-          o.log(`  deleted ${pod.metadata.name}; waiting for it to come back…`);
-          const deadline = Date.now() + 180_000;
-          let last = '';
-          await sleep(2000);
-          while (Date.now() < deadline) {
-            const sts = (await t.kubectl.releaseObjects(context, ns, s.TASKFLOW_RELEASE)).find((x) => x.kind === 'StatefulSet');
-            if (Number(sts?.status?.readyReplicas ?? 0) >= 1) {
-              const list = await api(url, 'GET', '/tasks', token).catch((err: Error) => ({ status: 0, json: err.message }));
-              last = `GET /tasks → ${list.status}`;
-              if (list.status === 200 && Array.isArray(list.json) && (list.json as { title: string }[]).some((x) => x.title === title)) {
-                return { ok: true, details: [`${pod.metadata.name} restarted and the task was read back`] };
-              }
-            } else last = 'database not ready yet';
-            await sleep(2000);
-          }
-          return { ok: false, details: [`the task was not read back within 3 minutes (last: ${last})`] };
-        }, o.onResult),
-      );
-    }
-
-    if (o.selfHeal) {
-      results.push(
-        await timed('self-heal: a deleted backend pod is replaced', async () => {
-          const before = (await t.kubectl.releaseObjects(context, ns, s.TASKFLOW_RELEASE)).filter((x) => x.kind === 'Pod' && component(x) === 'backend');
-          const victim = before[0];
-          if (!victim) return { ok: false, details: ['no backend pod found'] };
-          const oldNames = new Set(before.map((p) => p.metadata.name));
-          await t.kubectl.deletePod(context, ns, victim.metadata.name);
-          o.log(`  deleted ${victim.metadata.name}; sending requests until a replacement is ready…`);
-          let okCount = 0;
-          let failed = 0;
-          const deadline = Date.now() + 180_000;
-          while (Date.now() < deadline) {
-            // Through the frontend → backend Service; 401 without a token proves the backend answered.
-            const r = await api(url, 'GET', '/auth/me').catch(() => ({ status: 0, json: null }));
-            if (r.status === 401) okCount++;
-            else failed++;
-            const pods = (await t.kubectl.releaseObjects(context, ns, s.TASKFLOW_RELEASE)).filter((x) => x.kind === 'Pod' && component(x) === 'backend');
-            const replacement = pods.find((p) => !oldNames.has(p.metadata.name) && ((p.status?.conditions ?? []) as { type: string; status: string }[]).some((c) => c.type === 'Ready' && c.status === 'True'));
-            if (replacement) {
-              const detail = `${replacement.metadata.name} ready; ${okCount} requests answered, ${failed} failed meanwhile`;
-              if (failed > 0 && before.length > 1) return { ok: false, details: [detail] };
-              return { ok: true, details: [failed > 0 ? `${detail} (one replica: scale --backend 2 for no downtime)` : detail] };
-            }
-            await sleep(250);
-          }
-          return { ok: false, details: [`no replacement ready within 3 minutes (${okCount} ok, ${failed} failed requests)`] };
-        }, o.onResult),
-      );
-    }
+    await checks.run('HTTP smoke workflow', async () => {
+      const report = await runSmoke(url, { healthPath: '/api/health' });
+      const lines = report.steps.map(formatSmokeStep);
+      return { ok: report.ok, details: report.ok ? [`${report.steps.length} steps in ${report.ms}ms via ${url}`, ...lines] : lines };
+    });
+    const target = { sn, url, objects, log: o.log };
+    if (o.persistence) await checks.run('persistence: a task survives a database restart', () => persistenceDrill(target));
+    if (o.selfHeal) await checks.run('self-heal: a deleted backend pod is replaced', () => selfHealDrill(target));
   } finally {
     await supervisor?.stop();
   }
-  return results;
 }

@@ -3,12 +3,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import type { CheckRecorder } from './checks.ts';
 import type { Profile } from './config.ts';
 import { schemaProblems } from './k8s-schema.ts';
 import { checkPolicies, policyChecks, ref, type K8sObject } from './policy.ts';
 import type { Helm } from './tools/helm.ts';
-
-export type CheckResult = { name: string; ok: boolean; details: string[]; ms: number };
 
 export type StaticOptions = {
   chartDir: string;
@@ -17,8 +16,6 @@ export type StaticOptions = {
   profiles: Profile[];
   /** `lint` runs helm lint only (the `make lint` target). */
   only?: 'lint';
-  /** Called as each check finishes, so a long run shows progress. */
-  onResult?: (r: CheckResult) => void;
 };
 
 /** The values files of a profile: values.yaml is always read by helm; the profile file adds to it. */
@@ -40,69 +37,55 @@ export function parseManifests(yamlText: string): K8sObject[] {
   return objects;
 }
 
-export async function runStaticValidation(helm: Helm, opts: StaticOptions): Promise<CheckResult[]> {
-  const results: CheckResult[] = [];
-  const record = async (name: string, body: () => Promise<string[] | { ok: boolean; details: string[] }>) => {
-    const started = Date.now();
-    let ok: boolean;
-    let details: string[];
-    try {
-      const out = await body();
-      ({ ok, details } = Array.isArray(out) ? { ok: out.length === 0, details: out } : out);
-    } catch (err) {
-      ok = false;
-      details = [(err as Error).message];
-    }
-    const r = { name, ok, details, ms: Date.now() - started };
-    results.push(r);
-    opts.onResult?.(r);
-    return r;
-  };
+/** The label of a lint check: which values file it reads. */
+function lintLabel(chartDir: string, profile: Profile | 'default'): string {
+  if (profile === 'default') return 'values.yaml';
+  return profileValuesFiles(chartDir, profile).length ? `values-${profile}.yaml` : `${profile}: no values-${profile}.yaml, values.yaml only`;
+}
 
-  for (const profile of ['default', ...opts.profiles] as const) {
-    const files = profileValuesFiles(opts.chartDir, profile);
-    const label = profile === 'default' ? 'values.yaml' : files.length ? `values-${profile}.yaml` : `${profile}: no values-${profile}.yaml, values.yaml only`;
-    await record(`helm lint (${label})`, async () => {
-      const out = await helm.lint(opts.chartDir, files);
+/** The render check of one profile; resolves to its objects when it rendered, so the checks of them can run. */
+async function renderProfile(helm: Helm, checks: CheckRecorder, opts: StaticOptions, profile: Profile): Promise<K8sObject[] | undefined> {
+  let objects: K8sObject[] = [];
+  const rendered = await checks.run(`render (${profile})`, async () => {
+    const text = await helm.template(opts.chartDir, {
+      release: opts.release,
+      namespace: opts.namespace,
+      valuesFiles: profileValuesFiles(opts.chartDir, profile),
+    });
+    objects = parseManifests(text);
+    return { ok: objects.length > 0, details: [`${objects.length} objects: ${summarizeKinds(objects)}`] };
+  });
+  return rendered.ok ? objects : undefined;
+}
+
+/** Runs the static checks into `checks`. */
+export async function runStaticValidation(helm: Helm, checks: CheckRecorder, opts: StaticOptions): Promise<void> {
+  // Each lint and render is its own helm process and none needs another, so they all start at once;
+  // the recorder still lists them in the order started here.
+  const lints = (['default', ...opts.profiles] as const).map((profile) =>
+    checks.run(`helm lint (${lintLabel(opts.chartDir, profile)})`, async () => {
+      const out = await helm.lint(opts.chartDir, profileValuesFiles(opts.chartDir, profile));
       const lines = out.output.split('\n').filter((l) => /\[(ERROR|WARNING)\]|^Error/.test(l));
       return { ok: out.ok, details: out.ok ? lines : lines.length ? lines : [out.output] };
-    });
-  }
-  if (opts.only === 'lint') return results;
+    }),
+  );
+  const renders = opts.only === 'lint' ? [] : opts.profiles.map((profile) => renderProfile(helm, checks, opts, profile));
+  await Promise.all(lints);
+  const rendered = await Promise.all(renders);
 
-  for (const profile of opts.profiles) {
-    let objects: K8sObject[] = [];
-    const rendered = await record(`render (${profile})`, async () => {
-      const text = await helm.template(opts.chartDir, {
-        release: opts.release,
-        namespace: opts.namespace,
-        valuesFiles: profileValuesFiles(opts.chartDir, profile),
-      });
-      objects = parseManifests(text);
-      return { ok: objects.length > 0, details: [`${objects.length} objects: ${summarizeKinds(objects)}`] };
-    });
-    if (!rendered.ok) continue;
-    await record(`kubernetes schemas (${profile})`, async () =>
-      objects.flatMap((o) => schemaProblems(o).map((p) => `${ref(o)}: ${p}`)),
-    );
+  for (const [i, profile] of opts.profiles.entries()) {
+    const objects = rendered[i];
+    if (!objects) continue;
+    await checks.run(`kubernetes schemas (${profile})`, async () => objects.flatMap((o) => schemaProblems(o).map((p) => `${ref(o)}: ${p}`)));
     const findings = checkPolicies(objects);
     for (const check of policyChecks) {
-      await record(`${check} (${profile})`, async () =>
-        findings.filter((f) => f.check === check).map((f) => `${f.object}: ${f.message}`),
-      );
+      await checks.run(`${check} (${profile})`, async () => findings.filter((f) => f.check === check).map((f) => `${f.object}: ${f.message}`));
     }
   }
-  return results;
 }
 
 function summarizeKinds(objects: K8sObject[]): string {
   const counts = new Map<string, number>();
   for (const o of objects) counts.set(o.kind, (counts.get(o.kind) ?? 0) + 1);
   return [...counts].map(([k, n]) => (n > 1 ? `${n} ${k}` : k)).join(', ');
-}
-
-/** One checklist line per check, with its findings indented below a failed one. */
-export function formatCheck(r: CheckResult): string {
-  const head = `${r.ok ? '✔' : '✖'} ${r.name}${r.ok && r.details.length ? ` — ${r.details.join('; ')}` : ''}`;
-  return r.ok ? head : [head, ...r.details.map((d) => `    ${d}`)].join('\n');
 }

@@ -5,10 +5,12 @@ import { root } from './chart.ts';
 
 export type ScriptResult = { code: number; stdout: string; stderr: string };
 
-export function runScript(script: string, args: string[], env: Record<string, string | undefined> = {}): Promise<ScriptResult> {
+/** `opts.root` runs the scripts of another checkout (a scratch copy) from its own directory. */
+export function runScript(script: string, args: string[], env: Record<string, string | undefined> = {}, opts: { root?: string } = {}): Promise<ScriptResult> {
+  const dir = opts.root ?? root;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts', script), ...args], {
-      cwd: root,
+    const child = spawn(process.execPath, ['--import', 'tsx', join(dir, 'scripts', script), ...args], {
+      cwd: dir,
       env: { ...process.env, CI: 'true', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

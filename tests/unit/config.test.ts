@@ -1,6 +1,7 @@
 // The configuration contract: merging order, every problem at once, secrets never echoed.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Ajv } from 'ajv';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { envSchema, parseEnvText, resolveSettings, settingKeys } from '../../scripts/lib/config.ts';
@@ -88,6 +89,11 @@ Config('comments, blank lines, export prefixes, quotes and CRLF line ends are ac
 Config.run();
 
 const Contract = suite('env/.env.example and env/schema.json');
+
+Contract('env/schema.json is a valid draft-07 JSON Schema', () => {
+  const ajv = new Ajv({ strict: false });
+  assert.ok(ajv.validateSchema(envSchema), ajv.errorsText(ajv.errors));
+});
 
 Contract('.env.example documents every setting of the schema, and nothing else', () => {
   const text = readFileSync(join(root, 'env', '.env.example'), 'utf8');

@@ -1,5 +1,5 @@
 // `validate --static` run as a process: the checklist, --json, a broken chart, bad input.
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -72,6 +72,32 @@ Static('--help describes the flags and exit codes and exits 0', async () => {
   assert.is(r.code, 0);
   assert.match(r.stdout, /--static/);
   assert.match(r.stdout, /Exit codes: 0/);
+});
+
+/**
+ * A copy of the toolkit with no helm to find: ensureHelm looks at $HELM_BIN, PATH, <root>/.tools/bin
+ * and the helm packed in <root>/node_modules/@aws-cdk, so the copy gets every package but that one.
+ */
+function rootWithoutHelm(): string {
+  const scratch = join(tmp, 'no-helm');
+  cpSync(join(root, 'scripts'), join(scratch, 'scripts'), { recursive: true });
+  cpSync(join(root, 'env', 'schema.json'), join(scratch, 'env', 'schema.json'));
+  cpSync(join(root, 'package.json'), join(scratch, 'package.json'));
+  mkdirSync(join(scratch, 'node_modules'));
+  for (const name of readdirSync(join(root, 'node_modules'))) {
+    if (name !== '@aws-cdk') symlinkSync(join(root, 'node_modules', name), join(scratch, 'node_modules', name));
+  }
+  mkdirSync(join(scratch, 'empty-path'));
+  return scratch;
+}
+
+Static('with no helm on PATH and none to unpack it exits 3 naming helm, without a stack trace', async () => {
+  const scratch = rootWithoutHelm();
+  const r = await runScript('validate.ts', ['--static'], { ...env, PATH: join(scratch, 'empty-path'), HELM_BIN: undefined }, { root: scratch });
+  assert.is(r.code, 3, r.stdout + r.stderr);
+  assert.match(r.stderr, /✖ helm was not found on PATH/);
+  assert.match(r.stderr, /Install Helm 3\.12\+ or 4/);
+  assert.not.match(r.stderr, /\n\s+at /, 'a stack trace was printed');
 });
 
 Static.after(() => rmSync(tmp, { recursive: true, force: true }));

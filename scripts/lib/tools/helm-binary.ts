@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
+import { PrerequisiteError } from '../errors.ts';
 import { whichSync } from './which.ts';
 
 export { whichSync };
@@ -55,9 +56,7 @@ export async function ensureHelm(root: string): Promise<string> {
   if (existsSync(target)) return target;
   const zipPath = join(root, LAYER_ZIP);
   if (process.platform !== 'linux' || process.arch !== 'x64' || !existsSync(zipPath)) {
-    throw new Error(
-      'helm was not found on PATH. Install Helm 3.12+ or 4 (https://helm.sh/docs/intro/install/) and rerun.',
-    );
+    throw new PrerequisiteError('helm was not found on PATH, and there is no packaged helm to unpack', 'Install Helm 3.12+ or 4 (https://helm.sh/docs/intro/install/) and rerun.');
   }
   mkdirSync(join(root, '.tools', 'bin'), { recursive: true });
   const tmp = `${target}.partial-${process.pid}`;
