@@ -7,6 +7,7 @@ import { PrerequisiteError } from './errors.ts';
 import { componentOf } from './names.ts';
 import { expectedImages as imagesFor } from './images.ts';
 import { freePort } from './net.ts';
+import { RESTART_LOOP_THRESHOLD } from './release.ts';
 import type { Session } from './session.ts';
 import { formatSmokeStep, runSmoke } from './smoke.ts';
 import { Supervisor } from './supervisor.ts';
@@ -25,9 +26,6 @@ export type ClusterFacts = {
   expectedImages: Record<string, string>;
   ingressEnabled: boolean;
 };
-
-/** Restarts above this, or a CrashLoopBackOff, count as a restart loop. */
-export const RESTART_LOOP_THRESHOLD = 3;
 
 const of = (objs: KubeObject[], kind: string) => objs.filter((o) => o.kind === kind);
 
