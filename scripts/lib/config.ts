@@ -29,6 +29,8 @@ export type Settings = {
   TASKFLOW_FRONTEND_PORT: number;
   TASKFLOW_BACKEND_PORT: number;
   TASKFLOW_MAX_REPLICAS: number;
+  TASKFLOW_BACKEND_BASE_IMAGE: string;
+  TASKFLOW_FRONTEND_BASE_IMAGE: string;
   PIP_INDEX_URL: string;
   NPM_CONFIG_REGISTRY: string;
   BETTER_AUTH_URL: string;

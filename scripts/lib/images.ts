@@ -143,10 +143,14 @@ export function decideImage(state: ImageState, opts: { skipBuild: boolean; clust
 /** What each component's image is built from: its context directory, our Dockerfile, its build args. */
 export function imageSources(config: Config): ImageSource[] {
   const s = config.settings;
-  const mirrors = (keys: string[]) => Object.fromEntries(keys.filter((k) => s[k as SettingKey]).map((k) => [k, String(s[k as SettingKey])]));
+  const args = (base: string, mirrors: string[]) => ({
+    // A mirrored base is a different base: it is part of the content tag (mirror URLs are not).
+    ...(base ? { BASE_IMAGE: base } : {}),
+    ...Object.fromEntries(mirrors.filter((k) => s[k as SettingKey]).map((k) => [k, String(s[k as SettingKey])])),
+  });
   return [
-    { component: 'backend', contextDir: resolve(config.root, s.TASKFLOW_BACKEND_DIR), dockerfile: join(config.root, 'docker', 'backend.Dockerfile'), buildArgs: mirrors(['PIP_INDEX_URL']) },
-    { component: 'frontend', contextDir: resolve(config.root, s.TASKFLOW_FRONTEND_DIR), dockerfile: join(config.root, 'docker', 'frontend.Dockerfile'), buildArgs: mirrors(['NPM_CONFIG_REGISTRY']) },
+    { component: 'backend', contextDir: resolve(config.root, s.TASKFLOW_BACKEND_DIR), dockerfile: join(config.root, 'docker', 'backend.Dockerfile'), buildArgs: args(s.TASKFLOW_BACKEND_BASE_IMAGE, ['PIP_INDEX_URL']) },
+    { component: 'frontend', contextDir: resolve(config.root, s.TASKFLOW_FRONTEND_DIR), dockerfile: join(config.root, 'docker', 'frontend.Dockerfile'), buildArgs: args(s.TASKFLOW_FRONTEND_BASE_IMAGE, ['NPM_CONFIG_REGISTRY']) },
   ];
 }
 
