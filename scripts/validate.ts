@@ -25,6 +25,7 @@ Options:
   --persistence      also: write a task, delete the database pod, read the task back
   --self-heal        also: delete a backend pod and see a replacement while requests go on
   --url URL          smoke-test this base URL (e.g. http://taskflow.local) instead of a port-forward
+  --skip-http        check the cluster objects only: no port-forward, no HTTP (pods unreachable, CI)
   --profile P        static checks of this profile only: dev or prod (default: both)
   --only lint        run helm lint only
   --chart DIR        chart to check (default: helm/taskflow)
@@ -39,7 +40,7 @@ or configuration, 3 helm missing or too old, or no cluster/release to validate.`
 const FLAGS = {
   ...settingFlags,
   static: { type: 'boolean' }, persistence: { type: 'boolean' }, 'self-heal': { type: 'boolean' },
-  url: { type: 'string' }, only: { type: 'string' }, chart: { type: 'string' },
+  'skip-http': { type: 'boolean' }, url: { type: 'string' }, only: { type: 'string' }, chart: { type: 'string' },
   json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -52,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
   if (f.static && (f.persistence || f['self-heal'] || f.url)) {
     throw new InputError('--persistence, --self-heal and --url need a cluster, and --static checks without one', 'Drop --static to run them.');
   }
+  if (f['skip-http'] && (f.persistence || f['self-heal'] || f.url)) throw new InputError('--persistence, --self-heal and --url work over HTTP, which --skip-http leaves out', 'Use one or the other.');
   if (f.url !== undefined && !/^https?:\/\/\S+$/.test(f.url)) throw new InputError(`--url ${f.url} is not an http(s) URL`, 'Give e.g. --url http://taskflow.local');
   if (f.profile !== undefined && f.profile !== 'dev' && f.profile !== 'prod') throw new InputError(`--profile ${f.profile} is not a profile`, 'Use --profile dev or --profile prod.');
   if (f.only !== undefined && f.only !== 'lint') throw new InputError(`--only ${f.only} is not known`, 'The only value is --only lint.');
@@ -63,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
     profiles: f.profile ? [f.profile] : ['dev', 'prod'],
     only: f.only,
     url: f.url,
+    http: f['skip-http'] !== true,
     persistence: f.persistence === true,
     selfHeal: f['self-heal'] === true,
     json: f.json === true,

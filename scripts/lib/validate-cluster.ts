@@ -121,6 +121,8 @@ export function checkCluster(f: ClusterFacts): Omit<CheckResult, 'ms'>[] {
 export type ClusterRunOptions = {
   /** Base URL to smoke-test instead of opening a port-forward (e.g. the ingress). */
   url?: string;
+  /** false: the object checks only (pods not reachable from here, or CI). */
+  http: boolean;
   persistence: boolean;
   selfHeal: boolean;
   log: (line: string) => void;
@@ -147,6 +149,7 @@ export async function runClusterValidation(sn: Session, checks: CheckRecorder, o
   const ms = Date.now() - started;
   for (const r of checkCluster({ objects, expectedImages: imagesFor(sn.config), ingressEnabled })) checks.add({ ...r, ms });
 
+  if (!o.http) return;
   // The HTTP checks go through the real access path: a port-forward opened for them, or the given URL.
   let supervisor: Supervisor | undefined;
   try {

@@ -22,6 +22,8 @@ export type ValidateOptions = {
   profiles: Profile[];
   only?: 'lint';
   url?: string;
+  /** The HTTP smoke workflow through a port-forward (or --url); off with --skip-http. */
+  http: boolean;
   persistence: boolean;
   selfHeal: boolean;
   json: boolean;
@@ -58,7 +60,7 @@ export async function runValidate(o: ValidateOptions): Promise<number> {
   if (!o.static && checks.failed === 0) {
     // Loaded here, not at start-up: --static needs none of the cluster code (port-forward, smoke, drills).
     const { runClusterValidation } = await import('./validate-cluster.ts');
-    await runClusterValidation(sn, checks, { url: o.url, persistence: o.persistence, selfHeal: o.selfHeal, log: out });
+    await runClusterValidation(sn, checks, { url: o.url, http: o.http, persistence: o.persistence, selfHeal: o.selfHeal, log: out });
   }
 
   const total = checks.results.length;
