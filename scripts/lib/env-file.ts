@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { UserError } from './errors.ts';
 import { chartFullname } from './names.ts';
 import { registerSecret } from './secrets.ts';
 import type { Session } from './session.ts';
@@ -63,7 +64,7 @@ export function applyEnvFile(root: string, envFile: string, plan: EnvFilePlan, a
   // Refuse to replace a file another process created meanwhile: the user's file always wins.
   if (plan.create && existsSync(envFile)) {
     writeFileSync(tmp, '');
-    throw new Error(`${envFile} appeared while setup was writing it; rerun setup`);
+    throw new UserError(`${envFile} appeared while setup was writing it`, 'Another setup ran at the same time; rerun setup.');
   }
   renameSync(tmp, envFile);
   return generated;

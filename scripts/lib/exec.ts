@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { InterruptedError, PrerequisiteError, UserError } from './errors.ts';
+import { ExitCode, InterruptedError, PrerequisiteError, UserError } from './errors.ts';
 import { mask } from './secrets.ts';
 
 export type ExecResult = { stdout: string; stderr: string; exitCode: number };
@@ -267,6 +267,6 @@ export class Exec {
   private spawnError(cmd: string, err: unknown): Error {
     const code = (err as { code?: string }).code;
     if (code === 'ENOENT') return new PrerequisiteError(`${cmd} was not found on PATH`, `Install ${cmd} and rerun.`);
-    return err instanceof Error ? err : new Error(String(err));
+    return new UserError(`could not start ${cmd}: ${err instanceof Error ? err.message : String(err)}`, `Check that ${cmd} is an executable program (on Windows a .exe; a .cmd or .bat needs a shell, which the toolkit does not use).`, ExitCode.missingPrerequisite);
   }
 }

@@ -72,7 +72,7 @@ async function startInBackground(sn: Session, ports: Ports, passThrough: string[
   await ui.step('background supervisor', async () => {
     const from = existsSync(log) ? statSync(log).size : 0;
     const script = process.argv[1];
-    if (!script) throw new Error('cannot tell which script to run in the background');
+    if (!script) throw new UserError('cannot tell which script to run in the background', 'Run port-forward through its entry point: npx tsx scripts/port-forward.ts --detach');
     const child = sn.exec.start(
       process.execPath,
       [...process.execArgv, script, ...passThrough, '--frontend-port', String(ports.frontend), '--backend-port', String(ports.backend)],

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { CheckRecorder } from './checks.ts';
 import type { Profile } from './config.ts';
+import { UserError } from './errors.ts';
 import { schemaProblems } from './k8s-schema.ts';
 import { checkPolicies, policyChecks, ref, type K8sObject } from './policy.ts';
 import type { Helm } from './tools/helm.ts';
@@ -30,7 +31,7 @@ export function parseManifests(yamlText: string): K8sObject[] {
   const docs = parseAllDocuments(yamlText);
   const objects: K8sObject[] = [];
   for (const doc of docs) {
-    if (doc.errors.length) throw new Error(`rendered YAML does not parse: ${doc.errors[0]?.message}`);
+    if (doc.errors.length) throw new UserError(`rendered YAML does not parse: ${doc.errors[0]?.message}`, 'A template writes invalid YAML: render it with helm template to see where.');
     const obj = doc.toJS() as K8sObject | null;
     if (obj && typeof obj === 'object') objects.push(obj);
   }

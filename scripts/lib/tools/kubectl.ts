@@ -1,5 +1,6 @@
 // Typed wrapper of kubectl. Every call names its context explicitly, so nothing ever lands in
 // whatever context happens to be current. JSON shapes are the Kubernetes API objects.
+import { UserError } from '../errors.ts';
 import type { Exec } from '../exec.ts';
 import { parseVersion, requireVersion, type Version } from './versions.ts';
 
@@ -72,7 +73,7 @@ export class Kubectl {
     const out = await this.exec.run(this.bin, ['--context', context, 'get', 'namespace', ns, '--output', 'json'], { nothrow: true });
     if (out.exitCode !== 0) {
       if (/NotFound|not found/i.test(out.stderr)) return 'missing';
-      throw new Error(`kubectl get namespace ${ns} failed: ${out.stderr.trim()}`);
+      throw new UserError(`kubectl get namespace ${ns} failed: ${out.stderr.trim()}`, `Check the cluster answers: kubectl --context ${context} get --raw /readyz`);
     }
     const phase = (JSON.parse(out.stdout) as { status?: { phase?: string } }).status?.phase;
     return phase === 'Terminating' ? 'terminating' : 'active';
