@@ -6,6 +6,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseDotenv } from 'dotenv';
 import { InputError } from './errors.ts';
 import { registerSecret } from './secrets.ts';
+import { closest } from './suggest.ts';
 import schemaJson from '../../env/schema.json' with { type: 'json' };
 
 export type Driver = 'minikube' | 'docker-desktop' | 'kind';
@@ -144,32 +145,8 @@ function describeSource(source: Source | undefined): string {
   }
 }
 
-/** Levenshtein distance, for "did you mean" on unknown keys. */
-function distance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0] as number;
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j] as number;
-      dp[j] = Math.min((dp[j] as number) + 1, (dp[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return dp[b.length] as number;
-}
-
 function closestKey(key: string): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const k of settingKeys) {
-    const d = distance(key.toUpperCase(), k);
-    if (d < bestD) {
-      best = k;
-      bestD = d;
-    }
-  }
-  return bestD <= Math.max(2, Math.floor(key.length / 4)) ? best : undefined;
+  return closest(key, settingKeys);
 }
 
 /** Turns one ajv error into a sentence about the key, never quoting a secret value. */

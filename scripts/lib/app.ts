@@ -1,0 +1,225 @@
+// The app's components as data: env/app.yaml (or TASKFLOW_APP_FILE) read with `yaml`, checked
+// against env/app.schema.json with ajv and then for what a schema cannot say (files that must
+// exist, names that must refer to each other, secrets in the wrong place). Every problem is
+// reported at once, naming the key and the fix; nothing runs before the declaration is valid.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { LineCounter, parseDocument } from 'yaml';
+import { InputError } from './errors.ts';
+import { looksLikeSecret } from './policy.ts';
+import { closest } from './suggest.ts';
+import schemaJson from '../../env/app.schema.json' with { type: 'json' };
+
+export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer';
+
+/** One component as declared: how to build it and how it runs. */
+export type Component = {
+  build: { context: string; dockerfile: string; target?: string; args?: Record<string, string | number | boolean>; public?: Record<string, string | number | boolean>; baseImage?: string };
+  port: number;
+  localPort?: number;
+  probes?: { startup?: string; liveness?: string; readiness?: string };
+  env?: Record<string, string | number | boolean>;
+  settings?: string[];
+  secrets?: string[];
+  connectsTo?: Record<string, string>;
+  service?: { type?: ServiceType; nodePort?: number };
+  ingress?: string[];
+  replicas?: number;
+  autoscaling?: { min?: number; max?: number; cpu?: number; memory?: number };
+  resources?: { requests?: { cpu?: string | number; memory?: string | number }; limits?: { cpu?: string | number; memory?: string | number } };
+  runAsUser?: number;
+  writablePaths?: string[];
+  database?: boolean;
+  reachableFrom?: string[];
+};
+
+/** A setting the app declares: settable in env/.env or the shell, typed, masked when secret. */
+export type AppSetting = { description?: string; default?: string | number | boolean; secret?: boolean; generate?: number; required?: boolean; pattern?: string };
+
+export type App = {
+  name: string;
+  components: Record<string, Component>;
+  settings: Record<string, AppSetting>;
+  /** The declaration file, for messages. */
+  file: string;
+};
+
+export type AppProblem = { key: string; message: string };
+
+/** Secret keys the toolkit itself provides (the chart's Secret holds them): no declaration needed. */
+export const BUILT_IN_SECRETS = ['DATABASE_URL', 'BETTER_AUTH_SECRET', 'POSTGRES_PASSWORD'];
+
+/** Where the declaration is: TASKFLOW_APP_FILE, else env/app.yaml. */
+export function appFile(root: string, env: Record<string, string | undefined> = process.env): string {
+  const given = env.TASKFLOW_APP_FILE;
+  return given ? resolve(root, given) : join(root, 'env', 'app.yaml');
+}
+
+type SchemaNode = { 'x-fix'?: string; 'x-fix-propertyNames'?: string; $ref?: string; properties?: Record<string, SchemaNode>; additionalProperties?: SchemaNode | boolean; items?: SchemaNode; definitions?: Record<string, SchemaNode> };
+const schema = schemaJson as unknown as SchemaNode;
+
+// The declaration is read once per command; its schema is small, so compiling it costs little.
+const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false });
+const validate = ajv.compile(schemaJson);
+
+/** The schema node an instance path points at, following $refs, for its x-fix. */
+function schemaAt(path: string[]): SchemaNode | undefined {
+  const deref = (n: SchemaNode | undefined): SchemaNode | undefined => (n?.$ref ? schema.definitions?.[n.$ref.replace('#/definitions/', '')] : n);
+  let node: SchemaNode | undefined = schema;
+  for (const part of path) {
+    node = deref(node);
+    if (!node) return undefined;
+    if (node.properties?.[part]) node = node.properties[part];
+    else if (node.items && /^\d+$/.test(part)) node = node.items;
+    else if (typeof node.additionalProperties === 'object') node = node.additionalProperties;
+    else return undefined;
+  }
+  return deref(node) ?? node;
+}
+
+const dotted = (path: string[]) => path.join('.') || '(top level)';
+
+/** One ajv error as a sentence about the key, with the fix from the schema. */
+function explain(err: ErrorObject): AppProblem {
+  const path = err.instancePath.split('/').filter(Boolean);
+  const p = err.params as Record<string, unknown>;
+  switch (err.keyword) {
+    case 'additionalProperties': {
+      const extra = String(p.additionalProperty);
+      const known = Object.keys(schemaAt(path)?.properties ?? {});
+      const near = closest(extra, known);
+      return { key: dotted([...path, extra]), message: `is not a known key. Fix: ${near ? `did you mean ${near}? ` : ''}use one of ${known.join(', ')}` };
+    }
+    case 'required': {
+      const missing = String(p.missingProperty);
+      return { key: dotted([...path, missing]), message: `is missing. Fix: ${schemaAt([...path, missing])?.['x-fix'] ?? 'add it'}` };
+    }
+    case 'propertyNames': {
+      const parent = schemaAt(path);
+      return { key: dotted([...path, String(p.propertyName)]), message: `is not a valid name. Fix: ${parent?.['x-fix-propertyNames'] ?? 'rename it'}` };
+    }
+    case 'pattern':
+      return { key: dotted(path), message: `has the wrong form. Fix: ${schemaAt(path)?.['x-fix'] ?? `match ${String(p.pattern)}`}` };
+    default:
+      break;
+  }
+  return { key: dotted(path), message: `${err.message ?? 'is invalid'}. Fix: ${schemaAt(path)?.['x-fix'] ?? 'see env/app.schema.json'}` };
+}
+
+/** What the schema cannot check: files, references between components, secrets in the wrong place. */
+export function checkApp(app: Omit<App, 'file'>, root: string): AppProblem[] {
+  const out: AppProblem[] = [];
+  const names = Object.keys(app.components);
+  const claimed = new Map<string, string>();
+  const localPorts = new Map<number, string>();
+  for (const [name, c] of Object.entries(app.components)) {
+    const at = (k: string) => `components.${name}.${k}`;
+    const context = resolve(root, c.build.context);
+    if (!existsSync(context) || !statSync(context).isDirectory()) out.push({ key: at('build.context'), message: `${c.build.context} is not a directory. Fix: the build context directory, relative to the project root` });
+    const dockerfile = resolve(root, c.build.dockerfile);
+    if (!existsSync(dockerfile) || !statSync(dockerfile).isFile()) out.push({ key: at('build.dockerfile'), message: `${c.build.dockerfile} does not exist. Fix: the Dockerfile's path, relative to the project root` });
+    else if (c.build.target && !new RegExp(`^\\s*FROM\\s+\\S+\\s+AS\\s+${c.build.target.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`, 'im').test(readFileSync(dockerfile, 'utf8'))) {
+      out.push({ key: at('build.target'), message: `${c.build.dockerfile} has no stage named ${c.build.target}. Fix: name a stage of it (FROM … AS ${c.build.target})` });
+    }
+    for (const kind of ['args', 'public'] as const) {
+      for (const arg of Object.keys(c.build[kind] ?? {})) {
+        if (looksLikeSecret(arg)) out.push({ key: at(`build.${kind}.${arg}`), message: `looks like a secret, and build arguments stay readable in the image's history. Fix: give it to the running container through secrets: instead` });
+      }
+    }
+    for (const key of Object.keys(c.env ?? {})) {
+      if ((c.secrets ?? []).includes(key)) out.push({ key: at(`env.${key}`), message: `is listed both as a plain variable and as a secret. Fix: keep it under secrets: only` });
+      else if (looksLikeSecret(key)) out.push({ key: at(`env.${key}`), message: `looks like a secret, and env: values go into a ConfigMap. Fix: declare it under settings: with secret: true and list it in secrets:` });
+    }
+    for (const key of c.settings ?? []) {
+      if (!app.settings[key]) out.push({ key: at('settings'), message: `names ${key}, which is not declared under settings:. Fix: declare it (settings: { ${key}: { description: … } })` });
+      else if (app.settings[key]?.secret) out.push({ key: at('settings'), message: `gives the secret setting ${key} as a plain variable. Fix: list it under secrets: instead` });
+      if ((c.secrets ?? []).includes(key)) out.push({ key: at('settings'), message: `lists ${key} both as a plain setting and as a secret. Fix: keep it under secrets: only` });
+    }
+    for (const key of c.secrets ?? []) {
+      if (!BUILT_IN_SECRETS.includes(key) && !app.settings[key]) out.push({ key: at('secrets'), message: `names ${key}, which is not declared under settings:. Fix: declare it (settings: { ${key}: { secret: true } }), or use a built-in key (${BUILT_IN_SECRETS.join(', ')})` });
+      else if (app.settings[key] && !app.settings[key]?.secret) out.push({ key: at('secrets'), message: `names ${key}, which is declared without secret: true. Fix: add secret: true to settings.${key}` });
+    }
+    for (const [variable, target] of Object.entries(c.connectsTo ?? {})) {
+      if (!names.includes(target)) out.push({ key: at(`connectsTo.${variable}`), message: `names ${target}, which is not a component. Fix: one of ${names.join(', ')}` });
+    }
+    for (const from of c.reachableFrom ?? []) {
+      if (!names.includes(from)) out.push({ key: at('reachableFrom'), message: `names ${from}, which is not a component. Fix: one of ${names.join(', ')}` });
+    }
+    if (c.service?.nodePort !== undefined && c.service.type !== 'NodePort') {
+      out.push({ key: at('service.nodePort'), message: `is set, but the service type is ${c.service.type ?? 'ClusterIP'}. Fix: use type: NodePort, or drop nodePort (a LoadBalancer picks its own)` });
+    }
+    if (c.autoscaling?.min !== undefined && c.autoscaling.max !== undefined && c.autoscaling.min > c.autoscaling.max) {
+      out.push({ key: at('autoscaling'), message: `min ${c.autoscaling.min} is above max ${c.autoscaling.max}. Fix: min at most max` });
+    }
+    for (const path of c.ingress ?? []) {
+      const normal = path.length > 1 ? path.replace(/\/+$/, '') : path;
+      const owner = claimed.get(normal);
+      if (owner) out.push({ key: at('ingress'), message: `claims ${normal}, which ${owner} claims too. Fix: give each path to one component (the longest match wins, so /api/auth and /api can go to different ones)` });
+      else claimed.set(normal, name);
+    }
+    if (c.localPort !== undefined) {
+      const other = localPorts.get(c.localPort);
+      if (other) out.push({ key: at('localPort'), message: `${c.localPort} is ${other}'s local port too. Fix: give each component its own` });
+      else localPorts.set(c.localPort, name);
+    }
+  }
+  for (const [key, s] of Object.entries(app.settings)) {
+    if (s.secret && s.default !== undefined) out.push({ key: `settings.${key}.default`, message: 'is set on a secret, and would be committed with this file. Fix: drop it; set the value in env/.env, or use generate: to have setup make one' });
+    if (s.generate !== undefined && !s.secret) out.push({ key: `settings.${key}.generate`, message: 'is set on a setting that is not secret. Fix: add secret: true, or give it a default instead' });
+    if (s.pattern !== undefined) {
+      try {
+        new RegExp(s.pattern);
+      } catch {
+        out.push({ key: `settings.${key}.pattern`, message: `${JSON.stringify(s.pattern)} is not a regular expression. Fix: a valid JavaScript regular expression` });
+      }
+    }
+  }
+  return out;
+}
+
+/** Parses and checks a declaration's text; returns the app or every problem found. */
+export function parseApp(text: string, root: string, label: string): { app?: Omit<App, 'file'>; problems: AppProblem[] } {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const problems: AppProblem[] = doc.errors.map((e) => {
+    const line = lines.linePos(e.pos[0]).line;
+    if (e.code === 'DUPLICATE_KEY') {
+      const name = /^\s*([^:#]+?)\s*:/.exec(text.split('\n')[line - 1] ?? '')?.[1] ?? 'a key';
+      return { key: `${label}:${line}`, message: `repeats ${name}: two components, settings or keys with one name. Fix: give each its own name` };
+    }
+    return { key: `${label}:${line}`, message: `is not valid YAML: ${e.message.split('\n')[0]}. Fix: correct the YAML at that line` };
+  });
+  if (problems.length) return { problems };
+  const data: unknown = doc.toJS();
+  // A bad name is reported once, by its propertyNames error, not again by the pattern inside it.
+  if (!validate(data)) return { problems: dedupe((validate.errors ?? []).filter((e) => !e.schemaPath.includes('/propertyNames/')).map(explain)) };
+  const app = data as { name?: string; components: Record<string, Component>; settings?: Record<string, AppSetting> };
+  const full = { name: app.name ?? 'taskflow', components: app.components, settings: app.settings ?? {} };
+  const semantic = checkApp(full, root);
+  return semantic.length ? { problems: semantic } : { app: full, problems: [] };
+}
+
+function dedupe(problems: AppProblem[]): AppProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => (seen.has(p.key + p.message) ? false : (seen.add(p.key + p.message), true)));
+}
+
+/** Loads the declaration; throws InputError (exit 2) listing every problem, naming key and fix. */
+export function loadApp(root: string, env: Record<string, string | undefined> = process.env): App {
+  const file = appFile(root, env);
+  const rel = relative(root, file);
+  const label = rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split('\\').join('/') : file;
+  if (!existsSync(file)) {
+    throw new InputError(`the app declaration ${label} does not exist`, env.TASKFLOW_APP_FILE ? 'Check TASKFLOW_APP_FILE.' : 'Restore env/app.yaml (git checkout env/app.yaml), or point TASKFLOW_APP_FILE at your declaration.');
+  }
+  const { app, problems } = parseApp(readFileSync(file, 'utf8'), root, label);
+  if (!app) {
+    const n = problems.length;
+    throw new InputError(
+      `The app declaration (${label}) has ${n} problem${n === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p.key}: ${p.message}`).join('\n')}`,
+      `Fix each key in ${label} (its schema, with every key explained, is env/app.schema.json) and rerun.`,
+    );
+  }
+  return { ...app, file };
+}
