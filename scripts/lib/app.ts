@@ -50,9 +50,12 @@ export type AppProblem = { key: string; message: string };
 /** Secret keys the toolkit itself provides (the chart's Secret holds them): no declaration needed. */
 export const BUILT_IN_SECRETS = ['DATABASE_URL', 'BETTER_AUTH_SECRET', 'POSTGRES_PASSWORD'];
 
+/** Points the toolkit at another app declaration than env/app.yaml. */
+export const APP_FILE_VAR = 'TASKFLOW_APP_FILE';
+
 /** Where the declaration is: TASKFLOW_APP_FILE, else env/app.yaml. */
 export function appFile(root: string, env: Record<string, string | undefined> = process.env): string {
-  const given = env.TASKFLOW_APP_FILE;
+  const given = env[APP_FILE_VAR];
   return given ? resolve(root, given) : join(root, 'env', 'app.yaml');
 }
 

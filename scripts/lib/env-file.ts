@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { UserError } from './errors.ts';
 import { chartFullname } from './names.ts';
 import { registerSecret } from './secrets.ts';
+import type { Config } from './config.ts';
 import type { Session } from './session.ts';
 import type { StepOutcome } from './ui.ts';
 
 /** Secrets setup generates when they are missing, with their length. */
 export const GENERATED_SECRETS = { BETTER_AUTH_SECRET: 48, POSTGRES_PASSWORD: 32 } as const;
-export type GeneratedKey = keyof typeof GENERATED_SECRETS;
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -26,11 +26,14 @@ export function randomSecret(length: number): string {
   return out;
 }
 
-export type EnvFilePlan = { create: boolean; fill: GeneratedKey[] };
+/** Which secrets to generate, with their lengths: the toolkit's own, then those the app declares. */
+export type Generated = Record<string, number>;
+
+export type EnvFilePlan = { create: boolean; fill: string[] };
 
 /** Pure: what must change in the env file, given whether it exists and which secrets it holds. */
-export function planEnvFile(exists: boolean, present: Partial<Record<GeneratedKey, string>>): EnvFilePlan {
-  const fill = (Object.keys(GENERATED_SECRETS) as GeneratedKey[]).filter((k) => !present[k]);
+export function planEnvFile(exists: boolean, present: Record<string, string | undefined>, wanted: Generated = GENERATED_SECRETS): EnvFilePlan {
+  const fill = Object.keys(wanted).filter((k) => !present[k]);
   return { create: !exists, fill };
 }
 
@@ -49,11 +52,11 @@ export function fillKeys(text: string, values: Record<string, string>): string {
  * Applies the plan: copies the example when the file is missing, fills the missing secrets (taking
  * `adopted` values where the cluster already has them), and returns what it wrote.
  */
-export function applyEnvFile(root: string, envFile: string, plan: EnvFilePlan, adopted: Partial<Record<GeneratedKey, string>> = {}): Record<string, string> {
+export function applyEnvFile(root: string, envFile: string, plan: EnvFilePlan, adopted: Record<string, string | undefined> = {}, wanted: Generated = GENERATED_SECRETS): Record<string, string> {
   const generated: Record<string, string> = {};
   for (const key of plan.fill) {
     // A value the cluster already uses (a kept Secret) wins over a new one: the data volume expects it.
-    generated[key] = adopted[key] || randomSecret(GENERATED_SECRETS[key]);
+    generated[key] = adopted[key] || randomSecret(wanted[key] ?? 48);
     registerSecret(generated[key]);
   }
   if (!plan.create && plan.fill.length === 0) return generated;
@@ -70,6 +73,12 @@ export function applyEnvFile(root: string, envFile: string, plan: EnvFilePlan, a
   return generated;
 }
 
+/** The secrets generated once into the env file: the toolkit's own and those the app declares with generate:. */
+export function generatedSecrets(config: Config): Generated {
+  const declared = Object.entries(config.app.settings).filter(([k, d]) => d.secret && d.generate && !(k in GENERATED_SECRETS));
+  return { ...GENERATED_SECRETS, ...Object.fromEntries(declared.map(([k, d]) => [k, d.generate as number])) };
+}
+
 /**
  * The configuration step: create the env file or fill in its missing secrets, taking the values a
  * Secret left in the cluster holds (a lost env file, cleanup --keep-data) over new ones, since its
@@ -79,7 +88,9 @@ export function applyEnvFile(root: string, envFile: string, plan: EnvFilePlan, a
 export async function ensureEnvFile(sn: Session, opts: { clusterRunning: boolean }): Promise<StepOutcome> {
   const config = sn.config;
   const s = config.settings;
-  const plan = planEnvFile(config.envFileExists, { BETTER_AUTH_SECRET: s.BETTER_AUTH_SECRET, POSTGRES_PASSWORD: s.POSTGRES_PASSWORD });
+  const wanted = generatedSecrets(config);
+  const present = { BETTER_AUTH_SECRET: s.BETTER_AUTH_SECRET, POSTGRES_PASSWORD: s.POSTGRES_PASSWORD, ...config.appValues };
+  const plan = planEnvFile(config.envFileExists, present, wanted);
   const envLabel = config.envFile.startsWith(sn.root) ? config.envFile.slice(sn.root.length).replace(/^[\\/]/, '') : config.envFile;
   if (!plan.create && plan.fill.length === 0) return { status: 'skipped', detail: `${envLabel} valid, secrets kept` };
   const live = opts.clusterRunning ? ((await sn.tools.kubectl.secretData(sn.context, s.TASKFLOW_NAMESPACE, chartFullname(s.TASKFLOW_RELEASE))) ?? {}) : {};
@@ -87,7 +98,7 @@ export async function ensureEnvFile(sn: Session, opts: { clusterRunning: boolean
   const adopted = Object.fromEntries(plan.fill.filter((k) => live[k]).map((k) => [k, live[k] as string]));
   const source = plan.fill.map((k) => `${k} (${adopted[k] ? 'taken from the cluster' : 'generated'})`).join(', ');
   if (sn.dryRun) return { status: 'done', detail: `would ${plan.create ? `create ${envLabel} with` : `add to ${envLabel}`} ${source}` };
-  applyEnvFile(sn.root, config.envFile, plan, adopted);
+  applyEnvFile(sn.root, config.envFile, plan, adopted, wanted);
   sn.reload();
   return { status: 'done', detail: `${plan.create ? `created ${envLabel}` : `updated ${envLabel}`}: ${source}; kept for every rerun, never committed` };
 }
