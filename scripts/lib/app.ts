@@ -16,7 +16,8 @@ export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer';
 /** One component as declared: how to build it and how it runs. */
 export type Component = {
   build: { context: string; dockerfile: string; target?: string; args?: Record<string, string | number | boolean>; public?: Record<string, string | number | boolean>; baseImage?: string };
-  port: number;
+  /** Absent for a worker: no Service, no HTTP probes, nothing to forward or route. */
+  port?: number;
   localPort?: number;
   probes?: { startup?: string; liveness?: string; readiness?: string };
   env?: Record<string, string | number | boolean>;
@@ -148,6 +149,14 @@ export function checkApp(app: Omit<App, 'file'>, root: string): AppProblem[] {
     }
     for (const from of c.reachableFrom ?? []) {
       if (!names.includes(from)) out.push({ key: at('reachableFrom'), message: `names ${from}, which is not a component. Fix: one of ${names.join(', ')}` });
+    }
+    if (c.port === undefined) {
+      for (const k of ['localPort', 'probes', 'service', 'ingress'] as const) {
+        if (c[k] !== undefined) out.push({ key: at(k), message: `needs a port, and ${name} declares none (a worker). Fix: add port:, or drop ${k}` });
+      }
+    }
+    for (const [variable, target] of Object.entries(c.connectsTo ?? {})) {
+      if (names.includes(target) && app.components[target]?.port === undefined) out.push({ key: at(`connectsTo.${variable}`), message: `names ${target}, which has no port to connect to. Fix: give ${target} a port, or drop this` });
     }
     if (c.service?.nodePort !== undefined && c.service.type !== 'NodePort') {
       out.push({ key: at('service.nodePort'), message: `is set, but the service type is ${c.service.type ?? 'ClusterIP'}. Fix: use type: NodePort, or drop nodePort (a LoadBalancer picks its own)` });

@@ -44,7 +44,8 @@ function parse(args) {
     else if (a === '--context' || a === '--namespace' || a === '-n' || a === '--address' || a === '--pod-running-timeout') {
       flags[a === '-n' ? 'namespace' : a.slice(2)] = args[++i];
     } else if (a === 'port-forward') continue;
-    else if (a.startsWith('-')) die(`error: unknown flag: ${a}`, 1);
+    // cobra's wording, as kubectl v1.32.4 prints it: "Error: unknown flag: --x" then the usage hint.
+    else if (a.startsWith('-')) die(`Error: unknown flag: ${a}\nSee 'kubectl port-forward --help' for usage.`, 1);
     else positional.push(a);
   }
   return { flags, positional };

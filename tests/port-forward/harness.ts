@@ -97,7 +97,10 @@ export function makeWorld(targets: Record<string, number>, opts: { kubectl?: boo
   const records = join(dir, 'records');
   const scratchRoot = join(dir, 'root');
   const targetsFile = join(dir, 'targets.json');
-  for (const d of [bin, records, scratchRoot]) mkdirSync(d, { recursive: true });
+  for (const d of [bin, records, scratchRoot, join(scratchRoot, 'env')]) mkdirSync(d, { recursive: true });
+  // The scratch root declares the project's app: its declaration, and the folders it names.
+  symlinkSync(join(root, 'env', 'app.yaml'), join(scratchRoot, 'env', 'app.yaml'));
+  for (const d of ['app', 'docker']) symlinkSync(join(root, d), join(scratchRoot, d));
   if (opts.kubectl !== false) {
     const kubectl = join(bin, 'kubectl');
     writeFileSync(

@@ -81,7 +81,8 @@ Static('--help describes the flags and exit codes and exits 0', async () => {
 function rootWithoutHelm(): string {
   const scratch = join(tmp, 'no-helm');
   cpSync(join(root, 'scripts'), join(scratch, 'scripts'), { recursive: true });
-  cpSync(join(root, 'env', 'schema.json'), join(scratch, 'env', 'schema.json'));
+  cpSync(join(root, 'env'), join(scratch, 'env'), { recursive: true, filter: (src) => !src.endsWith('.env') });
+  for (const d of ['app', 'docker', 'helm']) symlinkSync(join(root, d), join(scratch, d));
   cpSync(join(root, 'package.json'), join(scratch, 'package.json'));
   mkdirSync(join(scratch, 'node_modules'));
   for (const name of readdirSync(join(root, 'node_modules'))) {
