@@ -3,6 +3,7 @@
 // a cluster. A kind's model is loaded the first time an object of that kind is checked: loading
 // every model up front cost more CPU than all the rest of `validate --static`.
 import { createRequire } from 'node:module';
+import { UserError } from './errors.ts';
 import type { K8sObject } from './policy.ts';
 
 type Model = new (data: never) => { validate(): void };
@@ -36,7 +37,7 @@ function modelOf(key: string): Model | undefined {
   if (!model) {
     const kind = key.slice(key.lastIndexOf('/') + 1);
     model = (require(`kubernetes-models/${key}`) as Record<string, Model | undefined>)[kind];
-    if (!model) throw new Error(`kubernetes-models/${key} does not export ${kind}`);
+    if (!model) throw new UserError(`kubernetes-models/${key} does not export ${kind}`, 'The installed kubernetes-models does not match package-lock.json: run npm ci.');
     models.set(key, model);
   }
   return model;
