@@ -1,11 +1,16 @@
 // cleanup from a full, a half-removed and an empty state, each twice: it removes what is there,
 // reports what is already gone, and the second run changes nothing. env files are never touched.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { describeCalls, FakeMachine, mutating } from '../lib/fake-machine.ts';
+import { portForwardPidFile, readPidRecord } from '../../scripts/lib/pidfile.ts';
+import { waitFor } from '../../scripts/lib/wait.ts';
+import { collect, describeCalls, FakeMachine, mutating } from '../lib/fake-machine.ts';
 import { root } from '../lib/chart.ts';
+import { alive, freePort, startPod } from '../port-forward/harness.ts';
 
 const Cleanup = suite('cleanup');
 const machines: FakeMachine[] = [];
@@ -14,6 +19,40 @@ async function deployed(env = ''): Promise<FakeMachine> {
   const m = await FakeMachine.deployed({ env });
   machines.push(m);
   return m;
+}
+
+const pidfileModule = pathToFileURL(join(root, 'scripts', 'lib', 'pidfile.ts')).href;
+
+/**
+ * A stand-in supervisor: serves the control endpoint with pidfile.ts's own serveControl and, asked
+ * to stop, removes its PID file and exits 0. Nothing in its argv says port-forward, so only the
+ * endpoint can vouch for it. Resolves once the PID file names it.
+ */
+async function standIn(pidFile: string): Promise<ChildProcess> {
+  const code = `
+const { serveControl, removePidFileOf } = await import(${JSON.stringify(pidfileModule)});
+const pidFile = process.env.STAND_IN_PID_FILE;
+await serveControl(pidFile, () => { removePidFileOf(pidFile, process.pid); process.exit(0); });
+setInterval(() => {}, 60_000);`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: root, env: { ...process.env, STAND_IN_PID_FILE: pidFile }, stdio: 'ignore' });
+  try {
+    await waitFor(
+      () => {
+        if (child.exitCode !== null) throw new Error(`the stand-in supervisor exited (${child.exitCode})`);
+        return readPidRecord(pidFile)?.pid === child.pid;
+      },
+      { timeout: 15_000, interval: 50, describe: 'the stand-in supervisor to record its endpoint' },
+    );
+  } catch (err) {
+    child.kill();
+    throw err;
+  }
+  return child;
+}
+
+/** A live process that is no supervisor. */
+function bystander(): ChildProcess {
+  return spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
 }
 
 async function twice(m: FakeMachine, args: string[] = []) {
@@ -103,22 +142,67 @@ Cleanup('--purge without --yes and without a terminal asks for confirmation inst
 
 Cleanup('a detached port-forward recorded in the PID file is stopped', async () => {
   const m = await deployed();
-  // Named like a supervisor: cleanup signals only a process that is really a port-forward.
-  const sleeper = (await import('node:child_process')).spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)', 'port-forward'], { stdio: 'ignore' });
-  const pidFile = join(root, '.cache', 'port-forward.pid');
-  const hadPidFile = existsSync(pidFile);
-  if (hadPidFile) return; // a real port-forward of the developer's is running; leave it alone
-  mkdirSync(join(root, '.cache'), { recursive: true });
-  writeFileSync(pidFile, String(sleeper.pid));
+  const pidFile = portForwardPidFile(root);
+  if (existsSync(pidFile)) return; // a real port-forward of the developer's is running; leave it alone
+  const supervisor = await standIn(pidFile);
   try {
-    const exited = new Promise((res) => sleeper.on('exit', res));
+    const dry = await m.run('cleanup.ts', ['--dry-run']);
+    assert.is(dry.code, 0, dry.output);
+    assert.match(dry.stdout, new RegExp(`would stop port-forward \\(pid ${supervisor.pid}\\)`));
+    assert.is(supervisor.exitCode, null, 'the dry run stopped it');
+
+    const exited = new Promise<number | null>((res) => supervisor.once('exit', (code) => res(code)));
     const r = await m.run('cleanup.ts');
     assert.is(r.code, 0, r.output);
-    assert.match(r.stdout, new RegExp(`stopped port-forward \\(pid ${sleeper.pid}\\)`));
-    await exited;
+    assert.match(r.stdout, new RegExp(`stopped port-forward \\(pid ${supervisor.pid}\\)`));
+    assert.is(await exited, 0, 'it was killed instead of asked to stop');
     assert.not.ok(existsSync(pidFile));
   } finally {
-    sleeper.kill();
+    supervisor.kill();
+  }
+});
+
+Cleanup('asked to stop, a real port-forward stops its kubectl children itself and exits 0', async () => {
+  const m = await deployed();
+  const pidFile = portForwardPidFile(root);
+  if (existsSync(pidFile)) return; // a real port-forward of the developer's is running; leave it alone
+  const frontend = await startPod('frontend pod');
+  const backend = await startPod('backend pod');
+  const records = join(m.dir, 'port-forward-calls');
+  mkdirSync(records);
+  const kubectls = () => (existsSync(join(records, 'calls.jsonl')) ? readFileSync(join(records, 'calls.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { pid: number }).pid) : []);
+  const ports = ['--frontend-port', String(await freePort()), '--backend-port', String(await freePort())];
+  const supervisor = m.spawn('port-forward.ts', ports, {
+    FAKE_KUBECTL_PF_TARGETS: JSON.stringify({ 'service/taskflow-frontend': frontend.port, 'service/taskflow-backend': backend.port }),
+    FAKE_KUBECTL_PF_DIR: records,
+  });
+  const ended = collect(supervisor);
+  let out = '';
+  supervisor.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  try {
+    await waitFor(
+      () => {
+        if (supervisor.exitCode !== null) throw new Error(`port-forward exited before it was ready:\n${out}`);
+        return /^ready: /m.test(out);
+      },
+      { timeout: 30_000, interval: 100, describe: 'port-forward to be ready' },
+    );
+    const pids = kubectls();
+    assert.is(pids.length, 2, 'one kubectl per tunnel');
+
+    const r = await m.run('cleanup.ts');
+    assert.is(r.code, 0, r.output);
+    assert.match(r.stdout, new RegExp(`stopped port-forward \\(pid ${supervisor.pid}\\)`));
+    const end = await ended;
+    assert.is(end.code, 0, end.output);
+    assert.match(end.stdout, /port-forward: stopped \(stop requested\)/);
+    assert.equal(pids.filter(alive), [], 'a kubectl port-forward outlived its supervisor');
+    assert.not.ok(existsSync(pidFile));
+  } finally {
+    supervisor.kill('SIGKILL');
+    for (const pid of kubectls()) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    await frontend.stop();
+    await backend.stop();
   }
 });
 
@@ -127,18 +211,18 @@ Cleanup('a stale PID file naming an unrelated live process leaves that process a
   const pidFile = join(root, '.cache', 'port-forward.pid');
   if (existsSync(pidFile)) return; // a real port-forward of the developer's is running; leave it alone
   // After a reboot the PID in the file can belong to anything: here, a process that is no port-forward.
-  const bystander = (await import('node:child_process')).spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+  const other = bystander();
   mkdirSync(join(root, '.cache'), { recursive: true });
-  writeFileSync(pidFile, String(bystander.pid));
+  writeFileSync(pidFile, String(other.pid));
   try {
     const r = await m.run('cleanup.ts');
     assert.is(r.code, 0, r.output);
     assert.match(r.stdout, /none running \(removed a stale PID file\)/);
-    assert.is(bystander.exitCode, null);
-    assert.ok(process.kill(bystander.pid!, 0), 'the unrelated process was signalled');
+    assert.is(other.exitCode, null);
+    assert.ok(process.kill(other.pid!, 0), 'the unrelated process was signalled');
     assert.not.ok(existsSync(pidFile));
   } finally {
-    bystander.kill();
+    other.kill();
   }
 });
 
