@@ -1,12 +1,13 @@
 // cleanup from a full, a half-removed and an empty state, each twice: it removes what is there,
 // reports what is already gone, and the second run changes nothing. env files are never touched.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { portForwardPidFile, readPidRecord } from '../../scripts/lib/pidfile.ts';
+import { identify, portForwardPidFile, readPidRecord, runningInstance, stopRunning, systemProbe, type Probe } from '../../scripts/lib/pidfile.ts';
 import { waitFor } from '../../scripts/lib/wait.ts';
 import { collect, describeCalls, FakeMachine, mutating } from '../lib/fake-machine.ts';
 import { root } from '../lib/chart.ts';
@@ -25,14 +26,15 @@ const pidfileModule = pathToFileURL(join(root, 'scripts', 'lib', 'pidfile.ts')).
 
 /**
  * A stand-in supervisor: serves the control endpoint with pidfile.ts's own serveControl and, asked
- * to stop, removes its PID file and exits 0. Nothing in its argv says port-forward, so only the
- * endpoint can vouch for it. Resolves once the PID file names it.
+ * to stop, removes its PID file and exits 0 (or, `hung`, carries on). Nothing in its argv says
+ * port-forward, so only the endpoint can vouch for it. Resolves once the PID file names it.
  */
-async function standIn(pidFile: string): Promise<ChildProcess> {
+async function standIn(pidFile: string, opts: { hung?: boolean } = {}): Promise<ChildProcess> {
+  const onStop = opts.hung ? '() => {}' : '() => { removePidFileOf(pidFile, process.pid); process.exit(0); }';
   const code = `
 const { serveControl, removePidFileOf } = await import(${JSON.stringify(pidfileModule)});
 const pidFile = process.env.STAND_IN_PID_FILE;
-await serveControl(pidFile, () => { removePidFileOf(pidFile, process.pid); process.exit(0); });
+await serveControl(pidFile, ${onStop});
 setInterval(() => {}, 60_000);`;
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: root, env: { ...process.env, STAND_IN_PID_FILE: pidFile }, stdio: 'ignore' });
   try {
@@ -50,9 +52,9 @@ setInterval(() => {}, 60_000);`;
   return child;
 }
 
-/** A live process that is no supervisor. */
-function bystander(): ChildProcess {
-  return spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+/** A live process that is no supervisor; `argv` can make it look like one to /proc. */
+function bystander(argv: string[] = []): ChildProcess {
+  return spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)', ...argv], { stdio: 'ignore' });
 }
 
 async function twice(m: FakeMachine, args: string[] = []) {
@@ -230,3 +232,100 @@ Cleanup.after(() => {
   for (const m of machines) m.remove();
 });
 Cleanup.run();
+
+const Identity = suite('port-forward PID file identity');
+const endpoint = { port: 40000, token: 'secret' };
+
+Identity('an endpoint that answers with the token and the PID in the file is ours, on every OS', () => {
+  assert.equal(identify({ exists: true, self: false, record: { pid: 42, endpoint }, answered: 42 }), { kind: 'ours', pid: 42, endpoint });
+});
+
+Identity('an endpoint that does not answer, or answers for another PID, makes the file stale', () => {
+  const stale = { kind: 'stale', why: 'its control endpoint does not answer' };
+  assert.equal(identify({ exists: true, self: false, record: { pid: 42, endpoint } }), stale);
+  assert.equal(identify({ exists: true, self: false, record: { pid: 42, endpoint }, answered: 43 }), stale);
+});
+
+Identity('a bare PID (the old format) is ours only where /proc shows a port-forward', () => {
+  const bare = (commandLine?: string) => identify({ exists: true, self: false, record: { pid: 42 }, commandLine });
+  assert.equal(bare('node\0scripts/port-forward.ts\0--detach\0'), { kind: 'ours', pid: 42 });
+  assert.equal(bare('sleep\0infinity\0'), { kind: 'stale', why: 'the PID is not a port-forward' });
+  assert.equal(bare(''), { kind: 'stale', why: 'its process is gone' });
+  assert.equal(bare(undefined), { kind: 'stale', why: 'a bare PID that nothing here can verify' });
+});
+
+Identity('no file is none; a garbled file, or one naming the process that reads it, is stale', () => {
+  assert.equal(identify({ exists: false, self: false }), { kind: 'none' });
+  assert.equal(identify({ exists: true, self: false }), { kind: 'stale', why: 'not a PID file' });
+  assert.equal(identify({ exists: true, self: true, record: { pid: process.pid, endpoint } }), { kind: 'stale', why: 'names this process' });
+});
+
+/** A scratch PID file, removed with its directory afterwards. */
+async function withPidFile(fn: (pidFile: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'taskflow-pid-'));
+  try {
+    await fn(join(dir, 'port-forward.pid'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Writes a PID file (`contents` of a live bystander's PID) and stops "it": the file is stale, so it
+ * is removed and the bystander, whose argv would fool a /proc check, is never signalled.
+ */
+function leftAlone(contents: (pid: number) => Promise<string>, probe?: Probe): Promise<void> {
+  return withPidFile(async (pidFile) => {
+    const other = bystander(['port-forward']);
+    try {
+      writeFileSync(pidFile, await contents(other.pid!));
+      assert.is(await runningInstance(pidFile, { probe, keepStale: true }), undefined);
+      assert.equal(await stopRunning(pidFile, { probe }), { forced: false, stale: true });
+      assert.is(other.exitCode, null);
+      assert.ok(alive(other.pid!), 'the unrelated process was signalled');
+      assert.not.ok(existsSync(pidFile));
+    } finally {
+      other.kill();
+    }
+  });
+}
+
+Identity('without /proc (macOS, Windows), a bare PID naming a live process is not signalled, even one that looks like a port-forward', () =>
+  leftAlone(async (pid) => String(pid), { ...systemProbe, commandLine: () => undefined }),
+);
+
+Identity('a PID file whose endpoint does not answer is stale: the live process it names is left alone', () =>
+  leftAlone(async (pid) => JSON.stringify({ pid, port: await freePort(), token: 'secret' })),
+);
+
+Identity('an endpoint asked with the wrong token does not vouch for its process', () =>
+  withPidFile(async (pidFile) => {
+    const supervisor = await standIn(pidFile);
+    try {
+      const { pid, endpoint: real } = readPidRecord(pidFile)!;
+      assert.is(await runningInstance(pidFile, { keepStale: true }), pid);
+      writeFileSync(pidFile, JSON.stringify({ pid, port: real!.port, token: `${real!.token}x` }));
+      assert.is(await runningInstance(pidFile), undefined);
+      assert.not.ok(existsSync(pidFile), 'the file was not treated as stale');
+      assert.is(supervisor.exitCode, null);
+    } finally {
+      supervisor.kill();
+    }
+  }),
+);
+
+Identity('a supervisor that does not stop when asked is killed after the grace time, being proven ours', () =>
+  withPidFile(async (pidFile) => {
+    const supervisor = await standIn(pidFile, { hung: true });
+    try {
+      const exited = new Promise<NodeJS.Signals | null>((res) => supervisor.once('exit', (_code, signal) => res(signal)));
+      assert.equal(await stopRunning(pidFile, { graceMs: 500 }), { pid: supervisor.pid, forced: true, stale: false });
+      assert.is(await exited, 'SIGKILL');
+      assert.not.ok(existsSync(pidFile));
+    } finally {
+      supervisor.kill();
+    }
+  }),
+);
+
+Identity.run();
