@@ -2,7 +2,7 @@
 // is already gone is reported as such; a second run is a quiet success. env/.env is never touched.
 import { imageRepository } from './images.ts';
 import { deleteNamespace } from './namespace.ts';
-import { portForwardPidFile, runningInstance, stopRunning } from './pidfile.ts';
+import { describeStop, portForwardPidFile, runningInstance, stopRunning } from './pidfile.ts';
 import type { Session } from './session.ts';
 
 export type CleanupOptions = {
@@ -24,12 +24,12 @@ export async function runCleanup(sn: Session, opts: CleanupOptions): Promise<num
     await ui.step('port-forwards', async () => {
       const pidFile = portForwardPidFile(sn.root);
       if (sn.dryRun) {
-        const pid = runningInstance(pidFile, { keepStale: true });
+        const pid = await runningInstance(pidFile, { keepStale: true });
         return pid === undefined ? { status: 'skipped', detail: 'none running' } : { status: 'done', detail: `would stop port-forward (pid ${pid})` };
       }
       const r = await stopRunning(pidFile);
       if (r.pid === undefined) return { status: 'skipped', detail: r.stale ? 'none running (removed a stale PID file)' : 'none running' };
-      return { status: 'done', detail: `stopped port-forward (pid ${r.pid}${r.forced ? ', killed after it ignored SIGTERM' : ''})` };
+      return { status: 'done', detail: `stopped port-forward (${describeStop(r.pid, r.forced)})` };
     });
 
     const obs = await clusterState;

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { relative } from 'node:path';
 import { ExitCode, UserError } from './errors.ts';
 import type { Component } from './names.ts';
-import { portForwardLogFile, portForwardPidFile, removePidFileOf, runningInstance, stopRunning, writePidFile } from './pidfile.ts';
+import { describeStop, portForwardLogFile, portForwardPidFile, removePidFileOf, runningInstance, serveControl, stopRunning } from './pidfile.ts';
 import { choosePorts } from './ports.ts';
 import { openSession, type FlagOverrides, type Session } from './session.ts';
 import { STARTUP_DEADLINE_MS, Supervisor } from './supervisor.ts';
@@ -36,7 +36,7 @@ export async function runPortForward(opts: PortForwardOptions): Promise<number> 
   // --stop reads only the PID file, so it works even while the settings are broken.
   if (opts.stop) {
     const r = await stopRunning(pidFile);
-    ui.info(r.pid === undefined ? 'port-forward: none running' : `port-forward: stopped (pid ${r.pid}${r.forced ? ', killed after it ignored SIGTERM' : ''})`);
+    ui.info(r.pid === undefined ? 'port-forward: none running' : `port-forward: stopped (${describeStop(r.pid, r.forced)})`);
     return ExitCode.ok;
   }
 
@@ -44,7 +44,7 @@ export async function runPortForward(opts: PortForwardOptions): Promise<number> 
   const sn = await openSession({ root: opts.root, flags: opts.flags, verbose: opts.verbose, helmBin: 'helm', ui });
   const s = sn.config.settings;
 
-  const running = runningInstance(pidFile);
+  const running = await runningInstance(pidFile);
   if (running !== undefined) {
     ui.info(`port-forward is already running (pid ${running}); stop it with: npx tsx scripts/port-forward.ts --stop`);
     return ExitCode.ok;
@@ -80,7 +80,6 @@ async function startInBackground(sn: Session, ports: Ports, passThrough: string[
     );
     const pid = child.pid;
     if (pid === undefined) throw (await child.exited).error ?? new UserError('could not start the background supervisor');
-    writePidFile(pidFile, pid);
     // Only what this start wrote: the log keeps earlier runs.
     const fresh = () => (existsSync(log) ? readFileSync(log, 'utf8').slice(from) : '');
     const failure = (how: string) => {
@@ -108,29 +107,33 @@ async function startInBackground(sn: Session, ports: Ports, passThrough: string[
   return ExitCode.ok;
 }
 
-/** The supervisor in this process, until Ctrl+C, SIGTERM/SIGHUP (--stop, cleanup) or an error it cannot retry. */
+/** The supervisor in this process, until Ctrl+C, a stop request (--stop, cleanup), SIGTERM/SIGHUP or an error it cannot retry. */
 async function superviseHere(sn: Session, ports: Ports): Promise<number> {
   const { ui } = sn;
   const pidFile = portForwardPidFile(sn.root);
-  // The foreground supervisor records itself too, so a second run or cleanup can find it.
-  writePidFile(pidFile, process.pid);
   const tunnels = planTunnels(sn.scope.release, ports);
   const supervisor = new Supervisor({ exec: sn.exec, context: sn.context, namespace: sn.scope.namespace, tunnels, log: (l) => ui.info(l), verbose: sn.verbose });
+  let stopReason: string | undefined;
+  let stop: (why: string) => void = () => {};
+  const stopped = new Promise<void>((resolve) => {
+    stop = (why) => {
+      if (stopReason) return;
+      stopReason = why;
+      void supervisor.stop().then(resolve);
+    };
+  });
+  process.once('SIGTERM', stop);
+  process.once('SIGHUP', stop);
+  // Foreground and detached alike (a detached copy records itself, not the command that started it),
+  // so a second run, --stop or cleanup can find it and ask it to stop: on Windows no signal would
+  // let it stop its kubectl children first.
+  const control = await serveControl(pidFile, () => stop('stop requested'));
   // Ctrl+C ends the process through runMain's handler; this hook makes sure no kubectl outlives it.
   const onExit = () => {
     supervisor.killNow();
     removePidFileOf(pidFile, process.pid);
   };
   process.on('exit', onExit);
-  let stopSignal: string | undefined;
-  const stopped = new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      stopSignal = signal;
-      void supervisor.stop().then(resolve);
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGHUP', stop);
-  });
 
   try {
     try {
@@ -138,17 +141,20 @@ async function superviseHere(sn: Session, ports: Ports): Promise<number> {
         ui.info(`✔ ${t.component} — localhost:${t.localPort} → service/${t.service}:${t.remotePort}, ${detail} (${formatMs(ms)})`);
       });
     } catch (err) {
-      if (stopSignal) return ExitCode.ok;
+      if (stopReason) return ExitCode.ok;
       throw err;
     }
     ui.info('');
     ui.info(`ready: ${urlsLine(ports)}`);
     ui.info('Ctrl+C stops both; a tunnel whose pod is replaced reconnects by itself.');
     await Promise.race([supervisor.done(), stopped]);
-    ui.info(`port-forward: stopped${stopSignal ? ` (${stopSignal})` : ''} after ${supervisor.reconnects} reconnect${supervisor.reconnects === 1 ? '' : 's'}`);
+    ui.info(`port-forward: stopped${stopReason ? ` (${stopReason})` : ''} after ${supervisor.reconnects} reconnect${supervisor.reconnects === 1 ? '' : 's'}`);
     return ExitCode.ok;
   } finally {
     await supervisor.stop();
+    // Still answering while the kubectl children stop: a run started meanwhile says "already running"
+    // instead of finding their ports taken.
+    control.close();
     removePidFileOf(pidFile, process.pid);
     process.removeListener('exit', onExit);
   }

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readPidRecord } from '../../scripts/lib/pidfile.ts';
 import { alive, freePort, get, makeWorld, runCommand, runToEnd, startPod, until, type Pod, type Run, type World } from './harness.ts';
 
 type Scene = { world: World; frontend: Pod; backend: Pod; ports: { frontend: number; backend: number }; runs: Run[] };
@@ -25,10 +26,8 @@ function portArgs(s: Scene): string[] {
 async function teardown(s: Scene): Promise<void> {
   try {
     for (const r of s.runs) await r.stop();
-    if (existsSync(s.world.pidFile)) {
-      const pid = Number(readFileSync(s.world.pidFile, 'utf8'));
-      if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL');
-    }
+    const pid = readPidRecord(s.world.pidFile)?.pid;
+    if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
     for (const c of s.world.calls()) if (alive(c.pid)) process.kill(c.pid, 'SIGKILL');
   } finally {
     await s.frontend.stop();
@@ -62,7 +61,7 @@ fg('is ready only once both tunnels answer their health paths, with the exact ku
       ['--context', 'kind-taskflow', '--namespace', 'apps', 'port-forward', 'service/taskflow-backend', `${s.ports.backend}:8000`],
       ['--context', 'kind-taskflow', '--namespace', 'apps', 'port-forward', 'service/taskflow-frontend', `${s.ports.frontend}:3000`],
     ]);
-    assert.is(readFileSync(s.world.pidFile, 'utf8').trim(), String(run.child.pid), 'the foreground supervisor records itself');
+    assert.is(readPidRecord(s.world.pidFile)?.pid, run.child.pid, 'the foreground supervisor records itself');
   } finally {
     await teardown(s);
   }
@@ -134,8 +133,10 @@ bg('--detach returns once healthy, a second run says it is already running, --st
     assert.is(detached.code, 0, detached.output);
     assert.match(detached.output, /✔ background supervisor — pid \d+, tunnels healthy/);
     assert.match(detached.output, new RegExp(`ready: frontend http://localhost:${s.ports.frontend} +backend http://localhost:${s.ports.backend}`));
-    const pid = Number(readFileSync(s.world.pidFile, 'utf8'));
+    const record = readPidRecord(s.world.pidFile)!;
+    const pid = record.pid;
     assert.ok(alive(pid), 'the supervisor outlives the command that started it');
+    assert.ok(record.endpoint, 'the PID file names its control endpoint');
     assert.is(await get(s.ports.frontend, '/'), 'frontend pod 1');
     assert.is(await get(s.ports.backend, '/'), 'backend pod 1');
     assert.match(readFileSync(`${s.world.root}/.cache/logs/port-forward.log`, 'utf8'), /^ready: /m);
@@ -148,6 +149,9 @@ bg('--detach returns once healthy, a second run says it is already running, --st
     const stopped = await runToEnd(s.world, ['--stop']);
     assert.is(stopped.code, 0, stopped.output);
     assert.match(stopped.output, new RegExp(`port-forward: stopped \\(pid ${pid}\\)`));
+    const log = readFileSync(`${s.world.root}/.cache/logs/port-forward.log`, 'utf8');
+    assert.match(log, /port-forward: stopped \(stop requested\)/, 'it was asked, not signalled');
+    for (const text of [detached.output, stopped.output, log]) assert.not.ok(text.includes(record.endpoint!.token), 'the token was printed');
     assert.not.ok(existsSync(s.world.pidFile));
     assert.not.ok(alive(pid));
     const kubectls = s.world.calls().map((c) => c.pid);
@@ -166,7 +170,7 @@ bg('a stale PID file (its process gone) does not block a new run', async () => {
   try {
     const detached = await runToEnd(s.world, ['--detach', ...portArgs(s)]);
     assert.is(detached.code, 0, detached.output);
-    const pid = Number(readFileSync(s.world.pidFile, 'utf8'));
+    const pid = readPidRecord(s.world.pidFile)!.pid;
     process.kill(pid, 'SIGKILL');
     await until('the supervisor to die', () => !alive(pid));
     for (const c of s.world.calls()) process.kill(c.pid, 'SIGTERM');
