@@ -82,6 +82,8 @@ function rootWithoutHelm(): string {
   const scratch = join(tmp, 'no-helm');
   cpSync(join(root, 'scripts'), join(scratch, 'scripts'), { recursive: true });
   cpSync(join(root, 'env', 'schema.json'), join(scratch, 'env', 'schema.json'));
+  // policy.ts reads the chart's secret-name pattern as it loads, before helm is looked for.
+  cpSync(join(root, 'helm', 'taskflow', 'files'), join(scratch, 'helm', 'taskflow', 'files'), { recursive: true });
   cpSync(join(root, 'package.json'), join(scratch, 'package.json'));
   mkdirSync(join(scratch, 'node_modules'));
   for (const name of readdirSync(join(root, 'node_modules'))) {
