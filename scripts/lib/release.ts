@@ -71,14 +71,17 @@ export function releaseValues(inp: ReleaseInputs): Values {
   const extra: Record<string, string> = {};
   if (s.ANTHROPIC_API_KEY) extra.ANTHROPIC_API_KEY = s.ANTHROPIC_API_KEY;
   if (s.GEMINI_API_KEY) extra.GEMINI_API_KEY = s.GEMINI_API_KEY;
-  const values: Values = {
-    commonAnnotations: { 'taskflow.dev/chart-hash': inp.chartHash, 'taskflow.dev/profile': s.TASKFLOW_PROFILE },
+  const components: Record<string, Values> = {
     backend: {
       env: { CORS_ORIGINS: cors, APP_MODULE: s.TASKFLOW_BACKEND_APP_MODULE },
     },
     frontend: {
       env: { BETTER_AUTH_URL: authUrl, BETTER_AUTH_TRUSTED_ORIGINS: cors },
     },
+  };
+  const values: Values = {
+    commonAnnotations: { 'taskflow.dev/chart-hash': inp.chartHash, 'taskflow.dev/profile': s.TASKFLOW_PROFILE },
+    components,
     ingress: { host: s.TASKFLOW_INGRESS_HOST },
     secrets: {
       betterAuthSecret: s.BETTER_AUTH_SECRET ?? '',
@@ -86,15 +89,16 @@ export function releaseValues(inp: ReleaseInputs): Values {
       extra,
     },
   };
-  for (const [component, image] of Object.entries(inp.images)) values[component] = { ...(values[component] as Values | undefined), image: { ...image } };
+  for (const [component, image] of Object.entries(inp.images)) components[component] = { ...components[component], image: { ...image } };
   if (s.TASKFLOW_IMAGE_REGISTRY) {
     // Images come from the registry, so the cluster must be allowed to pull them (dev says Never).
-    for (const c of ['backend', 'frontend'] as const) ((values[c] as Values).image as Values).pullPolicy = 'IfNotPresent';
+    for (const c of ['backend', 'frontend'] as const) (components[c]?.image as Values).pullPolicy = 'IfNotPresent';
   }
   if (Object.keys(extra).length) {
     // A list replaces the chart's rather than merging with it, so the extra keys join the chart's own list.
-    const listed = ((inp.chartValues.backend as Values | undefined)?.secretEnv ?? []) as unknown[];
-    (values.backend as Values).secretEnv = [...listed, ...Object.keys(extra)];
+    const chartBackend = ((inp.chartValues.components as Values | undefined)?.backend ?? {}) as Values;
+    const listed = (chartBackend.secretEnv ?? []) as unknown[];
+    (components.backend as Values).secretEnv = [...listed, ...Object.keys(extra)];
   }
   if (s.DATABASE_URL) {
     values.postgresql = { enabled: false };
@@ -106,7 +110,11 @@ export function releaseValues(inp: ReleaseInputs): Values {
 }
 
 /** What `scale` may have changed on a release; setup keeps these so it never undoes a scale. */
-export const SCALE_KEYS = [['backend', 'replicaCount'], ['frontend', 'replicaCount'], ['autoscaling', 'enabled']] as const;
+export const SCALE_KEYS = [
+  ['components', 'backend', 'replicaCount'],
+  ['components', 'frontend', 'replicaCount'],
+  ['autoscaling', 'enabled'],
+] as const;
 
 /**
  * The scale-owned values of the deployed release, to pass again on the next upgrade, as long as it
@@ -116,9 +124,9 @@ export function scaledValues(current: Values | undefined, profile: string): Valu
   const annotations = (current?.commonAnnotations ?? {}) as Record<string, unknown>;
   if (!current || annotations['taskflow.dev/profile'] !== profile) return {};
   let out: Values = {};
-  for (const [group, key] of SCALE_KEYS) {
-    const v = (current[group] as Values | undefined)?.[key];
-    if (v !== undefined) out = mergeValues(out, { [group]: { [key]: v } });
+  for (const path of SCALE_KEYS) {
+    const v = path.reduce<unknown>((o, k) => (isMap(o) ? o[k] : undefined), current);
+    if (v !== undefined) out = mergeValues(out, path.reduceRight<unknown>((inner, k) => ({ [k]: inner }), v) as Values);
   }
   return out;
 }

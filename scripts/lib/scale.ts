@@ -32,14 +32,14 @@ export type ScalePlan = { set: string[]; changes: string[] };
 export function planScale(current: ScaleState, req: ScaleRequest): ScalePlan {
   const hpaAfter = req.hpa ?? current.hpa;
   if (hpaAfter && (req.backend !== undefined || req.frontend !== undefined)) {
-    throw new InputError('the HPA is on, so it sets the replica counts', 'Turn it off in the same call (--hpa off --frontend 3), or change autoscaling.*.minReplicas/maxReplicas in the values.');
+    throw new InputError('the HPA is on, so it sets the replica counts', 'Turn it off in the same call (--hpa off --frontend 3), or change components.*.autoscaling.minReplicas/maxReplicas in the values.');
   }
   const set: string[] = [];
   const changes: string[] = [];
   for (const c of ['backend', 'frontend'] as const) {
     const want = req[c];
     if (want !== undefined && want !== current[c]) {
-      set.push(`${c}.replicaCount=${want}`);
+      set.push(`components.${c}.replicaCount=${want}`);
       changes.push(`${c} ${current[c]} → ${want}`);
     }
   }

@@ -1,7 +1,8 @@
 // Targeted assertions on the rendered chart: each would catch a real regression in how the app runs.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { K8sObject } from '../../scripts/lib/policy.ts';
+import { ref, type K8sObject } from '../../scripts/lib/policy.ts';
+import { toYaml } from '../../scripts/lib/tools/helm.ts';
 import { devValues, dig, find, prodValues, render } from '../lib/chart.ts';
 
 type Env = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean } } };
@@ -13,7 +14,7 @@ const Rollout = suite('rollouts follow config changes');
 
 Rollout('changing a backend setting changes the backend checksum and leaves the frontend alone', async () => {
   const before = await render();
-  const after = await render({ set: ['backend.env.LOG_LEVEL=debug'] });
+  const after = await render({ set: ['components.backend.env.LOG_LEVEL=debug'] });
   const sum = (objs: K8sObject[], name: string) => dig(find(objs, 'Deployment', name), 'spec.template.metadata.annotations.checksum/config');
   assert.ok(sum(before, 'demo-taskflow-backend'));
   assert.is.not(sum(after, 'demo-taskflow-backend'), sum(before, 'demo-taskflow-backend'));
@@ -49,23 +50,61 @@ Routing('the ingress sends /api to the backend and / to the frontend on the conf
   assert.is(dig(ing, 'spec.ingressClassName'), 'nginx');
 });
 
+Routing('a longer path wins: /api/auth claimed by the frontend goes there, the rest of /api to the backend, longest listed first', async () => {
+  const ing = find(await render({ values: toYaml({ components: { frontend: { ingressPaths: ['/', '/api/auth'] } } }) }), 'Ingress', 'demo-taskflow');
+  const paths = (dig(ing, 'spec.rules.0.http.paths') as { path: string; backend: { service: { name: string } } }[]).map((p) => [p.path, p.backend.service.name]);
+  assert.equal(paths, [
+    ['/api/auth', 'demo-taskflow-frontend'],
+    ['/api', 'demo-taskflow-backend'],
+    ['/', 'demo-taskflow-frontend'],
+  ]);
+});
+
+Routing('a LoadBalancer service renders without a node port', async () => {
+  const svc = find(await render({ set: ['components.frontend.service.type=LoadBalancer'] }), 'Service', 'demo-taskflow-frontend');
+  assert.is(dig(svc, 'spec.type'), 'LoadBalancer');
+  assert.is(dig(svc, 'spec.ports.0.nodePort'), undefined);
+});
+
 Routing('the frontend learns the backend URL at run time from its ConfigMap', async () => {
-  const objs = await render({ set: ['backend.service.port=9000'] });
+  const objs = await render({ set: ['components.backend.service.port=9000'] });
   assert.is(find(objs, 'ConfigMap', 'demo-taskflow-frontend').data?.BACKEND_URL, 'http://demo-taskflow-backend:9000');
   const fe = find(objs, 'Deployment', 'demo-taskflow-frontend');
   assert.equal(container(fe).envFrom, [{ configMapRef: { name: 'demo-taskflow-frontend' } }]);
 });
 
-Routing('probes hit /health on the backend and /api/health on the frontend, through the named port', async () => {
-  const objs = await render({ set: ['backend.containerPort=8080'] });
+Routing('backend readiness asks /health (the database), its startup and liveness /health/live; the frontend /api/health; all through the named port', async () => {
+  const objs = await render({ set: ['components.backend.containerPort=8080'] });
   const be = container(find(objs, 'Deployment', 'demo-taskflow-backend'));
   const fe = container(find(objs, 'Deployment', 'demo-taskflow-frontend'));
-  for (const p of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
-    assert.equal(dig(be, `${p}.httpGet`), { path: '/health', port: 'http' });
-    assert.equal(dig(fe, `${p}.httpGet`), { path: '/api/health', port: 'http' });
-  }
+  assert.equal(dig(be, 'readinessProbe.httpGet'), { path: '/health', port: 'http' });
+  // A database outage takes the pods out of the Service but must not restart them.
+  assert.equal(dig(be, 'livenessProbe.httpGet'), { path: '/health/live', port: 'http' });
+  assert.equal(dig(be, 'startupProbe.httpGet'), { path: '/health/live', port: 'http' });
+  for (const p of ['startupProbe', 'livenessProbe', 'readinessProbe']) assert.equal(dig(fe, `${p}.httpGet`), { path: '/api/health', port: 'http' });
   assert.equal(be.ports, [{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
   assert.is(find(objs, 'ConfigMap', 'demo-taskflow-backend').data?.PORT, '8080');
+});
+
+Routing('a service URL names any component and follows its service port', async () => {
+  const objs = await render({ set: ['components.mcp.enabled=true', 'components.mcp.service.port=9100', 'components.backend.serviceUrls.MCP_URL=mcp'] });
+  assert.is(find(objs, 'ConfigMap', 'demo-taskflow-backend').data?.MCP_URL, 'http://demo-taskflow-mcp:9100');
+});
+
+Routing('every pod carries the plain app label, selectors stay on the app.kubernetes.io ones', async () => {
+  const objs = await render({ set: ['migrations.enabled=true'] });
+  const pods = objs.flatMap((o) => {
+    const labels = o.kind === 'Pod' ? o.metadata.labels : (dig(o, 'spec.template.metadata.labels') as Record<string, string> | undefined);
+    return labels ? [[`${o.kind}/${o.metadata.name}`, labels.app, labels['app.kubernetes.io/component']]] : [];
+  });
+  assert.equal(pods, [
+    ['Deployment/demo-taskflow-backend', 'backend', 'backend'],
+    ['Deployment/demo-taskflow-frontend', 'frontend', 'frontend'],
+    ['StatefulSet/demo-taskflow-postgresql', 'postgresql', 'postgresql'],
+    ['Pod/demo-taskflow-test-backend', 'test', 'test'],
+    ['Job/demo-taskflow-migration', 'migration', 'migration'],
+  ]);
+  for (const d of objs.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')) assert.is((dig(d, 'spec.selector.matchLabels') as Record<string, string>).app, undefined, ref(d));
 });
 
 Routing('selectors use only the stable labels, objects carry all the standard ones', async () => {
@@ -122,15 +161,16 @@ Secrets('either component can receive any secret key, under its own variable nam
     'secrets:',
     '  extra:',
     '    ANTHROPIC_API_KEY: sk-ant-test',
-    'frontend:',
-    '  secretEnv:',
-    '    - BETTER_AUTH_SECRET',
-    '    - DATABASE_URL',
-    'backend:',
-    '  secretEnv:',
-    '    - DATABASE_URL',
-    '    - { name: JWT_SECRET, key: BETTER_AUTH_SECRET }',
-    '    - ANTHROPIC_API_KEY',
+    'components:',
+    '  frontend:',
+    '    secretEnv:',
+    '      - BETTER_AUTH_SECRET',
+    '      - DATABASE_URL',
+    '  backend:',
+    '    secretEnv:',
+    '      - DATABASE_URL',
+    '      - { name: JWT_SECRET, key: BETTER_AUTH_SECRET }',
+    '      - ANTHROPIC_API_KEY',
   ].join('\n');
   const objs = await render({ values });
   const fe = envOf(find(objs, 'Deployment', 'demo-taskflow-frontend'));
@@ -174,8 +214,15 @@ Database('the database Service is headless and the NetworkPolicy admits only the
   assert.equal(from, ['backend', 'migration']);
 });
 
+Database('the migration job runs in the image of migrations.component', async () => {
+  const objs = await render({ set: ['migrations.enabled=true', 'migrations.component=mcp', 'components.mcp.enabled=true', 'components.mcp.image.tag=m1'] });
+  const job = find(objs, 'Job', 'demo-taskflow-migration');
+  assert.is(dig(container(job), 'image'), 'taskflow-mcp:m1');
+  assert.equal(envOf(job).map((e) => e.name), ['DATABASE_URL', 'MCP_SHARED_SECRET']);
+});
+
 Database('the migration job is a post-install/pre-upgrade hook running the backend image', async () => {
-  const objs = await render({ set: ['migrations.enabled=true', 'backend.image.tag=abc123'] });
+  const objs = await render({ set: ['migrations.enabled=true', 'components.backend.image.tag=abc123'] });
   const job = find(objs, 'Job', 'demo-taskflow-migration');
   assert.is(job.metadata.annotations?.['helm.sh/hook'], 'post-install,pre-upgrade');
   assert.is(dig(container(job), 'image'), 'taskflow-backend:abc123');
@@ -197,6 +244,14 @@ Profiles('prod runs at least two replicas of each app with HPA, PDB, anti-affini
   const withoutHpa = await render({ files: [prodValues], set: ['autoscaling.enabled=false'] });
   for (const d of withoutHpa.filter((o) => o.kind === 'Deployment')) assert.ok((d.spec?.replicas as number) >= 2);
   assert.ok(dig(find(objs, 'Ingress', 'demo-taskflow'), 'spec.tls.0.secretName'));
+});
+
+Profiles('each HPA aims at CPU and memory and waits five minutes before scaling down', async () => {
+  const hpa = find(await render({ files: [prodValues] }), 'HorizontalPodAutoscaler', 'demo-taskflow-frontend');
+  const targets = (dig(hpa, 'spec.metrics') as { resource: { name: string; target: { averageUtilization: number } } }[]).map((m) => [m.resource.name, m.resource.target.averageUtilization]);
+  assert.equal(targets, [['cpu', 70], ['memory', 80]]);
+  assert.equal(dig(hpa, 'spec.behavior'), { scaleDown: { stabilizationWindowSeconds: 300 } });
+  assert.is(dig(hpa, 'spec.maxReplicas'), 6);
 });
 
 Profiles('dev runs one replica of each, never pulls, and has no HPA or anti-affinity', async () => {
@@ -221,7 +276,7 @@ Profiles('the app pods write only to emptyDirs (read-only root, /tmp, where the 
 });
 
 Profiles('image tags default to the app version and follow the values', async () => {
-  const objs = await render({ set: ['frontend.image.repository=registry.local/fe', 'frontend.image.tag=sha-1f2e'] });
+  const objs = await render({ set: ['components.frontend.image.repository=registry.local/fe', 'components.frontend.image.tag=sha-1f2e'] });
   assert.is(container(find(objs, 'Deployment', 'demo-taskflow-frontend')).image, 'registry.local/fe:sha-1f2e');
   assert.match(String(container(find(objs, 'Deployment', 'demo-taskflow-backend')).image), /^taskflow-backend:\d+\.\d+\.\d+$/);
 });

@@ -23,8 +23,12 @@ const matrix: Record<string, RenderInput> = {
   'HPA off in prod': { files: [prodValues], set: ['autoscaling.enabled=false'] },
   'NetworkPolicy on': { set: ['networkPolicy.enabled=true'] },
   'migration job on': { set: ['migrations.enabled=true'] },
-  'NodePort services': { set: ['frontend.service.type=NodePort', 'frontend.service.nodePort=30080', 'backend.service.type=NodePort'] },
-  'three replicas, hard anti-affinity': { set: ['backend.replicaCount=3', 'backend.antiAffinity=hard'] },
+  'NodePort services': { set: ['components.frontend.service.type=NodePort', 'components.frontend.service.nodePort=30080', 'components.backend.service.type=NodePort'] },
+  'LoadBalancer service': { set: ['components.frontend.service.type=LoadBalancer'] },
+  'three replicas, hard anti-affinity': { set: ['components.backend.replicaCount=3', 'components.backend.antiAffinity=hard'] },
+  'MCP server on': { set: ['components.mcp.enabled=true'] },
+  'MCP server on in prod': { files: [prodValues], set: ['components.mcp.enabled=true'] },
+  'frontend and MCP server only': { set: ['components.backend.enabled=false', 'components.frontend.serviceUrls.BACKEND_URL=null', 'components.mcp.enabled=true'] },
 };
 
 const Matrix = suite('render matrix');

@@ -10,7 +10,7 @@ const Stdin = suite('values on stdin');
 
 for (const word of ['yes', 'on', 'n', 'off', 'Y', 'NO']) {
   Stdin(`a setting whose value is "${word}" reaches the pods as that string`, async () => {
-    const objects = await render({ values: toYaml({ backend: { env: { APP_MODULE: word, CORS_ORIGINS: word } }, ingress: { host: 'taskflow.local' } }) });
+    const objects = await render({ values: toYaml({ components: { backend: { env: { APP_MODULE: word, CORS_ORIGINS: word } } }, ingress: { host: 'taskflow.local' } }) });
     const cm = find(objects, 'ConfigMap', 'demo-taskflow-backend');
     assert.is(dig(cm, 'data.APP_MODULE'), word);
     assert.is(dig(cm, 'data.CORS_ORIGINS'), word);
@@ -18,7 +18,7 @@ for (const word of ['yes', 'on', 'n', 'off', 'Y', 'NO']) {
 }
 
 Stdin('numbers and booleans stay what they are', async () => {
-  const objects = await render({ values: toYaml({ backend: { replicaCount: 3 }, ingress: { enabled: false } }) });
+  const objects = await render({ values: toYaml({ components: { backend: { replicaCount: 3 } }, ingress: { enabled: false } }) });
   assert.is(dig(find(objects, 'Deployment', 'demo-taskflow-backend'), 'spec.replicas'), 3);
   assert.not.ok(objects.some((o) => o.kind === 'Ingress'));
 });

@@ -32,7 +32,7 @@ type Service = {
   tmpfs?: string[];
 };
 type ChartComponent = { writablePaths: string[] };
-type ChartValues = { postgresql: { image: { repository: string; tag: string } }; backend: ChartComponent; frontend: ChartComponent };
+type ChartValues = { postgresql: { image: { repository: string; tag: string } }; components: { backend: ChartComponent; frontend: ChartComponent } };
 
 /** Runs `docker-compose config` with the given env file; the parser must exist (this test never skips). */
 function composeConfig(envText: string): { code: number; stdout: string; stderr: string } {
@@ -135,7 +135,7 @@ test('app containers run as in the cluster: read-only root, no capabilities, wri
     const svc = service(component);
     assert.ok(svc.read_only, `${component}: read-only root filesystem`);
     assert.equal(svc.cap_drop, ['ALL'], `${component}: capabilities`);
-    assert.equal(svc.tmpfs, chart[component].writablePaths, `${component}: writable paths`);
+    assert.equal(svc.tmpfs, chart.components[component].writablePaths, `${component}: writable paths`);
   }
 });
 

@@ -23,7 +23,7 @@ Scale('--frontend 3 --backend 2 upgrades with --reset-then-reuse-values, waits f
   assert.is(r.code, 0, r.output);
   const changed = describeCalls(mutating(m.calls()));
   assert.is(changed.length, 1, changed.join('\n'));
-  assert.match(changed[0] ?? '', /^helm upgrade taskflow \S+ --namespace taskflow --kube-context taskflow --reset-then-reuse-values --set backend\.replicaCount=2 --set frontend\.replicaCount=3 --wait --timeout 5m$/);
+  assert.match(changed[0] ?? '', /^helm upgrade taskflow \S+ --namespace taskflow --kube-context taskflow --reset-then-reuse-values --set components\.backend\.replicaCount=2 --set components\.frontend\.replicaCount=3 --wait --timeout 5m$/);
   assert.is(replicas(m, 'taskflow-frontend'), 3);
   assert.is(replicas(m, 'taskflow-backend'), 2);
   assert.match(r.stdout, /backend 2\/2 ready, 2 endpoints; frontend 3\/3 ready, 3 endpoints/);
@@ -60,8 +60,8 @@ for (const version of ['v3.15.4', 'v3.12.1', 'v4.1.4']) {
     machines.push(m);
     m.patchState((s) => {
       const rev = s.helm.releases['taskflow/taskflow/taskflow']!.revisions.at(-1)!;
-      const defaults = structuredClone(rev.chartDefaults) as { backend: { terminationGracePeriodSeconds: number } };
-      defaults.backend.terminationGracePeriodSeconds = 12;
+      const defaults = structuredClone(rev.chartDefaults) as { components: { backend: { terminationGracePeriodSeconds: number } } };
+      defaults.components.backend.terminationGracePeriodSeconds = 12;
       rev.chartDefaults = defaults;
     });
     m.clearCalls();
@@ -70,8 +70,8 @@ for (const version of ['v3.15.4', 'v3.12.1', 'v4.1.4']) {
     const upgrade = describeCalls(mutating(m.calls()))[0] ?? '';
     if (version === 'v3.12.1') {
       // No --reset-then-reuse-values before Helm 3.14: the release's own values go back on stdin.
-      assert.match(upgrade, /^helm upgrade taskflow \S+ --namespace taskflow --kube-context taskflow --values - --set backend\.replicaCount=2 --wait --timeout 5m$/);
-    } else assert.match(upgrade, /--reset-then-reuse-values --set backend\.replicaCount=2/);
+      assert.match(upgrade, /^helm upgrade taskflow \S+ --namespace taskflow --kube-context taskflow --values - --set components\.backend\.replicaCount=2 --wait --timeout 5m$/);
+    } else assert.match(upgrade, /--reset-then-reuse-values --set components\.backend\.replicaCount=2/);
     const objects = (m.state().kube.objects.taskflow?.taskflow ?? []) as { kind: string; metadata: { name: string }; spec: { template: { spec: { terminationGracePeriodSeconds: number } } } }[];
     const backend = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'taskflow-backend');
     assert.is(backend?.spec.template.spec.terminationGracePeriodSeconds, 30);
@@ -168,9 +168,9 @@ const Plan = suite('scale plan');
 Plan('the plan sets only what changes, and nothing when everything is as asked', () => {
   const cur = { backend: 1, frontend: 2, hpa: false };
   assert.equal(planScale(cur, { frontend: 2 }), { set: [], changes: [] });
-  assert.equal(planScale(cur, { frontend: 3, backend: 1 }).set, ['frontend.replicaCount=3']);
+  assert.equal(planScale(cur, { frontend: 3, backend: 1 }).set, ['components.frontend.replicaCount=3']);
   assert.equal(planScale(cur, { hpa: true }).set, ['autoscaling.enabled=true']);
-  assert.equal(planScale({ ...cur, hpa: true }, { hpa: false, frontend: 4 }).set, ['frontend.replicaCount=4', 'autoscaling.enabled=false']);
+  assert.equal(planScale({ ...cur, hpa: true }, { hpa: false, frontend: 4 }).set, ['components.frontend.replicaCount=4', 'autoscaling.enabled=false']);
 });
 
 Plan('replica counts parse strictly', () => {

@@ -47,10 +47,10 @@ Setup('a fresh machine gets a running cluster, built and loaded images, and a de
   const rel = release(s);
   assert.equal(rel?.revisions.map((x) => x.status), ['deployed']);
   // The images the release runs are the ones built and loaded, tagged by content.
-  const values = rel?.revisions[0]?.values as { backend: { image: { tag: string } }; frontend: { image: { tag: string } } };
-  assert.match(values.backend.image.tag, /^[0-9a-f]{12}$/);
-  assert.ok(s.minikube.profiles.taskflow?.images.includes(`taskflow-backend:${values.backend.image.tag}`));
-  assert.ok(s.minikube.profiles.taskflow?.images.includes(`taskflow-frontend:${values.frontend.image.tag}`));
+  const values = rel?.revisions[0]?.values as { components: { backend: { image: { tag: string } }; frontend: { image: { tag: string } } } };
+  assert.match(values.components.backend.image.tag, /^[0-9a-f]{12}$/);
+  assert.ok(s.minikube.profiles.taskflow?.images.includes(`taskflow-backend:${values.components.backend.image.tag}`));
+  assert.ok(s.minikube.profiles.taskflow?.images.includes(`taskflow-frontend:${values.components.frontend.image.tag}`));
   assert.ok(s.kube.pods.taskflow?.taskflow?.every((p) => p.ready));
   assert.match(r.stdout, /http:\/\/localhost:3000/);
   assert.match(r.stdout, /192\.168\.49\.2 taskflow\.local/);
@@ -105,7 +105,7 @@ Setup('a rerun with nothing changed starts nothing, builds nothing, loads nothin
 Setup('changing one backend source file rebuilds and loads only the backend and upgrades the release', async () => {
   const m = await machine();
   assert.is((await setup(m)).code, 0);
-  const before = release(m.state())?.revisions[0]?.values as { backend: { image: { tag: string } }; frontend: { image: { tag: string } } };
+  const before = release(m.state())?.revisions[0]?.values as { components: { backend: { image: { tag: string } }; frontend: { image: { tag: string } } } };
   writeFileSync(join(m.backendDir, 'app', 'main.py'), `${readFileSync(join(m.backendDir, 'app', 'main.py'), 'utf8')}\n# changed\n`);
   m.clearCalls();
   const r = await setup(m);
@@ -116,8 +116,8 @@ Setup('changing one backend source file rebuilds and loads only the backend and 
   assert.match(changed[1] ?? '', /^minikube image load taskflow-backend:/);
   assert.match(changed[2] ?? '', /^helm upgrade --install/);
   const after = release(m.state())?.revisions.at(-1)?.values as typeof before;
-  assert.is.not(after.backend.image.tag, before.backend.image.tag);
-  assert.is(after.frontend.image.tag, before.frontend.image.tag);
+  assert.is.not(after.components.backend.image.tag, before.components.backend.image.tag);
+  assert.is(after.components.frontend.image.tag, before.components.frontend.image.tag);
 });
 
 Setup('a file the .dockerignore keeps out (tests, caches) changes no tag and rebuilds nothing', async () => {
@@ -317,9 +317,9 @@ Setup('with a registry, images are pushed there (not loaded), the cluster may pu
   const changed = describeCalls(mutating(m.calls()));
   assert.is(changed.filter((c) => /^docker push registry\.example\.com\/team\/taskflow-(backend|frontend):[0-9a-f]{12}$/.test(c)).length, 2, changed.join('\n'));
   assert.not.ok(changed.some((c) => c.includes('image load')));
-  const values = release(m.state())?.revisions[0]?.values as { backend: { image: { repository: string; pullPolicy: string } } };
-  assert.is(values.backend.image.repository, 'registry.example.com/team/taskflow-backend');
-  assert.is(values.backend.image.pullPolicy, 'IfNotPresent');
+  const values = release(m.state())?.revisions[0]?.values as { components: { backend: { image: { repository: string; pullPolicy: string } } } };
+  assert.is(values.components.backend.image.repository, 'registry.example.com/team/taskflow-backend');
+  assert.is(values.components.backend.image.pullPolicy, 'IfNotPresent');
   m.clearCalls();
   assert.is((await setup(m)).code, 0);
   assert.equal(describeCalls(mutating(m.calls())), []);

@@ -14,19 +14,19 @@ import type { HistoryEntry, ReleaseStatus } from '../../scripts/lib/tools/helm.t
 const Release = suite('release decision');
 const info = (status: ReleaseStatus, revision: number) => ({ status, revision, chartVersion: '0.1.0' });
 const hist = (...s: ReleaseStatus[]): HistoryEntry[] => s.map((status, i) => ({ revision: i + 1, status }));
-const want = { backend: { image: { tag: 'abc' } } };
+const want = { components: { backend: { image: { tag: 'abc' } } } };
 
 Release('no release: install', () => {
   assert.is(decideRelease({ history: [] }, want).action, 'install');
 });
 
 Release('deployed with the same values (in any key order): nothing', () => {
-  const v = decideRelease({ info: info('deployed', 3), history: hist('superseded', 'superseded', 'deployed'), currentValues: { backend: { image: { tag: 'abc' } } } }, want);
+  const v = decideRelease({ info: info('deployed', 3), history: hist('superseded', 'superseded', 'deployed'), currentValues: { components: { backend: { image: { tag: 'abc' } } } } }, want);
   assert.is(v.action, 'none');
 });
 
 Release('deployed with other values: upgrade', () => {
-  assert.is(decideRelease({ info: info('deployed', 1), history: hist('deployed'), currentValues: { backend: { image: { tag: 'old' } } } }, want).action, 'upgrade');
+  assert.is(decideRelease({ info: info('deployed', 1), history: hist('deployed'), currentValues: { components: { backend: { image: { tag: 'old' } } } } }, want).action, 'upgrade');
 });
 
 Release('pending-upgrade after a deployed revision: roll back to that revision, then upgrade', () => {
@@ -50,11 +50,13 @@ Release('values merge like helm: maps deep, lists and scalars replaced, null del
 });
 
 Release('scaled values are carried only for the same profile', () => {
-  const current = { commonAnnotations: { 'taskflow.dev/profile': 'dev' }, frontend: { replicaCount: 3, image: { tag: 'x' } }, autoscaling: { enabled: false } };
-  assert.equal(scaledValues(current, 'dev'), { frontend: { replicaCount: 3 }, autoscaling: { enabled: false } });
+  const current = { commonAnnotations: { 'taskflow.dev/profile': 'dev' }, components: { frontend: { replicaCount: 3, image: { tag: 'x' } } }, autoscaling: { enabled: false } };
+  assert.equal(scaledValues(current, 'dev'), { components: { frontend: { replicaCount: 3 } }, autoscaling: { enabled: false } });
   assert.equal(scaledValues(current, 'prod'), {});
   assert.equal(scaledValues(undefined, 'dev'), {});
 });
+
+const backendOf = (v: Values) => (v.components as Record<string, Values>).backend as Values;
 
 /** The values setup generates from an env file's settings, laid over the given chart values. */
 function generated(envValues: Record<string, string>, chartValues: Values): Values {
@@ -65,15 +67,15 @@ function generated(envValues: Record<string, string>, chartValues: Values): Valu
 }
 
 Release('a model key beyond OpenAI is added to the secretEnv list the chart values give the backend, renames kept', () => {
-  const chartValues = { backend: { secretEnv: ['DATABASE_URL', { name: 'JWT_SECRET', key: 'BETTER_AUTH_SECRET' }] } };
+  const chartValues = { components: { backend: { secretEnv: ['DATABASE_URL', { name: 'JWT_SECRET', key: 'BETTER_AUTH_SECRET' }] } } };
   const v = generated({ ANTHROPIC_API_KEY: 'sk-ant-test' }, chartValues);
-  assert.equal((v.backend as Values).secretEnv, ['DATABASE_URL', { name: 'JWT_SECRET', key: 'BETTER_AUTH_SECRET' }, 'ANTHROPIC_API_KEY']);
+  assert.equal(backendOf(v).secretEnv, ['DATABASE_URL', { name: 'JWT_SECRET', key: 'BETTER_AUTH_SECRET' }, 'ANTHROPIC_API_KEY']);
   assert.equal((v.secrets as Values).extra, { ANTHROPIC_API_KEY: 'sk-ant-test' });
 });
 
 Release('without extra model keys the backend keeps the secretEnv list of the chart values', () => {
-  const v = generated({}, { backend: { secretEnv: ['DATABASE_URL'] } });
-  assert.is((v.backend as Values).secretEnv, undefined);
+  const v = generated({}, { components: { backend: { secretEnv: ['DATABASE_URL'] } } });
+  assert.is(backendOf(v).secretEnv, undefined);
 });
 
 Release.run();

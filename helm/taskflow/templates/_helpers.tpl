@@ -1,4 +1,8 @@
-{{/* Naming, labels and the small blocks every workload repeats. */}}
+{{/*
+Naming, labels and the small blocks every workload repeats. Helpers take named arguments:
+"context" is the root ($), "component" is always a component's name (a key of .Values.components,
+or one of the chart's own: postgresql, migration, app, test).
+*/}}
 
 {{/* Chart name, overridable, cut to 63 characters because label values and DNS names allow no more. */}}
 {{- define "taskflow.name" -}}
@@ -21,8 +25,7 @@
 
 {{/* "<fullname>-<component>"; the fullname is cut first so the component suffix always survives. */}}
 {{- define "taskflow.componentName" -}}
-{{- $root := index . 0 }}{{- $component := index . 1 -}}
-{{- printf "%s-%s" (include "taskflow.fullname" $root | trunc (int (sub 62 (len $component)))) $component | trimSuffix "-" }}
+{{- printf "%s-%s" (include "taskflow.fullname" .context | trunc (int (sub 62 (len .component)))) .component | trimSuffix "-" }}
 {{- end }}
 
 {{/* "name-version" for the helm.sh/chart label ("+" is not allowed in label values). */}}
@@ -32,28 +35,32 @@
 
 {{/* The only labels selectors use: they never change over a release's life, so Deployments can be upgraded in place. */}}
 {{- define "taskflow.selectorLabels" -}}
-{{- $root := index . 0 }}{{- $component := index . 1 -}}
-app.kubernetes.io/name: {{ include "taskflow.name" $root }}
-app.kubernetes.io/instance: {{ $root.Release.Name }}
-app.kubernetes.io/component: {{ $component }}
+app.kubernetes.io/name: {{ include "taskflow.name" .context }}
+app.kubernetes.io/instance: {{ .context.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
 {{/* Every object's labels: the selector labels plus the ones that may change between versions. */}}
 {{- define "taskflow.labels" -}}
-{{- $root := index . 0 -}}
-helm.sh/chart: {{ include "taskflow.chart" $root }}
+helm.sh/chart: {{ include "taskflow.chart" .context }}
 {{ include "taskflow.selectorLabels" . }}
-app.kubernetes.io/version: {{ $root.Chart.AppVersion | quote }}
-app.kubernetes.io/part-of: {{ $root.Values.partOf }}
-app.kubernetes.io/managed-by: {{ $root.Release.Service }}
+app.kubernetes.io/version: {{ .context.Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: {{ .context.Values.partOf }}
+app.kubernetes.io/managed-by: {{ .context.Release.Service }}
+{{- end }}
+
+{{/* A pod's labels: the object labels plus the plain "app" label that dashboards and `kubectl -l app=…` expect. */}}
+{{- define "taskflow.podLabels" -}}
+{{ include "taskflow.labels" . }}
+app: {{ .component }}
 {{- end }}
 
 {{/* "repository:tag", the tag defaulting to appVersion so a bare install runs the matching app. */}}
 {{- define "taskflow.image" -}}
-{{- $root := index . 0 }}{{- $image := index . 1 }}
-{{- printf "%s:%s" $image.repository (default $root.Chart.AppVersion $image.tag) }}
+{{- printf "%s:%s" .image.repository (default .context.Chart.AppVersion .image.tag) }}
 {{- end }}
 
+{{/* The ServiceAccount every pod runs as: the chart's own, a named one, or the namespace default. */}}
 {{- define "taskflow.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "taskflow.fullname" .) .Values.serviceAccount.name }}
@@ -69,7 +76,7 @@ app.kubernetes.io/managed-by: {{ $root.Release.Service }}
 
 {{/* Host of the in-cluster PostgreSQL (its Service). */}}
 {{- define "taskflow.postgresql.host" -}}
-{{- include "taskflow.componentName" (list . "postgresql") }}
+{{- include "taskflow.componentName" (dict "context" . "component" "postgresql") }}
 {{- end }}
 
 {{/*
@@ -81,6 +88,12 @@ socket: on first boot the image's init server listens on the socket only and mus
 ["pg_isready", "-h", "127.0.0.1", "-p", "{{ $pg.port }}", "-U", "{{ $pg.auth.username }}", "-d", "{{ $pg.auth.database }}"]
 {{- end }}
 
+{{/* A component's in-cluster URL, "http://<fullname>-<component>:<service port>", for another component's serviceUrls. */}}
+{{- define "taskflow.serviceUrl" -}}
+{{- $target := index .context.Values.components .component | default dict }}
+{{- printf "http://%s:%d" (include "taskflow.componentName" .) (int (dig "service" "port" 0 $target)) }}
+{{- end }}
+
 {{/*
 The keys the chart's own Secret can hold besides secrets.extra, and whether the pods need each one:
 validateValues accepts these in a secretEnv list, and taskflow.secretEnv marks a reference to any
@@ -90,7 +103,13 @@ key that is not required (a model API key, a secrets.extra key) optional, so the
 DATABASE_URL: required
 BETTER_AUTH_SECRET: required
 POSTGRES_PASSWORD: required
+MCP_SHARED_SECRET: required
 OPENAI_API_KEY: optional
+{{- end }}
+
+{{/* The Secret key a secretEnv item reads: the item itself, or its "key" when it renames ({name, key}). */}}
+{{- define "taskflow.secretEnvKey" -}}
+{{- if kindIs "map" . }}{{ .key }}{{ else }}{{ . }}{{ end }}
 {{- end }}
 
 {{/*
@@ -98,6 +117,8 @@ The chart Secret's data as YAML (plain text; the Secret template encodes it). Ea
 is kept from the live Secret on upgrade (lookup), so an upgrade never rotates the database password
 under an existing volume or logs every user out. Order: a value given in values > the live value >
 a new random one. Computed in one place so DATABASE_URL and POSTGRES_PASSWORD always agree.
+MCP_SHARED_SECRET is only made once a component asks for it (or it was made before), so an app
+without the MCP server keeps the Secret it had.
 */}}
 {{- define "taskflow.secretData" -}}
 {{- if not (hasKey .Values "__secretData") }}
@@ -117,6 +138,18 @@ a new random one. Computed in one place so DATABASE_URL and POSTGRES_PASSWORD al
 {{- $_ := set $data "DATABASE_URL" $url }}
 {{- else if .Values.externalDatabase.url }}
 {{- $_ := set $data "DATABASE_URL" .Values.externalDatabase.url }}
+{{- end }}
+{{- $asked := list }}
+{{- range $name, $c := .Values.components }}
+{{- if $c.enabled }}
+{{- range $c.secretEnv }}{{- $asked = append $asked (include "taskflow.secretEnvKey" .) }}{{- end }}
+{{- end }}
+{{- end }}
+{{- $mcp := .Values.secrets.mcpSharedSecret }}
+{{- if not $mcp }}{{- $mcp = (get $liveData "MCP_SHARED_SECRET" | b64dec) }}{{- end }}
+{{- if and (not $mcp) (has "MCP_SHARED_SECRET" $asked) }}{{- $mcp = randAlphaNum 48 }}{{- end }}
+{{- if $mcp }}
+{{- $_ := set $data "MCP_SHARED_SECRET" $mcp }}
 {{- end }}
 {{- if .Values.secrets.openaiApiKey }}
 {{- $_ := set $data "OPENAI_API_KEY" .Values.secrets.openaiApiKey }}
@@ -147,11 +180,11 @@ Env entries for a component's secretEnv list. An item is a key name or {name, ke
 DATABASE_URL comes from externalDatabase.existingSecret when that is set.
 */}}
 {{- define "taskflow.secretEnv" -}}
-{{- $root := index . 0 }}{{- $items := index . 1 -}}
+{{- $root := .context }}
 {{- $chartKeys := include "taskflow.secretKeys" $root | fromYaml }}
-{{- range $items }}
-{{- $name := . }}{{- $key := . }}
-{{- if kindIs "map" . }}{{- $name = .name }}{{- $key = .key }}{{- end }}
+{{- range .items }}
+{{- $key := include "taskflow.secretEnvKey" . }}
+{{- $name := $key }}{{- if kindIs "map" . }}{{- $name = .name }}{{- end }}
 - name: {{ $name }}
   valueFrom:
     secretKeyRef:
@@ -168,15 +201,27 @@ DATABASE_URL comes from externalDatabase.existingSecret when that is set.
 {{- end }}
 {{- end }}
 
+{{/* The component's plain settings: its port, the URLs of the components it calls, then its env (which wins). */}}
+{{- define "taskflow.configData" -}}
+{{- $c := index .context.Values.components .component -}}
+{{- $data := dict "PORT" (toString $c.containerPort) }}
+{{- range $var, $target := $c.serviceUrls }}
+{{- $_ := set $data $var (include "taskflow.serviceUrl" (dict "context" $.context "component" $target)) }}
+{{- end }}
+{{- range $k, $v := $c.env }}
+{{- $_ := set $data $k (toString $v) }}
+{{- end }}
+{{- toYaml $data }}
+{{- end }}
+
 {{/* Pod-level security context of the app pods: Pod Security Standard "restricted". */}}
 {{- define "taskflow.podSecurityContext" -}}
-{{- $root := index . 0 }}{{- $uid := index . 1 -}}
 runAsNonRoot: true
-runAsUser: {{ $uid }}
-runAsGroup: {{ $uid }}
-fsGroup: {{ $uid }}
+runAsUser: {{ .runAsUser }}
+runAsGroup: {{ .runAsUser }}
+fsGroup: {{ .runAsUser }}
 seccompProfile:
-  type: {{ $root.Values.podSecurityContext.seccompProfile.type }}
+  type: {{ .context.Values.podSecurityContext.seccompProfile.type }}
 {{- end }}
 
 {{/* Container-level security context: nothing to escalate, no capabilities, nothing writable but emptyDirs. */}}
@@ -188,51 +233,45 @@ capabilities:
   drop: ["ALL"]
 {{- end }}
 
-{{/* Startup, liveness and readiness probes on one HTTP path; startup gives slow first boots time without loosening liveness. */}}
+{{/*
+Startup, liveness and readiness probes through the named port. Startup gives a slow first boot time
+without loosening liveness; liveness asks only "is the process serving" so a database outage takes
+pods out of the Service (readiness) instead of restarting them.
+*/}}
 {{- define "taskflow.httpProbes" -}}
-{{- $c := . -}}
+{{- $p := .probes -}}
 startupProbe:
   httpGet:
-    path: {{ $c.probes.path }}
+    path: {{ $p.startupPath }}
     port: http
-  periodSeconds: {{ $c.probes.startup.periodSeconds }}
-  failureThreshold: {{ $c.probes.startup.failureThreshold }}
-  timeoutSeconds: {{ $c.probes.startup.timeoutSeconds }}
+  periodSeconds: {{ $p.startup.periodSeconds }}
+  failureThreshold: {{ $p.startup.failureThreshold }}
+  timeoutSeconds: {{ $p.startup.timeoutSeconds }}
 livenessProbe:
   httpGet:
-    path: {{ $c.probes.path }}
+    path: {{ $p.livenessPath }}
     port: http
-  periodSeconds: {{ $c.probes.liveness.periodSeconds }}
-  failureThreshold: {{ $c.probes.liveness.failureThreshold }}
-  timeoutSeconds: {{ $c.probes.liveness.timeoutSeconds }}
+  periodSeconds: {{ $p.liveness.periodSeconds }}
+  failureThreshold: {{ $p.liveness.failureThreshold }}
+  timeoutSeconds: {{ $p.liveness.timeoutSeconds }}
 readinessProbe:
   httpGet:
-    path: {{ $c.probes.path }}
+    path: {{ $p.readinessPath }}
     port: http
-  periodSeconds: {{ $c.probes.readiness.periodSeconds }}
-  failureThreshold: {{ $c.probes.readiness.failureThreshold }}
-  timeoutSeconds: {{ $c.probes.readiness.timeoutSeconds }}
+  periodSeconds: {{ $p.readiness.periodSeconds }}
+  failureThreshold: {{ $p.readiness.failureThreshold }}
+  timeoutSeconds: {{ $p.readiness.timeoutSeconds }}
 {{- end }}
 
-{{/* One emptyDir per writable path; the volume name is derived from the path so mounts and volumes pair up. */}}
-{{- define "taskflow.writableVolumes" -}}
-{{- range . }}
-- name: {{ printf "writable%s" (. | replace "/" "-" | replace "." "" | replace "_" "-") | lower | trunc 63 | trimSuffix "-" }}
-  emptyDir: {}
-{{- end }}
+{{/* The emptyDir volume of a writable path, named after the path so its mount and volume pair up. */}}
+{{- define "taskflow.writableVolumeName" -}}
+{{- printf "writable%s" (. | replace "/" "-" | replace "." "" | replace "_" "-") | lower | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{- define "taskflow.writableMounts" -}}
-{{- range . }}
-- name: {{ printf "writable%s" (. | replace "/" "-" | replace "." "" | replace "_" "-") | lower | trunc 63 | trimSuffix "-" }}
-  mountPath: {{ . }}
-{{- end }}
-{{- end }}
-
-{{/* Spreads replicas over nodes once there is more than one (or the HPA may add more). */}}
+{{/* Spreads a component's replicas over nodes once there is more than one (or the HPA may add more). */}}
 {{- define "taskflow.antiAffinity" -}}
-{{- $root := index . 0 }}{{- $component := index . 1 }}{{- $c := index . 2 -}}
-{{- $many := or (gt (int $c.replicaCount) 1) $root.Values.autoscaling.enabled }}
+{{- $c := index .context.Values.components .component -}}
+{{- $many := or (gt (int $c.replicaCount) 1) .context.Values.autoscaling.enabled }}
 {{- if and $many (ne $c.antiAffinity "none") }}
 affinity:
   podAntiAffinity:
@@ -241,7 +280,7 @@ affinity:
       - topologyKey: kubernetes.io/hostname
         labelSelector:
           matchLabels:
-            {{- include "taskflow.selectorLabels" (list $root $component) | nindent 12 }}
+            {{- include "taskflow.selectorLabels" . | nindent 12 }}
     {{- else }}
     preferredDuringSchedulingIgnoredDuringExecution:
       - weight: 100
@@ -249,9 +288,30 @@ affinity:
           topologyKey: kubernetes.io/hostname
           labelSelector:
             matchLabels:
-              {{- include "taskflow.selectorLabels" (list $root $component) | nindent 14 }}
+              {{- include "taskflow.selectorLabels" . | nindent 14 }}
     {{- end }}
 {{- end }}
+{{- end }}
+
+{{/*
+Every enabled component's ingress paths as a list of {path, component}, longest path first: the
+order the controller applies (the longest matching prefix wins), so the Ingress reads as it routes.
+*/}}
+{{- define "taskflow.ingressRoutes" -}}
+{{- $bySortKey := dict }}
+{{- range $name, $c := .Values.components }}
+{{- if $c.enabled }}
+{{- range $c.ingressPaths }}
+{{- /* "0991 /api/auth": 1000 minus the length, zero-padded, sorts longer paths first; then by path. */}}
+{{- $_ := set $bySortKey (printf "%04d %s" (sub 1000 (len .)) .) (dict "path" . "component" $name) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $routes := list }}
+{{- range keys $bySortKey | sortAlpha }}
+{{- $routes = append $routes (get $bySortKey .) }}
+{{- end }}
+{{- toYaml $routes }}
 {{- end }}
 
 {{/*
@@ -270,35 +330,67 @@ each naming the key and what to change.
 {{- $known := keys (include "taskflow.secretKeys" . | fromYaml) }}
 {{- $secretish := printf "(?i)%s" (.Files.Get "files/secret-names.yaml" | fromYaml).pattern }}
 {{- range $k, $_ := $v.secrets.extra }}{{- $known = append $known $k }}{{- end }}
-{{- range $component := list "backend" "frontend" }}
-{{- $c := index $v $component -}}
+{{- $pathOwner := dict }}
+{{- $enabled := list }}
+{{- range $name, $c := $v.components }}{{ if $c.enabled }}{{ $enabled = append $enabled $name }}{{ end }}{{ end }}
+{{- range $name, $c := $v.components }}
+{{- $at := printf "components.%s" $name }}
+{{- if has $name (list "postgresql" "migration") }}
+{{- $errors = append $errors (printf "%s: the name %s is taken by the chart's own objects: rename the component" $at $name) }}
+{{- end }}
+{{- range $c.reachableFrom }}
+{{- if not (hasKey $v.components .) }}
+{{- $errors = append $errors (printf "%s.reachableFrom names %s, which is not a component: use one of %s" $at . (keys $v.components | sortAlpha | join ", ")) }}
+{{- end }}
+{{- end }}
+{{- if $c.enabled }}
 {{- if ge (int $c.preStopSleepSeconds) (int $c.terminationGracePeriodSeconds) }}
-{{- $errors = append $errors (printf "%s.preStopSleepSeconds (%d) must be less than %s.terminationGracePeriodSeconds (%d), or SIGTERM comes after the pod is killed" $component (int $c.preStopSleepSeconds) $component (int $c.terminationGracePeriodSeconds)) }}
+{{- $errors = append $errors (printf "%s.preStopSleepSeconds (%d) must be less than %s.terminationGracePeriodSeconds (%d), or SIGTERM comes after the pod is killed" $at (int $c.preStopSleepSeconds) $at (int $c.terminationGracePeriodSeconds)) }}
+{{- end }}
+{{- if and (eq $c.service.type "LoadBalancer") $c.service.nodePort }}
+{{- $errors = append $errors (printf "%s.service.nodePort (%d) is only used with type NodePort, but the type is LoadBalancer: set %s.service.type=NodePort or %s.service.nodePort=null" $at (int $c.service.nodePort) $at $at) }}
 {{- end }}
 {{- range $k, $_ := $c.env }}
 {{- if regexMatch $secretish $k }}
-{{- $errors = append $errors (printf "%s.env.%s looks like a secret and would land in a ConfigMap: move it to secrets.extra.%s and list it in %s.secretEnv" $component $k $k $component) }}
+{{- $errors = append $errors (printf "%s.env.%s looks like a secret and would land in a ConfigMap: move it to secrets.extra.%s and list it in %s.secretEnv" $at $k $k $at) }}
 {{- end }}
 {{- end }}
 {{- if not $v.secrets.existingSecret }}
 {{- range $c.secretEnv }}
-{{- $key := . }}{{- if kindIs "map" . }}{{- $key = .key }}{{- end }}
+{{- $key := include "taskflow.secretEnvKey" . }}
 {{- if not (has $key $known) }}
-{{- $errors = append $errors (printf "%s.secretEnv names %s, which the chart's Secret does not hold: add secrets.extra.%s or remove it" $component $key $key) }}
+{{- $errors = append $errors (printf "%s.secretEnv names %s, which the chart's Secret does not hold: add secrets.extra.%s or remove it" $at $key $key) }}
 {{- end }}
 {{- end }}
 {{- end }}
-{{- $hpa := index $v.autoscaling $component }}
-{{- if gt (int $hpa.minReplicas) (int $hpa.maxReplicas) }}
-{{- $errors = append $errors (printf "autoscaling.%s.minReplicas (%d) is greater than autoscaling.%s.maxReplicas (%d)" $component (int $hpa.minReplicas) $component (int $hpa.maxReplicas)) }}
+{{- range $var, $target := $c.serviceUrls }}
+{{- if not (dig $target "enabled" false $v.components) }}
+{{- $errors = append $errors (printf "%s.serviceUrls.%s names %s, which is not an enabled component: enable it or remove the variable" $at $var $target) }}
 {{- end }}
 {{- end }}
-{{- if and $v.podDisruptionBudget.enabled (not $v.autoscaling.enabled) }}
-{{- range $component := list "backend" "frontend" }}
-{{- if le (int (index $v $component).replicaCount) (int $v.podDisruptionBudget.minAvailable) }}
-{{- $errors = append $errors (printf "podDisruptionBudget.minAvailable (%d) leaves no pod of %s (replicaCount %d) to evict, so node drains would hang: raise %s.replicaCount or turn podDisruptionBudget off" (int $v.podDisruptionBudget.minAvailable) $component (int (index $v $component).replicaCount) $component) }}
+{{- range $c.ingressPaths }}
+{{- if hasKey $pathOwner . }}
+{{- $errors = append $errors (printf "%s.ingressPaths and components.%s.ingressPaths both claim %s: each path routes to one component, so remove it from one of them" $at (get $pathOwner .) .) }}
+{{- else }}
+{{- $_ := set $pathOwner . $name }}
 {{- end }}
 {{- end }}
+{{- if and $v.networkPolicy.enabled $v.ingress.enabled $c.ingressPaths $c.reachableFrom }}
+{{- $errors = append $errors (printf "%s has ingressPaths, but with networkPolicy.enabled its reachableFrom admits only %s, so the ingress controller could not reach it: clear %s.reachableFrom or %s.ingressPaths" $at (join ", " $c.reachableFrom) $at $at) }}
+{{- end }}
+{{- if gt (int $c.autoscaling.minReplicas) (int $c.autoscaling.maxReplicas) }}
+{{- $errors = append $errors (printf "%s.autoscaling.minReplicas (%d) is greater than %s.autoscaling.maxReplicas (%d)" $at (int $c.autoscaling.minReplicas) $at (int $c.autoscaling.maxReplicas)) }}
+{{- end }}
+{{- if and $v.podDisruptionBudget.enabled (not $v.autoscaling.enabled) (le (int $c.replicaCount) (int $v.podDisruptionBudget.minAvailable)) }}
+{{- $errors = append $errors (printf "podDisruptionBudget.minAvailable (%d) leaves no pod of %s (replicaCount %d) to evict, so node drains would hang: raise %s.replicaCount or turn podDisruptionBudget off" (int $v.podDisruptionBudget.minAvailable) $name (int $c.replicaCount) $at) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if and $v.ingress.enabled (not $pathOwner) }}
+{{- $errors = append $errors "ingress.enabled is true but no enabled component has ingressPaths: add a path such as / to one, or set ingress.enabled=false" }}
+{{- end }}
+{{- if and $v.migrations.enabled (not (dig $v.migrations.component "enabled" false $v.components)) }}
+{{- $errors = append $errors (printf "migrations.component is %s, which is not an enabled component: the Job runs in that component's image, so name one of: %s" $v.migrations.component (join ", " $enabled)) }}
 {{- end }}
 {{- if $errors }}
 {{- fail (printf "\n\nInvalid values for the taskflow chart:\n  - %s\n" (join "\n  - " $errors)) }}

@@ -1,0 +1,95 @@
+// The MCP server is a component like the others: off by default; when on, it has probes, meets the
+// Pod Security Standard "restricted" and every policy check, gets its shared secret, and with
+// network policies on, only the backend can open a connection to it.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { schemaProblems } from '../../scripts/lib/k8s-schema.ts';
+import { checkPolicies, podTemplateOf, ref, type K8sObject } from '../../scripts/lib/policy.ts';
+import { dig, find, prodValues, render } from '../lib/chart.ts';
+
+const ON = ['components.mcp.enabled=true'];
+const container = (o: K8sObject) => dig(o, 'spec.template.spec.containers.0') as Record<string, unknown>;
+const decode = (s: K8sObject, key: string) => Buffer.from(s.data?.[key] ?? '', 'base64').toString();
+
+type Selector = { matchLabels?: Record<string, string> };
+type Policy = { spec: { podSelector: Selector; ingress?: { from?: { podSelector?: Selector }[] }[] } };
+const selects = (sel: Selector, labels: Record<string, string>) => Object.entries(sel.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+
+/**
+ * Whether pods with the `from` labels may open a connection to pods with the `to` labels: a pod no
+ * NetworkPolicy selects admits anyone; one that some policy selects admits only what a rule lets in.
+ */
+function admits(objects: K8sObject[], from: Record<string, string>, to: Record<string, string>): boolean {
+  const policies = objects.filter((o) => o.kind === 'NetworkPolicy') as unknown as Policy[];
+  const governing = policies.filter((p) => selects(p.spec.podSelector, to));
+  if (governing.length === 0) return true;
+  return governing.some((p) => (p.spec.ingress ?? []).some((rule) => (rule.from ?? []).some((peer) => peer.podSelector !== undefined && selects(peer.podSelector, from))));
+}
+
+const Mcp = suite('MCP server component');
+
+Mcp('off by default: nothing of it renders and the Secret has no MCP key', async () => {
+  const objects = await render();
+  assert.equal(objects.filter((o) => o.metadata.name.endsWith('-mcp')).map(ref), []);
+  assert.not.ok('MCP_SHARED_SECRET' in (find(objects, 'Secret', 'demo-taskflow').data ?? {}));
+});
+
+Mcp('on: a Deployment, Service and ConfigMap on port 8001 with startup, liveness and readiness probes', async () => {
+  const objects = await render({ set: ON });
+  const c = container(find(objects, 'Deployment', 'demo-taskflow-mcp'));
+  assert.is(c.image, 'taskflow-mcp:0.1.0');
+  assert.equal(c.ports, [{ name: 'http', containerPort: 8001, protocol: 'TCP' }]);
+  assert.equal(dig(c, 'startupProbe.httpGet'), { path: '/health/live', port: 'http' });
+  assert.equal(dig(c, 'livenessProbe.httpGet'), { path: '/health/live', port: 'http' });
+  assert.equal(dig(c, 'readinessProbe.httpGet'), { path: '/health', port: 'http' });
+  assert.is(dig(find(objects, 'Service', 'demo-taskflow-mcp'), 'spec.ports.0.port'), 8001);
+  assert.is(find(objects, 'ConfigMap', 'demo-taskflow-mcp').data?.PORT, '8001');
+  const ingressPaths = (dig(find(objects, 'Ingress', 'demo-taskflow'), 'spec.rules.0.http.paths') as { backend: { service: { name: string } } }[]).map((p) => p.backend.service.name);
+  assert.not.ok(ingressPaths.includes('demo-taskflow-mcp'), 'the MCP server is not on the ingress');
+});
+
+Mcp('on: meets Pod Security Standard "restricted" and every policy check, in defaults and in prod', async () => {
+  for (const files of [[], [prodValues]]) {
+    const objects = await render({ files, set: ON });
+    const mcp = objects.filter((o) => o.metadata.name === 'demo-taskflow-mcp');
+    assert.equal(mcp.map((o) => o.kind).sort(), files.length ? ['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'PodDisruptionBudget', 'Service'] : ['ConfigMap', 'Deployment', 'Service']);
+    assert.equal(mcp.flatMap((o) => schemaProblems(o)), []);
+    assert.equal(checkPolicies(objects).map((f) => `${f.check}: ${f.object}: ${f.message}`), []);
+    const pod = podTemplateOf(find(objects, 'Deployment', 'demo-taskflow-mcp'));
+    assert.equal(dig(pod?.spec, 'securityContext.runAsUser'), 1000);
+    assert.equal(dig(pod?.spec, 'containers.0.securityContext.capabilities.drop'), ['ALL']);
+  }
+});
+
+Mcp('on: it reads DATABASE_URL and a generated MCP_SHARED_SECRET of 48 characters from the chart Secret', async () => {
+  const objects = await render({ set: ON });
+  const env = (container(find(objects, 'Deployment', 'demo-taskflow-mcp')).env ?? []) as { name: string; valueFrom: { secretKeyRef: { name: string; key: string; optional?: boolean } } }[];
+  assert.equal(env.map((e) => [e.name, e.valueFrom.secretKeyRef]), [
+    ['DATABASE_URL', { name: 'demo-taskflow', key: 'DATABASE_URL' }],
+    ['MCP_SHARED_SECRET', { name: 'demo-taskflow', key: 'MCP_SHARED_SECRET' }],
+  ]);
+  assert.is(decode(find(objects, 'Secret', 'demo-taskflow'), 'MCP_SHARED_SECRET').length, 48);
+  const given = 'm'.repeat(40);
+  assert.is(decode(find(await render({ set: [...ON, `secrets.mcpSharedSecret=${given}`] }), 'Secret', 'demo-taskflow'), 'MCP_SHARED_SECRET'), given);
+});
+
+Mcp('with networkPolicy.enabled only the backend can reach it, and it can reach PostgreSQL', async () => {
+  const objects = await render({ set: [...ON, 'networkPolicy.enabled=true', 'migrations.enabled=true'] });
+  const pods = Object.fromEntries(
+    objects.flatMap((o) => {
+      const pod = podTemplateOf(o);
+      return pod ? [[pod.labels['app.kubernetes.io/component'] ?? ref(o), pod.labels]] : [];
+    }),
+  ) as Record<string, Record<string, string>>;
+  assert.equal(Object.keys(pods).sort(), ['backend', 'frontend', 'mcp', 'migration', 'postgresql', 'test']);
+  const callers = Object.keys(pods).filter((name) => name !== 'mcp' && admits(objects, pods[name] ?? {}, pods.mcp ?? {}));
+  assert.equal(callers, ['backend']);
+  const database = Object.keys(pods).filter((name) => name !== 'postgresql' && admits(objects, pods[name] ?? {}, pods.postgresql ?? {}));
+  assert.equal(database.sort(), ['backend', 'mcp', 'migration']);
+});
+
+Mcp('with network policies off, nothing restricts who reaches it', async () => {
+  assert.not.ok((await render({ set: ON })).some((o) => o.kind === 'NetworkPolicy'));
+});
+
+Mcp.run();
