@@ -27,8 +27,9 @@ export type ToolSpec = {
 };
 
 /**
- * Oldest first. Helm 3.12.1 and kubectl 1.27.1 are the README's minimums; 3.17.3 is the last Helm 3
- * line the toolkit meets in the wild; Helm 4.1.4 is the default every other suite runs.
+ * Oldest first. Helm 3.12.1 and kubectl 1.27.1 are the README's minimums (no
+ * --reset-then-reuse-values before Helm 3.14); 3.17.3 is a recent Helm 3 that has it; Helm 4.1.4
+ * (a --wait that takes a strategy) is the default every other suite runs.
  */
 export const matrix: readonly ToolSpec[] = [
   {
