@@ -81,7 +81,7 @@ function help(t: ToolSet, command: string[]): { text: string; flags: Set<string>
 }
 
 /** The first line helm's error or warning output leads with, without client-go's log lines. */
-const firstMessage = (stderr: string) => stderr.split('\n').find((l) => /^(Error|Flag) /.test(l)) ?? stderr.trim();
+const firstMessage = (stderr: string) => stderr.split('\n').find((l) => /^(Error|Flag) |^level=WARN /.test(l)) ?? stderr.trim();
 
 /** A state on which the fake helm reaches its flag handling: a running cluster, its namespace. */
 async function fakeState(t: ToolSet): Promise<string> {
@@ -172,14 +172,14 @@ for (const t of tools) {
     });
   }
 
-  // Each bad flag alone, on an upgrade that would otherwise reach the cluster.
-  const bad: string[][] = [['--wait=bogus']];
-  if (v.major < 4) bad.push(['--wait=watcher'], ['--rollback-on-failure']);
-  if (v.major === 3 && v.minor < 14) bad.push(['--reset-then-reuse-values']);
-  if (v.major >= 4) bad.push(['--atomic']);
-  Flags(`helm ${t.spec.helm}: the fake helm answers ${bad.map((b) => b.join(' ')).join(', ')} with the real one's first line`, async () => {
+  // Each flag alone that the real helm refuses or warns about, on an upgrade that would otherwise reach the cluster.
+  const odd: string[][] = [['--wait=bogus']];
+  if (v.major < 4) odd.push(['--wait=watcher'], ['--rollback-on-failure']);
+  if (v.major === 3 && v.minor < 14) odd.push(['--reset-then-reuse-values']);
+  if (v.major >= 4) odd.push(['--atomic'], ['--wait=true'], ['--wait=false']);
+  Flags(`helm ${t.spec.helm}: the fake helm answers ${odd.map((b) => b.join(' ')).join(', ')} with the real one's first line`, async () => {
     const state = await fakeState(t);
-    for (const flag of bad) {
+    for (const flag of odd) {
       const args = ['upgrade', 'taskflow', chartDir, '--namespace', 'taskflow', '--kube-context', 'taskflow', '--timeout', '5m', ...flag];
       const want = firstMessage(real(t, args).stderr);
       const got = firstMessage(fake(state, args).stderr);
