@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureHelm } from '../scripts/lib/tools/helm-binary.ts';
+import { defaultHelm } from '../tests/lib/tool-versions.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = 5;
@@ -28,7 +28,7 @@ function runOnce(job: Job): Sample {
   const cpu0 = childrenCpuMs();
   const t0 = process.hrtime.bigint();
   for (const [cmd, args] of job.commands) {
-    const r = spawnSync(cmd, args, { cwd: root, stdio: 'ignore' });
+    const r = spawnSync(cmd, args, { cwd: root, stdio: 'ignore', env: { ...process.env, TASKFLOW_HELM: helm } });
     if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);
   }
   return { wall: Number(process.hrtime.bigint() - t0) / 1e6, cpu: childrenCpuMs() - cpu0 };
@@ -40,7 +40,8 @@ if (!existsSync('/proc/self/stat')) {
   console.log('CPU time is read from /proc; run this bench on Linux.');
   process.exit(0);
 }
-const helm = await ensureHelm(root);
+// The test helm, for both sides: validate gets it through TASKFLOW_HELM.
+const helm = await defaultHelm();
 const chart = join(root, 'helm', 'taskflow');
 const render = (profile: string): [string, string[]] => [helm, ['template', 'taskflow', chart, '-f', join(chart, `values-${profile}.yaml`)]];
 const baseline: Job = { name: 'helm template dev + prod (baseline)', commands: [render('dev'), render('prod')] };

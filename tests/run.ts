@@ -5,9 +5,9 @@
 // Usage: tsx tests/run.ts [substring ...]   run only the files whose path contains a substring
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { delimiter, dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureHelm } from '../scripts/lib/tools/helm-binary.ts';
+import { defaultSpec, provision, removePartials } from './lib/tool-versions.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const testsDir = join(root, 'tests');
@@ -82,8 +82,13 @@ async function main(): Promise<number> {
     console.error(`no test file matches ${filters.join(', ')}`);
     return 2;
   }
-  // The chart suites and validate --static need helm; install the pinned one when none is on PATH.
-  process.env.HELM_BIN = await ensureHelm(root);
+  // Every suite runs the same pinned helm, whatever the machine has: first on PATH for the scripts
+  // the tests start (they run `helm` as users do), and as HELM_BIN for the test code itself.
+  removePartials();
+  const tools = await provision(defaultSpec);
+  process.env.HELM_BIN = tools.helm;
+  process.env.PATH = `${dirname(tools.helm)}${delimiter}${process.env.PATH ?? ''}`;
+  console.log(`helm ${defaultSpec.helm} (${relative(root, tools.helm)})`);
 
   const total: Counts = { passed: 0, failed: 0, skipped: 0 };
   const rows: string[] = [];

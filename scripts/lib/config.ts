@@ -23,6 +23,7 @@ export type Settings = {
   TASKFLOW_RELEASE: string;
   TASKFLOW_CPUS: number;
   TASKFLOW_MEMORY_MB: number;
+  TASKFLOW_HELM: string;
   TASKFLOW_BACKEND_DIR: string;
   TASKFLOW_FRONTEND_DIR: string;
   TASKFLOW_BACKEND_APP_MODULE: string;

@@ -12,7 +12,7 @@ async function tool<T>(name: string, check: () => Promise<T>): Promise<T> {
     return await check();
   } catch (err) {
     if (err instanceof PrerequisiteError && /not found on PATH/.test(err.message)) {
-      throw new PrerequisiteError(`${name} was not found on PATH`, installHints[name] ?? `Install ${name} and rerun.`);
+      throw new PrerequisiteError(err.message, installHints[name] ?? `Install ${name} and rerun.`);
     }
     throw err;
   }

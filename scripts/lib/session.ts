@@ -4,7 +4,6 @@
 import { makeCluster, type ClusterDriver } from './cluster.ts';
 import { loadConfig, type Config, type SettingKey } from './config.ts';
 import { Exec } from './exec.ts';
-import { ensureHelm } from './tools/helm-binary.ts';
 import { makeTools, type Tools } from './tools/index.ts';
 import { Ui } from './ui.ts';
 
@@ -17,7 +16,7 @@ export type SessionOptions = {
   dryRun?: boolean;
   verbose?: boolean;
   json?: boolean;
-  /** The helm to run; found with ensureHelm when not given. */
+  /** The helm to run; TASKFLOW_HELM (by default `helm` on PATH) when not given. */
   helmBin?: string;
   /** Replaces the Ui (tests, and commands whose output is not steps). */
   ui?: Ui;
@@ -54,9 +53,9 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
   const verbose = opts.verbose === true;
   const ui = opts.ui ?? new Ui({ json: opts.json === true });
   const exec = new Exec({ dryRun, verbose: verbose || dryRun });
-  const tools = makeTools(exec, opts.helmBin ?? (await ensureHelm(opts.root).catch(() => 'helm')));
-  const cluster = makeCluster(config, tools);
   const s = config.settings;
+  const tools = makeTools(exec, opts.helmBin ?? s.TASKFLOW_HELM);
+  const cluster = makeCluster(config, tools);
   const context = s.TASKFLOW_KUBE_CONTEXT || cluster.context;
   return {
     root: opts.root,

@@ -8,7 +8,6 @@ import { ExitCode } from './errors.ts';
 import { mask } from './secrets.ts';
 import { openSession, type FlagOverrides } from './session.ts';
 import { checkHelmVersion } from './tools/helm.ts';
-import { ensureHelm } from './tools/helm-binary.ts';
 import { Ui } from './ui.ts';
 import { runStaticValidation } from './validate-static.ts';
 
@@ -47,7 +46,7 @@ export async function runValidate(o: ValidateOptions): Promise<number> {
     const config = loadConfig({ root: o.root, flags: o.flags });
     return { value: config, details: [`${config.envFileExists ? 'env/.env' : 'defaults (no env/.env yet)'} is valid`] };
   });
-  const sn = await openSession({ root: o.root, flags: o.flags, verbose: o.verbose, json: o.json, ui, config, helmBin: await ensureHelm(o.root) });
+  const sn = await openSession({ root: o.root, flags: o.flags, verbose: o.verbose, json: o.json, ui, config });
   checkHelmVersion(await sn.tools.helm.version());
 
   await runStaticValidation(sn.tools.helm, checks, {

@@ -1,11 +1,12 @@
-// Renders the real chart with the real helm for the chart suites.
+// Renders the real chart with the real helm for the chart suites: the test default (Helm 4, see
+// tool-versions.ts), or the version a matrix suite asks for.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Exec } from '../../scripts/lib/exec.ts';
 import { Helm } from '../../scripts/lib/tools/helm.ts';
-import { ensureHelm } from '../../scripts/lib/tools/helm-binary.ts';
 import { parseManifests } from '../../scripts/lib/validate-static.ts';
 import type { K8sObject } from '../../scripts/lib/policy.ts';
+import { defaultHelm } from './tool-versions.ts';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
 export const chartDir = join(root, 'helm', 'taskflow');
@@ -14,15 +15,16 @@ export const prodValues = join(chartDir, 'values-prod.yaml');
 
 let helmPromise: Promise<Helm> | undefined;
 export function helm(): Promise<Helm> {
-  helmPromise ??= ensureHelm(root).then((bin) => new Helm(new Exec(), bin));
+  helmPromise ??= defaultHelm().then((bin) => new Helm(new Exec(), bin));
   return helmPromise;
 }
 
-export type RenderInput = { files?: string[]; set?: string[]; values?: string; chart?: string };
+/** `bin`: another helm than the default, for the version matrix. */
+export type RenderInput = { files?: string[]; set?: string[]; values?: string; chart?: string; bin?: string };
 
 /** `helm template` of the chart; resolves to the objects, rejects with helm's message. */
 export async function render(input: RenderInput = {}): Promise<K8sObject[]> {
-  const h = await helm();
+  const h = input.bin ? new Helm(new Exec(), input.bin) : await helm();
   const text = await h.template(input.chart ?? chartDir, {
     release: 'demo',
     namespace: 'taskflow',

@@ -6,7 +6,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { root } from './chart.ts';
-import { ensureHelm, whichSync } from '../../scripts/lib/tools/helm-binary.ts';
+import { defaultHelm } from './tool-versions.ts';
 
 export type Tool = 'docker' | 'minikube' | 'kind' | 'kubectl' | 'helm';
 export type Call = { tool: Tool; args: string[] };
@@ -48,14 +48,9 @@ export async function freshState(): Promise<FakeState> {
     kind: { version: 'v0.24.0', clusters: {} },
     dockerDesktop: { running: false },
     kube: { clientVersion: 'v1.31.2', contexts: {}, terminatingPolls: 2, namespaces: {}, pods: {}, pvcs: {}, deployments: {}, objects: {} },
-    helm: { real: await realHelmPath(), version: 'v3.15.4', releases: {} },
+    // helm.real must be a path: the fake helm runs with only the fakes on PATH, where "helm" is itself.
+    helm: { real: await defaultHelm(), version: 'v3.15.4', releases: {} },
   };
-}
-
-/** An absolute path: the fake helm runs with only the fakes on PATH, where "helm" is itself. */
-async function realHelmPath(): Promise<string> {
-  if (process.env.HELM_BIN && existsSync(process.env.HELM_BIN)) return process.env.HELM_BIN;
-  return whichSync('helm') ?? (await ensureHelm(root));
 }
 
 export class FakeMachine {

@@ -32,6 +32,19 @@ Refuse('a missing kubectl is named (exit 3)', async () => {
   assert.match(r.stderr, /kubectl was not found on PATH/);
 });
 
+Refuse('a missing helm is named, with TASKFLOW_HELM as the other way to point at one (exit 3)', async () => {
+  const { r } = await refuse({ tools: ['docker', 'minikube', 'kubectl'] });
+  assert.is(r.code, 3, r.output);
+  assert.match(r.stderr, /helm was not found on PATH/);
+  assert.match(r.stderr, /helm\.sh.*TASKFLOW_HELM/);
+});
+
+Refuse('TASKFLOW_HELM naming a file that does not exist is named with the setting (exit 3)', async () => {
+  const { r } = await refuse({ env: 'TASKFLOW_HELM=/opt/no-such-helm/helm\n' });
+  assert.is(r.code, 3, r.output);
+  assert.match(r.stderr, /helm was not found at \/opt\/no-such-helm\/helm \(TASKFLOW_HELM\)/);
+});
+
 Refuse('a too-old helm names the version found and the minimum (exit 3)', async () => {
   const { r } = await refuse({
     state: (s) => {

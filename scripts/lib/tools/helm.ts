@@ -2,6 +2,7 @@
 import { PrerequisiteError, UserError } from '../errors.ts';
 import { stringify } from 'yaml';
 import type { Exec } from '../exec.ts';
+import { installHints } from './versions.ts';
 
 /**
  * Values as helm reads them from stdin: helm parses YAML 1.1 (sigs.k8s.io/yaml on go-yaml), where a
@@ -31,6 +32,12 @@ export function checkHelmVersion(v: HelmVersion): void {
   }
 }
 
+/** "helm was not found on PATH", naming TASKFLOW_HELM when the user set it to another name or a path. */
+export function missingHelm(bin: string): PrerequisiteError {
+  if (/[\\/]/.test(bin)) return new PrerequisiteError(`helm was not found at ${bin} (TASKFLOW_HELM)`, installHints.helm);
+  return new PrerequisiteError(`${bin === 'helm' ? 'helm' : `${bin} (TASKFLOW_HELM)`} was not found on PATH`, installHints.helm);
+}
+
 export type TemplateOptions = {
   release: string;
   namespace: string;
@@ -46,12 +53,13 @@ export class Helm {
     readonly bin: string = 'helm',
   ) {}
 
+  /** The first call every command makes to helm, so a missing helm is reported here, naming TASKFLOW_HELM. */
   async version(): Promise<HelmVersion> {
-    const out = await this.exec.run(this.bin, ['version', '--template', '{{.Version}}'], { nothrow: true });
+    const out = await this.exec.run(this.bin, ['version', '--template', '{{.Version}}'], { nothrow: true }).catch((err: unknown) => {
+      throw err instanceof PrerequisiteError ? missingHelm(this.bin) : err;
+    });
     const v = parseHelmVersion(out.stdout);
-    if (out.exitCode !== 0 || !v) {
-      throw new PrerequisiteError(`could not read helm's version (${this.bin})`, 'Install Helm 3.12+ or 4: https://helm.sh/docs/intro/install/');
-    }
+    if (out.exitCode !== 0 || !v) throw new PrerequisiteError(`could not read helm's version (${this.bin})`, installHints.helm);
     return v;
   }
 

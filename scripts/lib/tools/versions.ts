@@ -26,7 +26,7 @@ export const installHints: Record<string, string> = {
   minikube: 'Install minikube: https://minikube.sigs.k8s.io/docs/start/',
   kind: 'Install kind: https://kind.sigs.k8s.io/docs/user/quick-start/#installation',
   kubectl: 'Install kubectl: https://kubernetes.io/docs/tasks/tools/',
-  helm: 'Install Helm: https://helm.sh/docs/intro/install/',
+  helm: 'Install Helm 3.12+ or 4 (https://helm.sh/docs/intro/install/), or point TASKFLOW_HELM at one, and rerun.',
 };
 
 export const minimumVersions: Record<string, Version> = {
