@@ -25,7 +25,7 @@ class RecordingExec extends Exec {
   }
   override async run(_cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<ExecResult> {
     this.calls.push({ args: [...args], input: opts.input });
-    const answers: Record<string, string> = { version: this.version, get: '{"backend":{"replicaCount":1}}', history: '[]', status: '{"version":1,"info":{"status":"deployed"}}' };
+    const answers: Record<string, string> = { version: this.version, get: '{"components":{"backend":{"replicaCount":1}}}', history: '[]', status: '{"version":1,"info":{"status":"deployed"}}' };
     return { stdout: answers[args[0] ?? ''] ?? '', stderr: '', exitCode: 0 };
   }
 }
@@ -38,13 +38,13 @@ async function toolkitCalls(v: HelmVersion): Promise<Call[]> {
   const helm = new Helm(exec, 'helm');
   const release = new HelmRelease(exec, 'helm');
   await helm.version();
-  await helm.lint(chartDir, [devValues], ['backend.replicaCount=2']);
-  await helm.template(chartDir, { release: 'taskflow', namespace: 'taskflow', valuesFiles: [devValues], set: ['backend.replicaCount=2'], stdinValues: 'frontend:\n  replicaCount: 2\n' });
+  await helm.lint(chartDir, [devValues], ['components.backend.replicaCount=2']);
+  await helm.template(chartDir, { release: 'taskflow', namespace: 'taskflow', valuesFiles: [devValues], set: ['components.backend.replicaCount=2'], stdinValues: 'components:\n  frontend:\n    replicaCount: 2\n' });
   await release.status(scope);
   await release.history(scope);
   await release.values(scope);
-  await release.upgrade({ ...scope, chart: chartDir, valuesFiles: [devValues], stdinValues: 'frontend:\n  replicaCount: 2\n', timeout: '10m', helm: v });
-  await release.setValues({ ...scope, chart: chartDir, set: ['backend.replicaCount=2'], timeout: '5m', helm: v });
+  await release.upgrade({ ...scope, chart: chartDir, valuesFiles: [devValues], stdinValues: 'components:\n  frontend:\n    replicaCount: 2\n', timeout: '10m', helm: v });
+  await release.setValues({ ...scope, chart: chartDir, set: ['components.backend.replicaCount=2'], timeout: '5m', helm: v });
   await release.rollback(scope, 1, v, '10m');
   await release.uninstall(scope, '5m');
   return exec.calls;

@@ -54,7 +54,7 @@ for (const spec of matrix) {
     const changed = describeCalls(mutating(m.calls()));
     const reuse = major === 3 && minor < 14 ? '--values -' : '--reset-then-reuse-values';
     assert.equal(changed.length, 1, changed.join('\n'));
-    assert.match(changed[0] ?? '', new RegExp(`^helm upgrade taskflow \\S+ --namespace taskflow --kube-context taskflow ${reuse} --set backend\\.replicaCount=2 ${wait} --timeout 5m$`));
+    assert.match(changed[0] ?? '', new RegExp(`^helm upgrade taskflow \\S+ --namespace taskflow --kube-context taskflow ${reuse} --set components\\.backend\\.replicaCount=2 ${wait} --timeout 5m$`));
     assert.is(m.state().kube.deployments.taskflow?.taskflow?.['taskflow-backend']?.replicas, 2);
   });
 
