@@ -151,12 +151,16 @@ export type ReleaseVerdict =
 
 const PENDING = new Set(['pending-install', 'pending-upgrade', 'pending-rollback']);
 
+/** The newest revision that was ever deployed (other than `except`): where a rollback goes. */
+export function lastGoodRevision(history: HistoryEntry[], except?: number): HistoryEntry | undefined {
+  return history.filter((h) => h.revision !== except && (h.status === 'deployed' || h.status === 'superseded')).sort((a, b) => b.revision - a.revision)[0];
+}
+
 /** Pure: what to do with the release, from what helm reports and the values wanted. */
 export function decideRelease(obs: ReleaseObservation, desired: Values): ReleaseVerdict {
   const info = obs.info;
   if (!info) return { action: 'install', reason: 'not installed' };
-  const good = obs.history.filter((h) => h.revision !== info.revision && (h.status === 'deployed' || h.status === 'superseded'));
-  const lastGood = good.sort((a, b) => b.revision - a.revision)[0];
+  const lastGood = lastGoodRevision(obs.history, info.revision);
   if (PENDING.has(info.status) || info.status === 'uninstalling') {
     if (lastGood) {
       return { action: 'rollback-then-upgrade', revision: lastGood.revision, reason: `stuck in ${info.status} (revision ${info.revision}), an interrupted run` };
@@ -273,7 +277,7 @@ export async function upgradeOrRollBack(sn: Session, upgrade: () => Promise<{ ok
   const { release, namespace, context } = sn.scope;
   const why = await diagnose(kubectl, context, namespace, release);
   const history = await helmRelease.history(sn.scope);
-  const lastGood = history.filter((h) => h.status === 'deployed' || h.status === 'superseded').sort((a, b) => b.revision - a.revision)[0];
+  const lastGood = lastGoodRevision(history);
   let undone: string;
   if (lastGood) {
     await helmRelease.rollback(sn.scope, lastGood.revision, o.helm, o.timeout);

@@ -36,7 +36,7 @@ export type Session = {
   readonly tools: Tools;
   readonly cluster: ClusterDriver;
   /** The validated configuration; `reload()` reads it again after setup writes env/.env. */
-  config: Config;
+  readonly config: Config;
   /** TASKFLOW_KUBE_CONTEXT (--context) when set, else the cluster's own context. */
   readonly context: string;
   readonly scope: Scope;
@@ -68,13 +68,11 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
     get config() {
       return config;
     },
-    set config(c: Config) {
-      config = c;
-    },
     context,
     scope: { release: s.TASKFLOW_RELEASE, namespace: s.TASKFLOW_NAMESPACE, context },
     reload() {
-      config = loadConfig({ root: opts.root, flags: opts.flags });
+      // Only the env file changed (setup wrote its secrets): the app declaration read at start stands.
+      config = loadConfig({ root: opts.root, flags: opts.flags, app: config.app });
       return config;
     },
   };
