@@ -130,6 +130,9 @@ function checkProbes(obj: K8sObject, pod: PodTemplate, out: Finding[]): void {
   // Jobs and test pods run to completion; probes apply to long-running workloads.
   if (obj.kind !== 'Deployment' && obj.kind !== 'StatefulSet') return;
   for (const c of pod.spec.containers) {
+    // A container that listens on no port (a queue worker) has no endpoint to take out of a
+    // Service and nothing to ask over HTTP, so it is not held to having probes.
+    if (!c.ports?.length) continue;
     const missing = (['readinessProbe', 'livenessProbe'] as const).filter((p) => !c[p]);
     if (missing.length) out.push({ check: 'probes', object: ref(obj), message: `container ${c.name} has no ${missing.join(' or ')}` });
   }

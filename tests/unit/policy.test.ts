@@ -76,6 +76,19 @@ Policy('a deployment without a readiness probe is reported', () => {
   assert.equal(checksOf([deployment((d) => delete d.spec.template.spec.containers[0].readinessProbe)]), ['probes: container web has no readinessProbe']);
 });
 
+Policy('a container that listens on no port (a worker) may have no probes, one with a port may not', () => {
+  const withoutProbes = (ports: unknown) =>
+    deployment((d) => {
+      const c = d.spec.template.spec.containers[0];
+      delete c.readinessProbe;
+      delete c.livenessProbe;
+      c.ports = ports;
+    });
+  assert.equal(checksOf([withoutProbes(undefined)]), []);
+  assert.equal(checksOf([withoutProbes([])]), []);
+  assert.equal(checksOf([withoutProbes([{ name: 'http', containerPort: 8080 }])]), ['probes: container web has no readinessProbe or livenessProbe']);
+});
+
 Policy('a container without a memory limit is reported', () => {
   assert.equal(checksOf([deployment((d) => delete d.spec.template.spec.containers[0].resources.limits)]), ['requests and limits: container web has no limits.memory']);
 });
