@@ -12,6 +12,8 @@ export const root = fileURLToPath(new URL('../../', import.meta.url));
 export const chartDir = join(root, 'helm', 'taskflow');
 export const devValues = join(chartDir, 'values-dev.yaml');
 export const prodValues = join(chartDir, 'values-prod.yaml');
+/** Adds a worker: a component with containerPort null (a queue consumer) beside the default ones. */
+export const workerValues = join(root, 'tests', 'fixtures', 'chart', 'worker.yaml');
 
 let helmPromise: Promise<Helm> | undefined;
 export function helm(): Promise<Helm> {
@@ -33,6 +35,26 @@ export async function render(input: RenderInput = {}): Promise<K8sObject[]> {
     stdinValues: input.values,
   });
   return parseManifests(text);
+}
+
+/** NOTES.txt as `helm install --dry-run=client` prints it (`helm template` leaves it out), with the default helm. */
+export async function renderNotes(input: Pick<RenderInput, 'files' | 'set'> = {}): Promise<string> {
+  const { bin } = await helm();
+  const args = [
+    'install',
+    'demo',
+    chartDir,
+    '--namespace',
+    'taskflow',
+    '--dry-run=client',
+    ...(input.files ?? []).flatMap((f) => ['-f', f]),
+    ...(input.set ?? []).flatMap((s) => ['--set', s]),
+  ];
+  const out = await new Exec().run(bin, args, { nothrow: true });
+  if (out.exitCode !== 0) throw new Error(`helm install --dry-run failed:\n${out.stderr.trim()}`);
+  const [, notes] = out.stdout.split('\nNOTES:\n');
+  if (notes === undefined) throw new Error(`helm install --dry-run printed no NOTES:\n${out.stdout}`);
+  return notes;
 }
 
 /** The error message helm gives for values that must fail, or undefined when they render. */

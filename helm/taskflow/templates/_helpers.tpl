@@ -201,10 +201,13 @@ DATABASE_URL comes from externalDatabase.existingSecret when that is set.
 {{- end }}
 {{- end }}
 
-{{/* The component's plain settings: its port, the URLs of the components it calls, then its env (which wins). */}}
+{{/* The component's plain settings: its port (a worker has none), the URLs of the components it calls, then its env (which wins). */}}
 {{- define "taskflow.configData" -}}
 {{- $c := index .context.Values.components .component -}}
-{{- $data := dict "PORT" (toString $c.containerPort) }}
+{{- $data := dict }}
+{{- if $c.containerPort }}
+{{- $_ := set $data "PORT" (toString $c.containerPort) }}
+{{- end }}
 {{- range $var, $target := $c.serviceUrls }}
 {{- $_ := set $data $var (include "taskflow.serviceUrl" (dict "context" $.context "component" $target)) }}
 {{- end }}
