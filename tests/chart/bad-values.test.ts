@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { checkPolicies } from '../../scripts/lib/policy.ts';
 import { toYaml } from '../../scripts/lib/tools/helm.ts';
-import { chartDir, renderError, type RenderInput } from '../lib/chart.ts';
+import { chartDir, renderError, workerValues, type RenderInput } from '../lib/chart.ts';
 
 /** values.yaml: a complete backend, so a case about a component's name fails on the name alone. */
 const chartDefaults = parse(readFileSync(join(chartDir, 'values.yaml'), 'utf8')) as { components: Record<string, Record<string, unknown>> };
@@ -63,6 +63,16 @@ const corpus: Record<string, Case> = {
   'migrations in a disabled component': { input: { set: ['migrations.enabled=true', 'migrations.component=mcp'] }, names: /migrations\.component is mcp, which is not an enabled component/ },
   'HPA memory target of 0%': { input: { set: ['components.frontend.autoscaling.targetMemoryUtilizationPercentage=0'] }, names: '/components/frontend/autoscaling/targetMemoryUtilizationPercentage' },
   'an MCP shared secret shorter than 32 characters': { input: { set: ['secrets.mcpSharedSecret=short'] }, names: '/secrets/mcpSharedSecret' },
+  'a worker (containerPort null) with an ingress path': {
+    input: { files: [workerValues], set: ['components.worker.ingressPaths[0]=/jobs'] },
+    names: /components\.worker\.ingressPaths routes \/jobs to worker, which has no Service \(components\.worker\.containerPort is null: a worker\): set components\.worker\.ingressPaths to \[\]/,
+  },
+  'a service URL naming a worker': {
+    input: { files: [workerValues], set: ['components.frontend.serviceUrls.WORKER_URL=worker'] },
+    names: /components\.frontend\.serviceUrls\.WORKER_URL names worker, which has no Service to connect to \(components\.worker\.containerPort is null: a worker\): remove the variable/,
+  },
+  // Helm drops a null that overrides a default before the schema sees it (values.yaml says so).
+  'a default component turned into a worker by a null port': { input: { values: 'components:\n  backend:\n    containerPort: null\n' }, names: /\/components\/backend.*missing.*containerPort/ },
   'per-component autoscaling under the old global key': { input: { set: ['autoscaling.backend.minReplicas=2'] }, names: /autoscaling.*backend/ },
 };
 

@@ -369,7 +369,12 @@ each naming the key and what to change.
 {{- range $var, $target := $c.serviceUrls }}
 {{- if not (dig $target "enabled" false $v.components) }}
 {{- $errors = append $errors (printf "%s.serviceUrls.%s names %s, which is not an enabled component: enable it or remove the variable" $at $var $target) }}
+{{- else if not (index $v.components $target).containerPort }}
+{{- $errors = append $errors (printf "%s.serviceUrls.%s names %s, which has no Service to connect to (components.%s.containerPort is null: a worker): remove the variable, or give components.%s a containerPort" $at $var $target $target $target) }}
 {{- end }}
+{{- end }}
+{{- if and (not $c.containerPort) $c.ingressPaths }}
+{{- $errors = append $errors (printf "%s.ingressPaths routes %s to %s, which has no Service (%s.containerPort is null: a worker): set %s.ingressPaths to [], or give it a containerPort" $at (join ", " $c.ingressPaths) $name $at $at) }}
 {{- end }}
 {{- range $c.ingressPaths }}
 {{- if hasKey $pathOwner . }}
