@@ -3,17 +3,15 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseFlags, projectRoot, runMain } from './lib/cli.ts';
+import { portSetting } from './lib/components.ts';
 import { ExitCode } from './lib/errors.ts';
-import { settingFlagsHelp, settingOverrides } from './lib/flags.ts';
+import { appForFlags, componentFlags, componentOverrides, settingFlagsHelp, settingOverrides } from './lib/flags.ts';
 import { runPortForward } from './lib/port-forward.ts';
-import type { FlagOverrides } from './lib/session.ts';
 
 export const portForwardFlags = {
   driver: { type: 'string' },
   context: { type: 'string' },
   namespace: { type: 'string' },
-  'frontend-port': { type: 'string' },
-  'backend-port': { type: 'string' },
   'auto-port': { type: 'boolean' },
   detach: { type: 'boolean' },
   stop: { type: 'boolean' },
@@ -23,15 +21,15 @@ export const portForwardFlags = {
 
 export const portForwardHelp = `Usage: port-forward [options]
 
-Forwards the frontend to localhost:3000 and the backend to localhost:8000 with kubectl
-port-forward, checks each through the local port (GET /api/health, GET /health) before saying
-ready, and restarts a tunnel whenever its kubectl exits (a rollout, scale or crash replaced the
+Forwards each component that declares a localPort in env/app.yaml (the reference app: its
+web app to localhost:3000 and its API to localhost:8000) with kubectl port-forward, checks
+each through the local port (GET on its readiness path) before saying ready, and restarts a tunnel whenever its kubectl exits (a rollout, scale or crash replaced the
 pod), waiting 0.5s, 1s, 2s … up to 8s between tries. Ctrl+C stops everything it started.
 
 Options:
 ${settingFlagsHelp.split('\n').filter((l) => !l.trimStart().startsWith('--profile')).join('\n')}
-  --frontend-port N  local port for the frontend (default 3000)    [TASKFLOW_FRONTEND_PORT]
-  --backend-port N   local port for the backend (default 8000)     [TASKFLOW_BACKEND_PORT]
+  --<component>-port N
+                     that component's local port (default its localPort) [TASKFLOW_<COMPONENT>_PORT]
   --auto-port        when a port is in use, take the next free one instead of failing
   --detach           keep running in the background (log: .cache/logs/port-forward.log)
   --stop             stop the one running in the background
@@ -42,14 +40,6 @@ Running it while one already runs says so and exits 0.
 
 Exit codes: 0 stopped cleanly (or already running), 1 a tunnel could not be brought up,
 2 bad flags or a port in use, 3 kubectl or the cluster missing, 130 interrupted.`;
-
-/** Maps --frontend-port / --backend-port to the settings they override (the config loader validates them). */
-export function portOverrides(values: { 'frontend-port'?: string; 'backend-port'?: string }): FlagOverrides {
-  const out: FlagOverrides = {};
-  if (values['frontend-port'] !== undefined) out.TASKFLOW_FRONTEND_PORT = { value: values['frontend-port'], flag: '--frontend-port' };
-  if (values['backend-port'] !== undefined) out.TASKFLOW_BACKEND_PORT = { value: values['backend-port'], flag: '--backend-port' };
-  return out;
-}
 
 /** The flags a detached copy of this command needs again (ports are added once chosen). */
 export function passThroughFlags(values: { driver?: string; context?: string; namespace?: string; verbose?: boolean }): string[] {
@@ -64,12 +54,14 @@ export function passThroughFlags(values: { driver?: string; context?: string; na
 
 /** Flags → runPortForward. The project root here; the tests' entry passes a scratch one. */
 export async function portForwardMain(argv: string[], root: string): Promise<number> {
-  const { values: f } = parseFlags(argv, portForwardFlags, 'port-forward');
+  const app = appForFlags(root);
+  const ports = componentFlags(app, '-port', portForwardFlags, (c) => c.localPort !== undefined);
+  const { values: f } = parseFlags(argv, { ...portForwardFlags, ...ports }, 'port-forward');
   if (f.help) {
     console.log(portForwardHelp);
     return ExitCode.ok;
   }
-  const flags = { ...settingOverrides(f), ...portOverrides(f) };
+  const flags = { ...settingOverrides(f), ...componentOverrides(f, ports, portSetting) };
   return runPortForward({ root, autoPort: f['auto-port'], detach: f.detach, stop: f.stop, verbose: f.verbose, flags, passThrough: passThroughFlags(f) });
 }
 

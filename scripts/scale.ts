@@ -2,11 +2,11 @@
 // Entry point of `scale`: flags → session → runScale → exit code.
 import { parseFlags, projectRoot, runMain } from './lib/cli.ts';
 import { ExitCode } from './lib/errors.ts';
-import { commonFlags, settingFlags, settingFlagsHelp, settingOverrides, timeoutFlag } from './lib/flags.ts';
+import { appForFlags, commonFlags, componentFlags, settingFlags, settingFlagsHelp, settingOverrides, timeoutFlag } from './lib/flags.ts';
 import { runScale } from './lib/scale.ts';
 import { openSession } from './lib/session.ts';
 
-const HELP = `Usage: scale [--frontend N] [--backend N] [--hpa on|off] [options]
+const HELP = `Usage: scale [--<component> N]… [--component name=N]… [--hpa on|off] [options]
 
 Changes the release's replica counts or turns its HorizontalPodAutoscalers on or off with
 helm upgrade --reset-then-reuse-values (so the next setup keeps the change; on Helm before
@@ -15,8 +15,9 @@ replicas are ready and each Service has that many endpoints, and prints before/a
 Scaling to the current count is a no-op that says so.
 
 Options:
-  --frontend N       frontend replicas (1 to TASKFLOW_MAX_REPLICAS, default max 10)
-  --backend N        backend replicas
+  --<component> N    that component's replicas, for each component env/app.yaml declares
+                     (1 to TASKFLOW_MAX_REPLICAS, default max 10), e.g. --web 3
+  --component name=N the same, for any component by name (repeatable)
   --hpa on|off       autoscaling; on needs metrics-server (offered on minikube)
 ${settingFlagsHelp}
   --dry-run          print what would change and the exact command
@@ -30,15 +31,19 @@ Exit codes: 0 done (or nothing to do), 1 a step failed, 2 bad input, 3 no releas
 cluster to scale, 130 interrupted.`;
 
 async function main(argv: string[]): Promise<number> {
-  const flags = { ...settingFlags, frontend: { type: 'string' }, backend: { type: 'string' }, hpa: { type: 'string' }, ...commonFlags } as const;
-  const { values: f } = parseFlags(argv, flags, 'scale');
+  const own = { ...settingFlags, component: { type: 'string', multiple: true }, hpa: { type: 'string' }, ...commonFlags } as const;
+  const counts = componentFlags(appForFlags(projectRoot), '', own);
+  const { values: f } = parseFlags(argv, { ...own, ...counts }, 'scale');
   if (f.help) {
     console.log(HELP);
     return ExitCode.ok;
   }
   const timeout = timeoutFlag(f.timeout, '5m');
   const sn = await openSession({ root: projectRoot, flags: settingOverrides(f), dryRun: f['dry-run'], verbose: f.verbose, json: f.json });
-  return runScale(sn, { raw: { backend: f.backend, frontend: f.frontend, hpa: f.hpa }, yes: f.yes === true, timeout });
+  const given = f as Record<string, unknown>;
+  const replicas: Record<string, string> = {};
+  for (const [flag, { component }] of Object.entries(counts)) if (typeof given[flag] === 'string') replicas[component] = given[flag] as string;
+  return runScale(sn, { raw: { replicas, component: f.component, hpa: f.hpa }, yes: f.yes === true, timeout });
 }
 
 runMain(() => main(process.argv.slice(2)));

@@ -23,7 +23,8 @@ isolation, log out) with each step's latency.
 Options:
   --static           only the checks that need no cluster
   --persistence      also: write a task, delete the database pod, read the task back
-  --self-heal        also: delete a backend pod and see a replacement while requests go on
+  --self-heal        also: delete a pod (of the component that uses the database, else the
+                     entry one) and see a replacement while requests go on
   --url URL          smoke-test this base URL (e.g. http://taskflow.local) instead of a port-forward
   --skip-http        check the cluster objects only: no port-forward, no HTTP (pods unreachable, CI)
   --profile P        static checks of this profile only: dev or prod (default: both)

@@ -24,6 +24,8 @@ export type Component = {
   settings?: string[];
   secrets?: string[];
   connectsTo?: Record<string, string>;
+  /** Variables set at setup to the URLs a browser reaches the app at: all (comma-separated) or the first. */
+  accessUrls?: Record<string, 'all' | 'first'>;
   service?: { type?: ServiceType; nodePort?: number };
   ingress?: string[];
   replicas?: number;
@@ -40,6 +42,8 @@ export type AppSetting = { description?: string; default?: string | number | boo
 
 export type App = {
   name: string;
+  /** A workflow validate runs through the entry component besides the health checks. */
+  smokeWorkflow?: 'tasks-api';
   components: Record<string, Component>;
   settings: Record<string, AppSetting>;
   /** The declaration file, for messages. */
@@ -48,8 +52,11 @@ export type App = {
 
 export type AppProblem = { key: string; message: string };
 
-/** Secret keys the toolkit itself provides (the chart's Secret holds them): no declaration needed. */
-export const BUILT_IN_SECRETS = ['DATABASE_URL', 'BETTER_AUTH_SECRET', 'POSTGRES_PASSWORD'];
+/**
+ * Secret keys the toolkit itself provides: the chart's Secret holds them (generated where needed),
+ * or they are toolkit settings of env/.env (the model keys). No declaration needed.
+ */
+export const BUILT_IN_SECRETS = ['DATABASE_URL', 'BETTER_AUTH_SECRET', 'POSTGRES_PASSWORD', 'MCP_SHARED_SECRET', 'OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'GEMINI_API_KEY'];
 
 /** Points the toolkit at another app declaration than env/app.yaml. */
 export const APP_FILE_VAR = 'TASKFLOW_APP_FILE';
@@ -125,6 +132,9 @@ export function checkApp(app: Omit<App, 'file'>, root: string): AppProblem[] {
     if (!existsSync(dockerfile) || !statSync(dockerfile).isFile()) out.push({ key: at('build.dockerfile'), message: `${c.build.dockerfile} does not exist. Fix: the Dockerfile's path, relative to the project root` });
     else if (c.build.target && !new RegExp(`^\\s*FROM\\s+\\S+\\s+AS\\s+${c.build.target.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`, 'im').test(readFileSync(dockerfile, 'utf8'))) {
       out.push({ key: at('build.target'), message: `${c.build.dockerfile} has no stage named ${c.build.target}. Fix: name a stage of it (FROM … AS ${c.build.target})` });
+    }
+    if (c.build.baseImage && existsSync(dockerfile) && statSync(dockerfile).isFile() && !/^\s*ARG\s+BASE_IMAGE\b/im.test(readFileSync(dockerfile, 'utf8'))) {
+      out.push({ key: at('build.baseImage'), message: `is set, but ${c.build.dockerfile} declares no ARG BASE_IMAGE to take it. Fix: start the Dockerfile with ARG BASE_IMAGE=<default> and FROM \${BASE_IMAGE}, or drop baseImage` });
     }
     for (const kind of ['args', 'public'] as const) {
       for (const arg of Object.keys(c.build[kind] ?? {})) {
@@ -206,8 +216,8 @@ export function parseApp(text: string, root: string, label: string): { app?: Omi
   const data: unknown = doc.toJS();
   // A bad name is reported once, by its propertyNames error, not again by the pattern inside it.
   if (!validate(data)) return { problems: dedupe((validate.errors ?? []).filter((e) => !e.schemaPath.includes('/propertyNames/')).map(explain)) };
-  const app = data as { name?: string; components: Record<string, Component>; settings?: Record<string, AppSetting> };
-  const full = { name: app.name ?? 'taskflow', components: app.components, settings: app.settings ?? {} };
+  const app = data as { name?: string; smokeWorkflow?: 'tasks-api'; components: Record<string, Component>; settings?: Record<string, AppSetting> };
+  const full = { name: app.name ?? 'taskflow', ...(app.smokeWorkflow ? { smokeWorkflow: app.smokeWorkflow } : {}), components: app.components, settings: app.settings ?? {} };
   const semantic = checkApp(full, root);
   return semantic.length ? { problems: semantic } : { app: full, problems: [] };
 }

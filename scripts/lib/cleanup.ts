@@ -75,9 +75,9 @@ export async function runCleanup(sn: Session, opts: CleanupOptions): Promise<num
 
     if (opts.purge) {
       await ui.step('images', async () => {
-        const lists = await Promise.all(['backend', 'frontend'].map((c) => t.docker.listImages(imageRepository(sn.config, c))));
+        const lists = await Promise.all(Object.keys(sn.config.app.components).map((c) => t.docker.listImages(imageRepository(sn.config, c))));
         const refs = lists.flat();
-        if (refs.length === 0) return { status: 'skipped', detail: 'no taskflow images in local Docker' };
+        if (refs.length === 0) return { status: 'skipped', detail: `no ${sn.config.app.name} images in local Docker` };
         for (const ref of refs) await t.docker.removeImage(ref);
         return { status: 'done', detail: `${sn.dryRun ? 'would remove' : 'removed'} ${refs.join(', ')}` };
       });

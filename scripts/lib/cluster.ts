@@ -22,7 +22,12 @@ export type AccessInfo = {
   portForward: string;
   /** URL through the ingress, where the driver serves one, with what the user must do first. */
   ingress?: { url: string; steps: string[] };
+  /** Per LoadBalancer component: the URL it answers at where the driver gives one, and what to do first. */
+  loadBalancers: { component: string; url?: string; steps: string[] }[];
 };
+
+/** Service ports of the LoadBalancer components, by component. */
+export type LoadBalancerPorts = Record<string, number>;
 
 export interface ClusterDriver {
   readonly driver: Driver;
@@ -48,7 +53,7 @@ export interface ClusterDriver {
   readonly sharesDockerImages: boolean;
   /** Puts a locally built image into the cluster's runtime, and checks it arrived. */
   loadImage(image: string, logFile?: string): Promise<void>;
-  access(ingressHost: string, frontendPort: number): Promise<AccessInfo>;
+  access(ingressHost: string, entryPort: number, loadBalancers?: LoadBalancerPorts): Promise<AccessInfo>;
 }
 
 export class MinikubeCluster implements ClusterDriver {
@@ -119,10 +124,12 @@ export class MinikubeCluster implements ClusterDriver {
     }
   }
 
-  async access(host: string, port: number): Promise<AccessInfo> {
+  async access(host: string, port: number, lb: LoadBalancerPorts = {}): Promise<AccessInfo> {
     const ip = await this.minikube.ip(this.profile).catch(() => '<minikube ip>');
     return {
       portForward: `http://localhost:${port}`,
+      // minikube gives a LoadBalancer an address only while `minikube tunnel` runs (minikube docs, "Accessing apps: LoadBalancer access").
+      loadBalancers: Object.entries(lb).map(([component, p]) => ({ component, url: `http://127.0.0.1:${p}`, steps: [`run \`minikube tunnel -p ${this.profile}\` in another terminal (it may ask for sudo)`] })),
       ingress: {
         url: `http://${host}`,
         steps: [
@@ -211,8 +218,12 @@ export class KindCluster implements ClusterDriver {
     }
   }
 
-  async access(_host: string, port: number): Promise<AccessInfo> {
-    return { portForward: `http://localhost:${port}` };
+  async access(_host: string, port: number, lb: LoadBalancerPorts = {}): Promise<AccessInfo> {
+    return {
+      portForward: `http://localhost:${port}`,
+      // kind has no LoadBalancer implementation of its own (kind docs, "LoadBalancer"): the Service stays <pending>.
+      loadBalancers: Object.keys(lb).map((component) => ({ component, steps: ['kind gives a LoadBalancer no address by itself: run cloud-provider-kind (kubernetes-sigs/cloud-provider-kind), or use port-forward'] })),
+    };
   }
 }
 
@@ -269,8 +280,9 @@ export class DockerDesktopCluster implements ClusterDriver {
     /* the cluster uses Docker's own image store */
   }
 
-  async access(_host: string, port: number): Promise<AccessInfo> {
-    return { portForward: `http://localhost:${port}` };
+  async access(_host: string, port: number, lb: LoadBalancerPorts = {}): Promise<AccessInfo> {
+    // Docker Desktop's vpnkit publishes a LoadBalancer Service's port on localhost.
+    return { portForward: `http://localhost:${port}`, loadBalancers: Object.entries(lb).map(([component, p]) => ({ component, url: `http://localhost:${p}`, steps: [] })) };
   }
 }
 

@@ -8,6 +8,7 @@ import { InputError } from './errors.ts';
 import { registerSecret } from './secrets.ts';
 import { closest } from './suggest.ts';
 import { APP_FILE_VAR, loadApp, type App, type AppSetting } from './app.ts';
+import { baseImageSetting, portSetting } from './components.ts';
 import schemaJson from '../../env/schema.json' with { type: 'json' };
 
 export type Driver = 'minikube' | 'docker-desktop' | 'kind';
@@ -24,16 +25,9 @@ export type Settings = {
   TASKFLOW_CPUS: number;
   TASKFLOW_MEMORY_MB: number;
   TASKFLOW_HELM: string;
-  TASKFLOW_BACKEND_DIR: string;
-  TASKFLOW_FRONTEND_DIR: string;
-  TASKFLOW_BACKEND_APP_MODULE: string;
   TASKFLOW_IMAGE_REGISTRY: string;
   TASKFLOW_INGRESS_HOST: string;
-  TASKFLOW_FRONTEND_PORT: number;
-  TASKFLOW_BACKEND_PORT: number;
   TASKFLOW_MAX_REPLICAS: number;
-  TASKFLOW_BACKEND_BASE_IMAGE: string;
-  TASKFLOW_FRONTEND_BASE_IMAGE: string;
   PIP_INDEX_URL: string;
   NPM_CONFIG_REGISTRY: string;
   BETTER_AUTH_URL: string;
@@ -61,7 +55,21 @@ export type Config = {
   app: App;
   /** The app's own declared settings that are not the toolkit's, with their defaults applied. */
   appValues: Record<string, string>;
+  /** Per declared component: its local port (TASKFLOW_<NAME>_PORT, else the declaration) and base image override. */
+  components: Record<string, ComponentSettings>;
 };
+
+export type ComponentSettings = { localPort?: number; baseImage: string };
+
+/** Settings the declaration replaced, with where their value now goes. */
+const RETIRED: Record<string, string> = {
+  TASKFLOW_BACKEND_DIR: 'build contexts are declared in env/app.yaml now: set components.<name>.build.context there',
+  TASKFLOW_FRONTEND_DIR: 'build contexts are declared in env/app.yaml now: set components.<name>.build.context there',
+  TASKFLOW_BACKEND_APP_MODULE: 'set APP_MODULE under the component\'s env: in env/app.yaml',
+};
+
+const PORT_VALUE = /^\d+$/;
+const IMAGE_REF = /^([a-z0-9][a-z0-9._-]*(:[0-9]+)?\/)*[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(@sha256:[0-9a-f]{64})?$/;
 
 type PropSchema = {
   description?: string;
@@ -198,8 +206,8 @@ export type LoadOptions = {
   env?: Record<string, string | undefined>;
   /** The app declaration, when already loaded (else it is read from env/app.yaml or TASKFLOW_APP_FILE). */
   app?: App;
-  /** Values from command-line flags, with the flag that set each. */
-  flags?: Partial<Record<SettingKey, { value: string; flag: string }>>;
+  /** Values from command-line flags, with the flag that set each (settings, or a component's TASKFLOW_<NAME>_PORT). */
+  flags?: Partial<Record<string, { value: string; flag: string }>>;
 };
 
 /**
@@ -211,27 +219,40 @@ export function resolveSettings(
   env: Record<string, string | undefined>,
   flags: LoadOptions['flags'] = {},
   declared: Record<string, AppSetting> = {},
-): { settings?: Settings; appValues: Record<string, string>; sources: Config['sources']; problems: Problem[] } {
+  components: Record<string, { localPort?: number }> = {},
+): { settings?: Settings; appValues: Record<string, string>; components: Record<string, ComponentSettings>; sources: Config['sources']; problems: Problem[] } {
   const raw: Record<string, string> = {};
+  // TASKFLOW_<NAME>_PORT and TASKFLOW_<NAME>_BASE_IMAGE of each declared component.
+  const perComponent = new Map<string, { component: string; kind: 'port' | 'image' }>();
+  for (const name of Object.keys(components)) {
+    perComponent.set(portSetting(name), { component: name, kind: 'port' });
+    perComponent.set(baseImageSetting(name), { component: name, kind: 'image' });
+  }
+  const componentRaw: Record<string, { value: string; source: Source }> = {};
   const appRaw: Record<string, string> = {};
   const appSources: Record<string, Source> = {};
   const sources: Config['sources'] = {};
   const problems: Problem[] = [];
   // The app's own settings (declared in env/app.yaml) that are not the toolkit's.
   const appKeys = Object.keys(declared).filter((k) => !(k in envSchema.properties));
-  const closestKey = (key: string) => closest(key, [...settingKeys, ...appKeys]);
+  const closestKey = (key: string) => closest(key, [...settingKeys, ...appKeys, ...perComponent.keys()]);
+  const unknown = (key: string, where: string, fix: string) => {
+    const retired = RETIRED[key];
+    const hint = closestKey(key);
+    problems.push({ key, message: retired ? `is no longer a setting (${where}). Fix: ${retired}` : `is not a known setting (${where}). Fix: ${hint ? `did you mean ${hint}? ` : ''}${fix}` });
+  };
   for (const [key, value] of Object.entries(file.values)) {
+    if (perComponent.has(key)) {
+      componentRaw[key] = { value, source: { kind: 'file', path: file.label, line: file.lines[key] ?? 0 } };
+      continue;
+    }
     if (appKeys.includes(key)) {
       appRaw[key] = value;
       appSources[key] = { kind: 'file', path: file.label, line: file.lines[key] ?? 0 };
       continue;
     }
     if (!(key in envSchema.properties)) {
-      const hint = closestKey(key);
-      problems.push({
-        key,
-        message: `is not a known setting (${file.label}:${file.lines[key] ?? '?'}). Fix: ${hint ? `did you mean ${hint}? ` : ''}see env/.env.example for every setting`,
-      });
+      unknown(key, `${file.label}:${file.lines[key] ?? '?'}`, 'see env/.env.example for every setting');
       continue;
     }
     raw[key] = value;
@@ -244,9 +265,12 @@ export function resolveSettings(
       continue;
     }
     if (!key.startsWith('TASKFLOW_') || key === ENV_FILE_VAR || key === APP_FILE_VAR || value === undefined) continue;
+    if (perComponent.has(key)) {
+      componentRaw[key] = { value, source: { kind: 'env' } };
+      continue;
+    }
     if (!(key in envSchema.properties)) {
-      const hint = closestKey(key);
-      problems.push({ key, message: `is not a known setting (from the environment). Fix: ${hint ? `did you mean ${hint}? ` : ''}unset it` });
+      unknown(key, 'from the environment', 'unset it');
       continue;
     }
     raw[key] = value;
@@ -254,6 +278,10 @@ export function resolveSettings(
   }
   for (const [key, f] of Object.entries(flags)) {
     if (!f) continue;
+    if (perComponent.has(key)) {
+      componentRaw[key] = { value: f.value, source: { kind: 'flag', flag: f.flag } };
+      continue;
+    }
     raw[key] = f.value;
     sources[key as SettingKey] = { kind: 'flag', flag: f.flag };
   }
@@ -280,6 +308,22 @@ export function resolveSettings(
     appValues[key] = value;
   }
 
+  // Each component's local port and base image: the override, else the declaration.
+  const componentSettings: Record<string, ComponentSettings> = {};
+  for (const [name, declaredComponent] of Object.entries(components)) componentSettings[name] = { localPort: declaredComponent.localPort, baseImage: '' };
+  for (const [key, { value, source }] of Object.entries(componentRaw)) {
+    const { component, kind } = perComponent.get(key) as { component: string; kind: 'port' | 'image' };
+    const target = componentSettings[component] as ComponentSettings;
+    const shown = `${JSON.stringify(value)}${describeSource(source)}`;
+    if (value === '') continue;
+    if (kind === 'port') {
+      const port = Number(value);
+      if (!PORT_VALUE.test(value) || port < 1 || port > 65535) problems.push({ key, message: `${shown} is not a port. Fix: a port from 1 to 65535 (${component}'s local port for port-forward)` });
+      else target.localPort = port;
+    } else if (!IMAGE_REF.test(value)) problems.push({ key, message: `${shown} has the wrong form. Fix: an image reference such as mirror.example.com/library/python:3.12-slim, or empty (${component}'s BASE_IMAGE build argument)` });
+    else target.baseImage = value;
+  }
+
   const data: Record<string, unknown> = { ...raw };
   if (!validate(data)) {
     for (const err of validate.errors ?? []) {
@@ -287,8 +331,8 @@ export function resolveSettings(
       problems.push(explain(err, raw, sources));
     }
   }
-  if (problems.length > 0) return { sources, appValues, problems };
-  return { settings: data as Settings, appValues, sources, problems };
+  if (problems.length > 0) return { sources, appValues, components: componentSettings, problems };
+  return { settings: data as Settings, appValues, components: componentSettings, sources, problems };
 }
 
 /** Formats problems as the one list users see. */
@@ -308,7 +352,7 @@ export function loadConfig(opts: LoadOptions): Config {
     ? parseEnvText(readFileSync(envFile, 'utf8'), label)
     : { values: {}, lines: {}, problems: [] };
   const app = opts.app ?? loadApp(opts.root, env);
-  const resolved = resolveSettings({ values: parsed.values, lines: parsed.lines, label }, env, opts.flags, app.settings);
+  const resolved = resolveSettings({ values: parsed.values, lines: parsed.lines, label }, env, opts.flags, app.settings, app.components);
   const problems = [...parsed.problems, ...resolved.problems];
   if (problems.length > 0 || !resolved.settings) {
     throw new InputError(
@@ -316,5 +360,5 @@ export function loadConfig(opts: LoadOptions): Config {
       `Fix each setting where it was set (${label}, a TASKFLOW_* variable or a flag; every setting is documented in env/.env.example) and rerun.`,
     );
   }
-  return { root: opts.root, envFile, envFileExists, settings: resolved.settings, sources: resolved.sources, app, appValues: resolved.appValues };
+  return { root: opts.root, envFile, envFileExists, settings: resolved.settings, sources: resolved.sources, app, appValues: resolved.appValues, components: resolved.components };
 }

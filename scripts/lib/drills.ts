@@ -1,6 +1,6 @@
 // The drills `validate` runs on request, against the live release through the app's own access
 // path: a task written before the database pod is deleted is read back once the database is ready
-// again (persistence), and a deleted backend pod is replaced while requests keep coming (self-heal).
+// again (persistence), and a deleted pod is replaced while requests keep coming (self-heal).
 import type { CheckOutcome } from './checks.ts';
 import { UserError } from './errors.ts';
 import { httpClient } from './http.ts';
@@ -11,7 +11,7 @@ import { delay, waitFor } from './wait.ts';
 
 export type DrillTarget = {
   sn: Session;
-  /** Base URL of the app (a port-forward to the frontend, or --url). */
+  /** Base URL of the app (a port-forward to its entry component, or --url). */
   url: string;
   /** The release's objects as the cluster checks read them. */
   objects: KubeObject[];
@@ -72,12 +72,15 @@ export async function persistenceDrill(t: DrillTarget): Promise<CheckOutcome> {
   return { ok: true, details: [`${pod.metadata.name} restarted and the task was read back`] };
 }
 
-/** Deletes a backend pod and polls until a new one is ready, one request and one pod read per poll. */
-export async function selfHealDrill(t: DrillTarget): Promise<CheckOutcome> {
-  const backendPods = async () => (await releaseObjects(t.sn)).filter((x) => x.kind === 'Pod' && componentOf(x) === 'backend');
-  const before = await backendPods();
+/**
+ * Deletes a pod of `component` and polls until a new one is ready, one request and one pod read
+ * per poll. `answers` is one request through the app's entry that needs the component to answer.
+ */
+export async function selfHealDrill(t: DrillTarget, component: string, answers: (call: ReturnType<typeof httpClient>) => Promise<boolean>): Promise<CheckOutcome> {
+  const componentPods = async () => (await releaseObjects(t.sn)).filter((x) => x.kind === 'Pod' && componentOf(x) === component);
+  const before = await componentPods();
   const victim = before[0];
-  if (!victim) return { ok: false, details: ['no backend pod found'] };
+  if (!victim) return { ok: false, details: [`no ${component} pod found`] };
   const oldNames = new Set(before.map((p) => p.metadata.name));
   await t.sn.tools.kubectl.deletePod(t.sn.context, t.sn.scope.namespace, victim.metadata.name);
   t.log(`  deleted ${victim.metadata.name}; sending requests until a replacement is ready…`);
@@ -87,21 +90,22 @@ export async function selfHealDrill(t: DrillTarget): Promise<CheckOutcome> {
   let failed = 0;
   const replacement = await waitFor(
     async () => {
-      // Through the frontend → backend Service; 401 without a token proves the backend answered.
-      const r = await call('GET', `${API}/auth/me`).catch(() => undefined);
-      if (r?.status === 401) answered++;
+      if (await answers(call).catch(() => false)) answered++;
       else failed++;
-      return (await backendPods()).find((p) => !oldNames.has(p.metadata.name) && isReady(p));
+      return (await componentPods()).find((p) => !oldNames.has(p.metadata.name) && isReady(p));
     },
     {
       timeout: DRILL_TIMEOUT,
       interval: 250,
-      describe: 'a replacement backend pod',
+      describe: `a replacement ${component} pod`,
       onTimeout: () => new UserError(`no replacement ready within 3 minutes (${answered} ok, ${failed} failed requests)`),
     },
   );
   const detail = `${replacement.metadata.name} ready; ${answered} requests answered, ${failed} failed meanwhile`;
   // With one replica a gap is expected; with more, any failed request means the Service sent traffic to a dead pod.
   if (failed > 0 && before.length > 1) return { ok: false, details: [detail] };
-  return { ok: true, details: [failed > 0 ? `${detail} (one replica: scale --backend 2 for no downtime)` : detail] };
+  return { ok: true, details: [failed > 0 ? `${detail} (one replica: scale --${component} 2 for no downtime)` : detail] };
 }
+
+/** The reference API's answer that proves its server is up: 401 on /auth/me without a token. */
+export const tasksApiAnswers = async (call: ReturnType<typeof httpClient>) => (await call('GET', `${API}/auth/me`)).status === 401;

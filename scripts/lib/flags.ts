@@ -1,4 +1,5 @@
 // Flags shared by the entry scripts that override settings (--driver, --profile, --context, --namespace).
+import { loadApp, type App, type Component } from './app.ts';
 import type { SettingKey } from './config.ts';
 import { InputError } from './errors.ts';
 
@@ -44,4 +45,33 @@ export function timeoutFlag(value: string | undefined, fallback: string): string
   const timeout = value ?? fallback;
   if (!checkTimeout(timeout)) throw new InputError(`--timeout ${timeout} is not a duration`, `Use a value such as ${fallback}, 90s or 1h.`);
   return timeout;
+}
+
+/** The declaration, for the flags named after its components; a broken one is reported when the session loads it again. */
+export function appForFlags(root: string): App | undefined {
+  try {
+    return loadApp(root);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One string flag per declared component (`--<name><suffix>`) that `wanted` selects, skipping a
+ * name that would shadow one of the command's own flags (the generic form still reaches it).
+ */
+export function componentFlags(app: App | undefined, suffix: string, own: Record<string, unknown>, wanted: (c: Component) => boolean = () => true): Record<string, { type: 'string'; component: string }> {
+  const out: Record<string, { type: 'string'; component: string }> = {};
+  for (const [name, c] of Object.entries(app?.components ?? {})) if (wanted(c) && !(`${name}${suffix}` in own)) out[`${name}${suffix}`] = { type: 'string', component: name };
+  return out;
+}
+
+/** The component flags given, as the settings they override (the config loader validates the values). */
+export function componentOverrides(values: Record<string, unknown>, flags: ReturnType<typeof componentFlags>, setting: (component: string) => string) {
+  const out: Partial<Record<string, { value: string; flag: string }>> = {};
+  for (const [flag, { component }] of Object.entries(flags)) {
+    const v = values[flag];
+    if (typeof v === 'string') out[setting(component)] = { value: v, flag: `--${flag}` };
+  }
+  return out;
 }

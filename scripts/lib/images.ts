@@ -81,10 +81,12 @@ export function contextFiles(contextDir: string, rules: Rule[]): string[] {
 }
 
 export type ImageSource = {
-  /** backend | frontend */
+  /** The declared component's name. */
   component: string;
   contextDir: string;
   dockerfile: string;
+  /** The Dockerfile stage to build (--target); the last one when absent. */
+  target?: string;
   buildArgs: Record<string, string>;
 };
 
@@ -97,6 +99,7 @@ export type ImageSource = {
 export function contentTag(src: ImageSource): string {
   const h = createHash('sha256');
   h.update(`dockerfile\0${readFileSync(src.dockerfile)}\0`);
+  if (src.target) h.update(`target\0${src.target}\0`);
   for (const [k, v] of Object.entries(src.buildArgs).sort()) {
     if (MIRROR_ARGS.has(k)) continue;
     h.update(`arg\0${k}=${v}\0`);
@@ -140,27 +143,42 @@ export function decideImage(state: ImageState, opts: { skipBuild: boolean; clust
   return { action: 'build', reason: 'not found', deliver: !opts.clusterSharesDocker };
 }
 
-/** What each component's image is built from: its context directory, our Dockerfile, its build args. */
+/** The ARG names a Dockerfile declares (ARG NAME or ARG NAME=default), so only those are passed. */
+export function dockerfileArgs(dockerfile: string): Set<string> {
+  const names = new Set<string>();
+  for (const m of readFileSync(dockerfile, 'utf8').matchAll(/^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)/gim)) names.add(m[1] as string);
+  return names;
+}
+
+/**
+ * What each declared component's image is built from: its context, its Dockerfile and stage, and
+ * its build args: the declared ones and public build-time variables, the base image override
+ * (TASKFLOW_<NAME>_BASE_IMAGE, else build.baseImage) as BASE_IMAGE, and the package mirrors for
+ * a Dockerfile that asks for them.
+ */
 export function imageSources(config: Config): ImageSource[] {
   const s = config.settings;
-  const args = (base: string, mirrors: string[]) => ({
+  return Object.entries(config.app.components).map(([component, c]) => {
+    const dockerfile = resolve(config.root, c.build.dockerfile);
+    const wanted = dockerfileArgs(dockerfile);
+    const buildArgs: Record<string, string> = {};
+    for (const [k, v] of Object.entries({ ...c.build.args, ...c.build.public })) buildArgs[k] = String(v);
     // A mirrored base is a different base: it is part of the content tag (mirror URLs are not).
-    ...(base ? { BASE_IMAGE: base } : {}),
-    ...Object.fromEntries(mirrors.filter((k) => s[k as SettingKey]).map((k) => [k, String(s[k as SettingKey])])),
+    const base = config.components[component]?.baseImage || c.build.baseImage;
+    if (base) buildArgs.BASE_IMAGE = base;
+    for (const mirror of MIRROR_ARGS) if (wanted.has(mirror) && s[mirror as SettingKey]) buildArgs[mirror] = String(s[mirror as SettingKey]);
+    return { component, contextDir: resolve(config.root, c.build.context), dockerfile, ...(c.build.target ? { target: c.build.target } : {}), buildArgs };
   });
-  return [
-    { component: 'backend', contextDir: resolve(config.root, s.TASKFLOW_BACKEND_DIR), dockerfile: join(config.root, 'docker', 'backend.Dockerfile'), buildArgs: args(s.TASKFLOW_BACKEND_BASE_IMAGE, ['PIP_INDEX_URL']) },
-    { component: 'frontend', contextDir: resolve(config.root, s.TASKFLOW_FRONTEND_DIR), dockerfile: join(config.root, 'docker', 'frontend.Dockerfile'), buildArgs: args(s.TASKFLOW_FRONTEND_BASE_IMAGE, ['NPM_CONFIG_REGISTRY']) },
-  ];
 }
 
-/** The repository a component's image is tagged into: local, or under TASKFLOW_IMAGE_REGISTRY. */
+/** The repository a component's image is tagged into (<app>-<component>): local, or under TASKFLOW_IMAGE_REGISTRY. */
 export function imageRepository(config: Config, component: string): string {
   const reg = config.settings.TASKFLOW_IMAGE_REGISTRY;
-  return reg ? `${reg}/taskflow-${component}` : `taskflow-${component}`;
+  const name = `${config.app.name}-${component}`;
+  return reg ? `${reg}/${name}` : name;
 }
 
-/** The full reference setup would run now for each component ("taskflow-backend:<content tag>"). */
+/** The image setup would run now for each component ("taskflow-web:<content tag>"). */
 export function expectedImages(config: Config): Record<string, string> {
   return Object.fromEntries(imageSources(config).map((src) => [src.component, `${imageRepository(config, src.component)}:${contentTag(src)}`]));
 }
@@ -215,7 +233,7 @@ export async function deliverImages(sn: Session, opts: { clusterRunning: boolean
   await Promise.all(
     builds.map((b) =>
       docker
-        .build({ image: b.ref, dockerfile: b.src.dockerfile, context: b.src.contextDir, buildArgs: b.src.buildArgs, logFile: join(logDir, `build-${b.src.component}.log`) })
+        .build({ image: b.ref, dockerfile: b.src.dockerfile, context: b.src.contextDir, target: b.src.target, buildArgs: b.src.buildArgs, logFile: join(logDir, `build-${b.src.component}.log`) })
         .catch((err: Error) => {
           throw new UserError(`building ${b.ref} failed; the full output is in .cache/logs/build-${b.src.component}.log`, err.message.split('\n').slice(-8).join('\n'));
         }),

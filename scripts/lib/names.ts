@@ -1,9 +1,6 @@
 // Resource names as the chart builds them (helm/taskflow/templates/_helpers.tpl), for the scripts
 // that address Services, Deployments and the Secret of a release.
 
-/** The app components the scripts address by name. */
-export type Component = 'frontend' | 'backend';
-
 const CHART_NAME = 'taskflow';
 
 function trimDash(s: string): string {
@@ -21,7 +18,7 @@ export function serviceName(release: string, component: string): string {
 }
 
 
-/** The `app.kubernetes.io/component` label the chart's selectors use (backend, frontend, postgresql); '' when absent. */
+/** The `app.kubernetes.io/component` label the chart's selectors use (a declared component's name, or postgresql); '' when absent. */
 export function componentOf(o: { metadata: { labels?: Record<string, string> } }): string {
   return o.metadata.labels?.['app.kubernetes.io/component'] ?? '';
 }

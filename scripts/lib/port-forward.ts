@@ -1,9 +1,8 @@
-// `port-forward`: tunnels to the frontend and backend Services, supervised in this process until
+// `port-forward`: tunnels to the Services of the components that declare a local port, supervised in this process until
 // Ctrl+C, or by a background copy of the command (--detach) that --stop and cleanup end.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { relative } from 'node:path';
-import { ExitCode, UserError } from './errors.ts';
-import type { Component } from './names.ts';
+import { ExitCode, InputError, UserError } from './errors.ts';
 import { describeStop, portForwardLogFile, portForwardPidFile, removePidFileOf, runningInstance, serveControl, stopRunning } from './pidfile.ts';
 import { choosePorts } from './ports.ts';
 import { openSession, type FlagOverrides, type Session } from './session.ts';
@@ -23,10 +22,11 @@ export type PortForwardOptions = {
   passThrough: string[];
 };
 
-type Ports = Record<Component, number>;
+/** Local port by component, in declaration order. */
+type Ports = Record<string, number>;
 
 function urlsLine(ports: Ports): string {
-  return `frontend http://localhost:${ports.frontend}   backend http://localhost:${ports.backend} (API docs /docs)`;
+  return Object.entries(ports).map(([c, p]) => `${c} http://localhost:${p}`).join('   ');
 }
 
 export async function runPortForward(opts: PortForwardOptions): Promise<number> {
@@ -51,7 +51,11 @@ export async function runPortForward(opts: PortForwardOptions): Promise<number> 
   }
 
   ui.info(`taskflow port-forward: context ${sn.context}, namespace ${sn.scope.namespace}, release ${sn.scope.release}`);
-  const ports: Ports = { frontend: s.TASKFLOW_FRONTEND_PORT, backend: s.TASKFLOW_BACKEND_PORT };
+  const ports: Ports = {};
+  for (const [name, c] of Object.entries(sn.config.components)) if (c.localPort !== undefined) ports[name] = c.localPort;
+  if (Object.keys(ports).length === 0) {
+    throw new InputError(`no component of ${sn.config.app.file} declares a localPort, so there is nothing to forward`, 'Add localPort: N to the components you want on localhost.');
+  }
   await ui.step('ports', async () => {
     const choices = await choosePorts(sn.exec, ports, opts.autoPort === true);
     for (const c of choices) ports[c.component] = c.port;
@@ -75,7 +79,7 @@ async function startInBackground(sn: Session, ports: Ports, passThrough: string[
     if (!script) throw new UserError('cannot tell which script to run in the background', 'Run port-forward through its entry point: npx tsx scripts/port-forward.ts --detach');
     const child = sn.exec.start(
       process.execPath,
-      [...process.execArgv, script, ...passThrough, '--frontend-port', String(ports.frontend), '--backend-port', String(ports.backend)],
+      [...process.execArgv, script, ...passThrough, ...Object.entries(ports).flatMap(([c, p]) => [`--${c}-port`, String(p)])],
       { detachTo: log },
     );
     const pid = child.pid;
@@ -111,7 +115,7 @@ async function startInBackground(sn: Session, ports: Ports, passThrough: string[
 async function superviseHere(sn: Session, ports: Ports): Promise<number> {
   const { ui } = sn;
   const pidFile = portForwardPidFile(sn.root);
-  const tunnels = planTunnels(sn.scope.release, ports);
+  const tunnels = planTunnels(sn.scope.release, sn.config.app, ports);
   const supervisor = new Supervisor({ exec: sn.exec, context: sn.context, namespace: sn.scope.namespace, tunnels, log: (l) => ui.info(l), verbose: sn.verbose });
   let stopReason: string | undefined;
   let stop: (why: string) => void = () => {};
@@ -146,7 +150,7 @@ async function superviseHere(sn: Session, ports: Ports): Promise<number> {
     }
     ui.info('');
     ui.info(`ready: ${urlsLine(ports)}`);
-    ui.info('Ctrl+C stops both; a tunnel whose pod is replaced reconnects by itself.');
+    ui.info(`Ctrl+C stops ${tunnels.length > 1 ? 'them all' : 'it'}; a tunnel whose pod is replaced reconnects by itself.`);
     await Promise.race([supervisor.done(), stopped]);
     ui.info(`port-forward: stopped${stopReason ? ` (${stopReason})` : ''} after ${supervisor.reconnects} reconnect${supervisor.reconnects === 1 ? '' : 's'}`);
     return ExitCode.ok;

@@ -1,9 +1,9 @@
 // Local ports for the tunnels: whether one is free, who holds it when it is not, and the choice
 // of ports (fail naming the holder, or with --auto-port take the next free one).
 import { createServer } from 'node:net';
+import { portSetting } from './components.ts';
 import { InputError } from './errors.ts';
 import type { Exec } from './exec.ts';
-import type { Component } from './names.ts';
 
 const MAX_AUTO_PORT_TRIES = 100;
 
@@ -32,15 +32,14 @@ export async function portHolder(exec: Exec, port: number): Promise<string | und
   }
 }
 
-export type PortChoice = { component: Component; wanted: number; port: number; holder?: string };
+export type PortChoice = { component: string; wanted: number; port: number; holder?: string };
 
 /** Checks each wanted port; a busy one is an InputError naming it, or with autoPort the next free one. */
-export async function choosePorts(exec: Exec, wanted: Record<Component, number>, autoPort: boolean): Promise<PortChoice[]> {
+export async function choosePorts(exec: Exec, wanted: Record<string, number>, autoPort: boolean): Promise<PortChoice[]> {
   const choices: PortChoice[] = [];
   const taken = new Set<number>();
   const busy: PortChoice[] = [];
-  for (const component of ['frontend', 'backend'] as const) {
-    const port = wanted[component];
+  for (const [component, port] of Object.entries(wanted)) {
     if (!taken.has(port) && (await portFree(port))) {
       choices.push({ component, wanted: port, port });
       taken.add(port);
@@ -61,7 +60,8 @@ export async function choosePorts(exec: Exec, wanted: Record<Component, number>,
   }
   if (busy.length) {
     const what = busy.map((b) => `port ${b.port} (${b.component}) is in use${b.holder ? ` by ${b.holder}` : ''}`).join('; ');
-    throw new InputError(what, 'Free it, pick another with --frontend-port / --backend-port (TASKFLOW_FRONTEND_PORT / TASKFLOW_BACKEND_PORT), or pass --auto-port to take the next free one.');
+    const flags = busy.map((b) => `--${b.component}-port (${portSetting(b.component)})`).join(' / ');
+    throw new InputError(what, `Free it, pick another with ${flags}, or pass --auto-port to take the next free one.`);
   }
   return choices;
 }

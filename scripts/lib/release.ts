@@ -4,6 +4,8 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import type { App } from './app.ts';
+import { componentValues } from './components.ts';
 import type { Settings } from './config.ts';
 import type { AccessInfo } from './cluster.ts';
 import { UserError } from './errors.ts';
@@ -55,30 +57,48 @@ export function chartHash(chartDir: string): string {
 
 export type ReleaseInputs = {
   settings: Settings;
+  /** The app's components as declared, and the values of its own settings. */
+  app: App;
+  appValues: Record<string, string>;
   images: ImageRefs;
   /** Origins a browser reaches the app at (port-forward, ingress), for CORS and auth. */
   origins: string[];
   chartHash: string;
   /** The chart's values.yaml under the profile file: what the generated values are laid over. */
   chartValues: Values;
+  /** The profile file alone (values-dev.yaml): it outranks the declaration. */
+  profileValues: Values;
 };
 
-/** The values setup adds on top of the profile file, secrets included (sent on stdin only). */
+/** Secret keys the chart's own Secret holds (templates/_helpers.tpl taskflow.secretKeys); any other goes under secrets.extra. */
+const CHART_SECRET_KEYS = new Set(['DATABASE_URL', 'BETTER_AUTH_SECRET', 'POSTGRES_PASSWORD', 'MCP_SHARED_SECRET', 'OPENAI_API_KEY']);
+
+/**
+ * The values setup adds on top of the profile file, secrets included (sent on stdin only). The
+ * declaration's components lie under the profile (its values win) and the generated ones (images,
+ * access URLs, secrets) over both.
+ */
 export function releaseValues(inp: ReleaseInputs): Values {
   const s = inp.settings;
-  const cors = s.CORS_ORIGINS || inp.origins.join(',');
-  const authUrl = s.BETTER_AUTH_URL || inp.origins[0] || '';
+  const origins = s.CORS_ORIGINS || inp.origins.join(',');
+  const first = s.BETTER_AUTH_URL || inp.origins[0] || '';
+  const chartComponents = (inp.chartValues.components ?? {}) as Values;
+  const declared = componentValues(inp.app, chartComponents, inp.appValues, s.TASKFLOW_DRIVER);
+  const components = mergeValues(declared, (inp.profileValues.components ?? {}) as Values);
   const extra: Record<string, string> = {};
-  if (s.ANTHROPIC_API_KEY) extra.ANTHROPIC_API_KEY = s.ANTHROPIC_API_KEY;
-  if (s.GEMINI_API_KEY) extra.GEMINI_API_KEY = s.GEMINI_API_KEY;
-  const components: Record<string, Values> = {
-    backend: {
-      env: { CORS_ORIGINS: cors, APP_MODULE: s.TASKFLOW_BACKEND_APP_MODULE },
-    },
-    frontend: {
-      env: { BETTER_AUTH_URL: authUrl, BETTER_AUTH_TRUSTED_ORIGINS: cors },
-    },
-  };
+  for (const [name, c] of Object.entries(inp.app.components)) {
+    const env: Values = {};
+    for (const [variable, which] of Object.entries(c.accessUrls ?? {})) env[variable] = which === 'first' ? first : origins;
+    const image = inp.images[name];
+    const generated: Values = { env };
+    // Images come from the registry when one is set, so the cluster must be allowed to pull them (dev says Never).
+    if (image) generated.image = { ...image, ...(s.TASKFLOW_IMAGE_REGISTRY ? { pullPolicy: 'IfNotPresent' } : {}) };
+    components[name] = mergeValues(components[name] as Values, generated);
+    for (const key of c.secrets ?? []) {
+      const value = inp.appValues[key] ?? (s as Record<string, unknown>)[key];
+      if (!CHART_SECRET_KEYS.has(key) && typeof value === 'string' && value !== '') extra[key] = value;
+    }
+  }
   const values: Values = {
     commonAnnotations: { 'taskflow.dev/chart-hash': inp.chartHash, 'taskflow.dev/profile': s.TASKFLOW_PROFILE },
     components,
@@ -89,17 +109,6 @@ export function releaseValues(inp: ReleaseInputs): Values {
       extra,
     },
   };
-  for (const [component, image] of Object.entries(inp.images)) components[component] = { ...components[component], image: { ...image } };
-  if (s.TASKFLOW_IMAGE_REGISTRY) {
-    // Images come from the registry, so the cluster must be allowed to pull them (dev says Never).
-    for (const c of ['backend', 'frontend'] as const) (components[c]?.image as Values).pullPolicy = 'IfNotPresent';
-  }
-  if (Object.keys(extra).length) {
-    // A list replaces the chart's rather than merging with it, so the extra keys join the chart's own list.
-    const chartBackend = ((inp.chartValues.components as Values | undefined)?.backend ?? {}) as Values;
-    const listed = (chartBackend.secretEnv ?? []) as unknown[];
-    (components.backend as Values).secretEnv = [...listed, ...Object.keys(extra)];
-  }
   if (s.DATABASE_URL) {
     values.postgresql = { enabled: false };
     values.externalDatabase = { url: s.DATABASE_URL };
@@ -109,12 +118,11 @@ export function releaseValues(inp: ReleaseInputs): Values {
   return values;
 }
 
-/** What `scale` may have changed on a release; setup keeps these so it never undoes a scale. */
-export const SCALE_KEYS = [
-  ['components', 'backend', 'replicaCount'],
-  ['components', 'frontend', 'replicaCount'],
-  ['autoscaling', 'enabled'],
-] as const;
+/** What `scale` may change on a release (every component's replicaCount, the HPA switch); setup keeps these so it never undoes a scale. */
+function scalePaths(current: Values): string[][] {
+  const components = isMap(current.components) ? Object.keys(current.components) : [];
+  return [...components.map((c) => ['components', c, 'replicaCount']), ['autoscaling', 'enabled']];
+}
 
 /**
  * The scale-owned values of the deployed release, to pass again on the next upgrade, as long as it
@@ -124,7 +132,7 @@ export function scaledValues(current: Values | undefined, profile: string): Valu
   const annotations = (current?.commonAnnotations ?? {}) as Record<string, unknown>;
   if (!current || annotations['taskflow.dev/profile'] !== profile) return {};
   let out: Values = {};
-  for (const path of SCALE_KEYS) {
+  for (const path of scalePaths(current)) {
     const v = path.reduce<unknown>((o, k) => (isMap(o) ? o[k] : undefined), current);
     if (v !== undefined) out = mergeValues(out, path.reduceRight<unknown>((inner, k) => ({ [k]: inner }), v) as Values);
   }
@@ -316,8 +324,11 @@ export async function applyRelease(sn: Session, o: ApplyReleaseOptions): Promise
   const profileValues = readValuesFile(profileFile);
   const overrides = releaseValues({
     settings: s,
+    app: sn.config.app,
+    appValues: sn.config.appValues,
+    profileValues,
     images: o.images,
-    origins: [o.access.portForward, ...(o.access.ingress ? [o.access.ingress.url] : [])],
+    origins: [...new Set([o.access.portForward, ...(o.access.ingress ? [o.access.ingress.url] : []), ...o.access.loadBalancers.flatMap((lb) => (lb.url ? [lb.url] : []))])],
     chartHash: chartHash(chartDir(sn.root)),
     chartValues: mergeValues(readValuesFile(join(chartDir(sn.root), 'values.yaml')), profileValues),
   });

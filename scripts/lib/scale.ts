@@ -2,14 +2,16 @@
 // the source of truth and the next setup keeps the change; then waits for the pods and endpoints.
 import { confirm } from './cli.ts';
 import { InputError, UserError } from './errors.ts';
-import { serviceName, type Component } from './names.ts';
+import { serviceName } from './names.ts';
+import { closest } from './suggest.ts';
 import { chartDir, upgradeOrRollBack, type Values } from './release.ts';
 import { hasResetThenReuse } from './tools/helm.ts';
 import type { Session } from './session.ts';
 import { waitFor } from './wait.ts';
 
-export type ScaleRequest = { backend?: number; frontend?: number; hpa?: boolean };
-export type ScaleState = { backend: number; frontend: number; hpa: boolean };
+/** Replica counts by component, and the HPA switch. */
+export type ScaleRequest = { replicas: Record<string, number>; hpa?: boolean };
+export type ScaleState = { replicas: Record<string, number>; hpa: boolean };
 
 /** Parses a replica count from a flag: a whole number from 1 to max, or an InputError naming the flag. */
 export function parseReplicas(flag: string, raw: string, max: number): number {
@@ -31,16 +33,17 @@ export type ScalePlan = { set: string[]; changes: string[] };
 /** Pure: the --set arguments that turn the current state into the requested one (none: a no-op). */
 export function planScale(current: ScaleState, req: ScaleRequest): ScalePlan {
   const hpaAfter = req.hpa ?? current.hpa;
-  if (hpaAfter && (req.backend !== undefined || req.frontend !== undefined)) {
-    throw new InputError('the HPA is on, so it sets the replica counts', 'Turn it off in the same call (--hpa off --frontend 3), or change components.*.autoscaling.minReplicas/maxReplicas in the values.');
+  const named = Object.keys(req.replicas);
+  if (hpaAfter && named.length) {
+    throw new InputError('the HPA is on, so it sets the replica counts', `Turn it off in the same call (--hpa off --${named[0]} ${req.replicas[named[0] as string]}), or change components.*.autoscaling.minReplicas/maxReplicas in the values.`);
   }
   const set: string[] = [];
   const changes: string[] = [];
-  for (const c of ['backend', 'frontend'] as const) {
-    const want = req[c];
-    if (want !== undefined && want !== current[c]) {
+  for (const [c, want] of Object.entries(req.replicas)) {
+    const now = current.replicas[c] ?? 0;
+    if (want !== now) {
       set.push(`components.${c}.replicaCount=${want}`);
-      changes.push(`${c} ${current[c]} → ${want}`);
+      changes.push(`${c} ${now} → ${want}`);
     }
   }
   if (req.hpa !== undefined && req.hpa !== current.hpa) {
@@ -51,30 +54,46 @@ export function planScale(current: ScaleState, req: ScaleRequest): ScalePlan {
 }
 
 export type ScaleOptions = {
-  /** Raw flag values, validated after the configuration (the maximum lives there). */
-  raw: { backend?: string; frontend?: string; hpa?: string };
+  /** Raw flag values, validated after the configuration (the maximum lives there): --<component> N by component, --component name=N, --hpa. */
+  raw: { replicas: Record<string, string>; component?: string[]; hpa?: string };
   yes: boolean;
   timeout: string;
 };
 
-/** Every flag checked before any process runs. */
-export function parseRequest(raw: ScaleOptions['raw'], maxReplicas: number): ScaleRequest {
-  const req: ScaleRequest = {};
-  if (raw.backend !== undefined) req.backend = parseReplicas('backend', raw.backend, maxReplicas);
-  if (raw.frontend !== undefined) req.frontend = parseReplicas('frontend', raw.frontend, maxReplicas);
+/** Every flag checked before any process runs; `components` are the declared ones. */
+export function parseRequest(raw: ScaleOptions['raw'], maxReplicas: number, components: string[]): ScaleRequest {
+  const req: ScaleRequest = { replicas: {} };
+  for (const [c, value] of Object.entries(raw.replicas)) req.replicas[c] = parseReplicas(c, value, maxReplicas);
+  for (const item of raw.component ?? []) {
+    const m = /^([^=]+)=(.*)$/.exec(item);
+    if (!m) throw new InputError(`--component ${JSON.stringify(item)} is not name=N`, `Give a component and a count, e.g. --component ${components[0] ?? 'web'}=2.`);
+    const [, name = '', count = ''] = m;
+    if (!components.includes(name)) {
+      const near = closest(name, components);
+      throw new InputError(`--component ${name}: there is no such component`, `${near ? `Did you mean ${near}? ` : ''}The declared components are ${components.join(', ')}.`);
+    }
+    req.replicas[name] = parseReplicas(`component ${name}=`, count, maxReplicas);
+  }
   if (raw.hpa !== undefined) req.hpa = parseHpa(raw.hpa);
-  if (Object.keys(req).length === 0) throw new InputError('nothing to scale', 'Give --frontend N, --backend N or --hpa on|off (see --help).');
+  if (Object.keys(req.replicas).length === 0 && req.hpa === undefined) {
+    throw new InputError('nothing to scale', `Give ${components.map((c) => `--${c} N`).join(', ')}, --component name=N or --hpa on|off (see --help).`);
+  }
   return req;
 }
 
 const onOff = (b: boolean) => (b ? 'on' : 'off');
+const describe = (st: ScaleState) => `${Object.entries(st.replicas).map(([c, n]) => `${c} ${n}`).join(', ')}, HPA ${onOff(st.hpa)}`;
+/** The --json shape: each component's count beside the HPA switch. */
+const flat = (st: ScaleState) => ({ ...st.replicas, hpa: st.hpa });
 
 export async function runScale(sn: Session, opts: ScaleOptions): Promise<number> {
   const { ui, cluster, tools: t, context, scope } = sn;
   const s = sn.config.settings;
   const ns = s.TASKFLOW_NAMESPACE;
-  const req = parseRequest(opts.raw, s.TASKFLOW_MAX_REPLICAS);
-  const names = { backend: serviceName(s.TASKFLOW_RELEASE, 'backend'), frontend: serviceName(s.TASKFLOW_RELEASE, 'frontend') };
+  const components = Object.keys(sn.config.app.components);
+  const req = parseRequest(opts.raw, s.TASKFLOW_MAX_REPLICAS, components);
+  const names = Object.fromEntries(components.map((c) => [c, serviceName(s.TASKFLOW_RELEASE, c)]));
+  const hasService = (c: string) => sn.config.app.components[c]?.port !== undefined;
 
   try {
     const { before, helm } = await ui.step('release', async () => {
@@ -82,24 +101,24 @@ export async function runScale(sn: Session, opts: ScaleOptions): Promise<number>
       const info = await t.release.status(scope);
       if (!info) throw new UserError(`release ${s.TASKFLOW_RELEASE} is not installed in namespace ${ns}`, 'Run setup first.', 3);
       if (info.status !== 'deployed') throw new UserError(`release ${s.TASKFLOW_RELEASE} is ${info.status}`, 'Run setup to bring it back to a deployed state, then scale.');
-      const [version, values, backend, frontend] = await Promise.all([
+      const [version, values, ...deployments] = await Promise.all([
         t.helm.version(),
         t.release.values(scope),
-        t.kubectl.deployment(context, ns, names.backend),
-        t.kubectl.deployment(context, ns, names.frontend),
+        ...components.map((c) => t.kubectl.deployment(context, ns, names[c] as string)),
       ]);
-      const state: ScaleState = { backend: backend?.replicas ?? 0, frontend: frontend?.replicas ?? 0, hpa: Boolean(((values.autoscaling ?? {}) as Values).enabled) };
+      const replicas = Object.fromEntries(components.map((c, i) => [c, deployments[i]?.replicas ?? 0]));
+      const state: ScaleState = { replicas, hpa: Boolean(((values.autoscaling ?? {}) as Values).enabled) };
       return {
         status: 'skipped',
-        detail: `revision ${info.revision}: backend ${state.backend}, frontend ${state.frontend}, HPA ${onOff(state.hpa)}`,
+        detail: `revision ${info.revision}: ${describe(state)}`,
         value: { before: state, helm: version },
       };
     });
     const plan = planScale(before, req);
 
     if (plan.set.length === 0) {
-      ui.info(`Already at the requested scale (backend ${before.backend}, frontend ${before.frontend}, HPA ${onOff(before.hpa)}); nothing to do.`);
-      ui.finish({ before, after: before, changed: false });
+      ui.info(`Already at the requested scale (${describe(before)}); nothing to do.`);
+      ui.finish({ before: flat(before), after: flat(before), changed: false });
       return 0;
     }
 
@@ -124,7 +143,7 @@ export async function runScale(sn: Session, opts: ScaleOptions): Promise<number>
     });
 
     if (sn.dryRun) {
-      ui.finish({ before, changed: false });
+      ui.finish({ before: flat(before), changed: false });
       return 0;
     }
 
@@ -134,13 +153,15 @@ export async function runScale(sn: Session, opts: ScaleOptions): Promise<number>
         async () => {
           const got: string[] = [];
           let ok = true;
-          const counts: Record<Component, number> = { backend: 0, frontend: 0 };
-          for (const c of ['backend', 'frontend'] as const) {
-            const [d, endpoints] = await Promise.all([t.kubectl.deployment(context, ns, names[c]), t.kubectl.endpointCount(context, ns, names[c])]);
-            const want = req[c] ?? d?.replicas ?? 0;
+          const counts: Record<string, number> = {};
+          for (const c of components) {
+            const name = names[c] as string;
+            // A worker has no Service, so its ready pods are all there is to wait for.
+            const [d, endpoints] = await Promise.all([t.kubectl.deployment(context, ns, name), hasService(c) ? t.kubectl.endpointCount(context, ns, name) : Promise.resolve(undefined)]);
+            const want = req.replicas[c] ?? d?.replicas ?? 0;
             counts[c] = d?.replicas ?? 0;
-            got.push(`${c} ${d?.ready ?? 0}/${want} ready, ${endpoints} endpoints`);
-            if (!d || d.ready < want || endpoints < want) ok = false;
+            got.push(`${c} ${d?.ready ?? 0}/${want} ready${endpoints === undefined ? '' : `, ${endpoints} endpoints`}`);
+            if (!d || d.ready < want || (endpoints !== undefined && endpoints < want)) ok = false;
           }
           seen.last = got.join('; ');
           return ok ? counts : undefined;
@@ -153,11 +174,11 @@ export async function runScale(sn: Session, opts: ScaleOptions): Promise<number>
         },
         seen,
       );
-      return { status: 'done', detail: seen.last, value: { ...counts, hpa: req.hpa ?? before.hpa } };
+      return { status: 'done', detail: seen.last, value: { replicas: counts, hpa: req.hpa ?? before.hpa } as ScaleState };
     });
-    ui.info(`before: backend ${before.backend}, frontend ${before.frontend}, HPA ${onOff(before.hpa)}`);
-    ui.info(`after:  backend ${after.backend}, frontend ${after.frontend}, HPA ${onOff(after.hpa)}`);
-    ui.finish({ before, after, changed: true });
+    ui.info(`before: ${describe(before)}`);
+    ui.info(`after:  ${describe(after)}`);
+    ui.finish({ before: flat(before), after: flat(after), changed: true });
     return 0;
   } catch (err) {
     ui.finish({ error: (err as Error).message.split('\n')[0] });

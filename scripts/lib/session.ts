@@ -8,7 +8,7 @@ import { makeTools, type Tools } from './tools/index.ts';
 import { Ui } from './ui.ts';
 
 /** Setting overrides from flags, with the flag that set each (for error messages). */
-export type FlagOverrides = Partial<Record<SettingKey, { value: string; flag: string }>>;
+export type FlagOverrides = Partial<Record<string, { value: string; flag: string }>>;
 
 export type SessionOptions = {
   root: string;

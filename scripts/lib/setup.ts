@@ -2,11 +2,10 @@
 // release → report. Each step observes first, decides with a pure function, acts only when
 // needed, handles --dry-run itself, and says what it found. Reads that do not depend on each other
 // run at once: a no-op rerun takes three rounds of process calls, not one call after another.
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { checkContext } from './cluster.ts';
 import { ensureEnvFile } from './env-file.ts';
-import { InputError, PrerequisiteError } from './errors.ts';
+import { PrerequisiteError } from './errors.ts';
+import { entryComponent, loadBalancerPorts } from './components.ts';
 import { deliverImages, observeImages } from './images.ts';
 import { ensureNamespace } from './namespace.ts';
 import { preflight } from './preflight.ts';
@@ -23,19 +22,8 @@ function early<T>(read: () => Promise<T>): Promise<T> {
   return p;
 }
 
-/** Build contexts are the user's directories: check them before any process runs. */
-function checkBuildContexts(sn: Session): void {
-  const s = sn.config.settings;
-  for (const dir of [s.TASKFLOW_BACKEND_DIR, s.TASKFLOW_FRONTEND_DIR]) {
-    if (!existsSync(resolve(sn.root, dir))) {
-      throw new InputError(`build context ${dir} does not exist`, "Set TASKFLOW_BACKEND_DIR / TASKFLOW_FRONTEND_DIR in env/.env to your app's directories.");
-    }
-  }
-}
-
 export async function runSetup(sn: Session, opts: SetupOptions): Promise<number> {
   const { ui, cluster, tools: t } = sn;
-  checkBuildContexts(sn);
   const s = sn.config.settings;
   const started = Date.now();
   ui.info(`taskflow setup: ${s.TASKFLOW_DRIVER}, profile ${s.TASKFLOW_PROFILE}, namespace ${s.TASKFLOW_NAMESPACE}${sn.dryRun ? ' (dry run: nothing will change)' : ''}`);
@@ -79,6 +67,8 @@ export async function runSetup(sn: Session, opts: SetupOptions): Promise<number>
       return { status: 'skipped', detail: `${context} (passed explicitly to every kubectl and helm call)` };
     });
 
+    const entry = entryComponent(sn.config.app);
+    const entryPort = entry ? (sn.config.components[entry]?.localPort ?? sn.config.app.components[entry]?.port ?? 0) : 0;
     // Round 2: everything the remaining steps read from the cluster and helm, at once.
     const hpaOn = Boolean((readValuesFile(profileValuesFile(sn.root, s.TASKFLOW_PROFILE)).autoscaling as Values | undefined)?.enabled);
     const reads = {
@@ -87,7 +77,7 @@ export async function runSetup(sn: Session, opts: SetupOptions): Promise<number>
       images: early(() => observeImages(sn, { skipBuild: opts.skipBuild, clusterRunning })),
       release: early(async () => (clusterRunning ? observeRelease(sn) : { history: [] })),
       workloads: early(async () => (clusterRunning ? t.kubectl.releaseObjects(sn.context, s.TASKFLOW_NAMESPACE, s.TASKFLOW_RELEASE) : [])),
-      access: early(() => cluster.access(s.TASKFLOW_INGRESS_HOST, s.TASKFLOW_FRONTEND_PORT)),
+      access: early(() => cluster.access(s.TASKFLOW_INGRESS_HOST, entryPort, loadBalancerPorts(sn.config.app, s.TASKFLOW_DRIVER))),
     };
 
     await ui.step('configuration', () => ensureEnvFile(sn, { clusterRunning }));
@@ -114,12 +104,16 @@ export async function runSetup(sn: Session, opts: SetupOptions): Promise<number>
     }
     ui.info('');
     ui.info(`The app (${s.TASKFLOW_PROFILE}) is ready in ${((Date.now() - started) / 1000).toFixed(1)}s:`);
-    ui.info(`  port-forward:  npx tsx scripts/port-forward.ts   then open ${access.portForward}`);
+    if (entryPort) ui.info(`  port-forward:  npx tsx scripts/port-forward.ts   then open ${access.portForward}`);
+    for (const lb of access.loadBalancers) {
+      ui.info(`  ${lb.component} (LoadBalancer): ${lb.url ?? 'no address on this driver'}`);
+      for (const step of lb.steps) ui.info(`                 ${step}`);
+    }
     if (access.ingress) {
       ui.info(`  ingress:       ${access.ingress.url}`);
       for (const step of access.ingress.steps) ui.info(`                 ${step}`);
     }
-    ui.info('  next:          make validate · make port-forward · make scale ARGS="--frontend 2" · make cleanup');
+    ui.info(`  next:          make validate · make port-forward · make scale ARGS="--${entry ?? 'component'} 2" · make cleanup`);
     ui.finish({ access, images });
     return 0;
   } catch (err) {

@@ -21,7 +21,7 @@ export type SmokeReport = {
 };
 
 export type SmokeOptions = {
-  /** GET path that must answer 200: /api/health through the frontend, /health on the backend itself. */
+  /** GET path that must answer 200: the entry component's readiness path. */
   healthPath?: string;
   /** Where the API lives under the base URL. */
   apiPrefix?: string;

@@ -1,10 +1,11 @@
 // The port-forward tunnels as data: which Service each component is reached through, the exact
 // kubectl argv, the reconnect back-off, and what kubectl's error means. Pure; no process runs here.
 import { InputError, PrerequisiteError, UserError } from './errors.ts';
-import { serviceName, type Component } from './names.ts';
+import type { App } from './app.ts';
+import { serviceName } from './names.ts';
 
 export type Tunnel = {
-  component: Component;
+  component: string;
   service: string;
   localPort: number;
   remotePort: number;
@@ -12,11 +13,6 @@ export type Tunnel = {
   healthPath: string;
 };
 
-/** The chart's Service ports and the health path each component serves. */
-export const componentDefaults: Record<Component, { remotePort: number; healthPath: string }> = {
-  frontend: { remotePort: 3000, healthPath: '/api/health' },
-  backend: { remotePort: 8000, healthPath: '/health' },
-};
 
 /** The exact kubectl argv for one tunnel; every call names its context and namespace. */
 export function portForwardArgs(context: string, namespace: string, t: Tunnel): string[] {
@@ -28,13 +24,12 @@ export function nextBackoff(previousMs?: number): number {
   return previousMs === undefined ? 500 : Math.min(previousMs * 2, 8000);
 }
 
-export function planTunnels(release: string, ports: Record<Component, number>): Tunnel[] {
-  return (['frontend', 'backend'] as const).map((component) => ({
-    component,
-    service: serviceName(release, component),
-    localPort: ports[component],
-    ...componentDefaults[component],
-  }));
+/** One tunnel per component given a local port: to its Service port, checked on its readiness path. */
+export function planTunnels(release: string, app: App, ports: Record<string, number>): Tunnel[] {
+  return Object.entries(ports).map(([component, localPort]) => {
+    const c = app.components[component];
+    return { component, service: serviceName(release, component), localPort, remotePort: c?.port ?? localPort, healthPath: c?.probes?.readiness ?? '/' };
+  });
 }
 
 /** What kubectl's last error line means before the tunnels were ever up: worth retrying, or a problem to report. */

@@ -2,7 +2,8 @@
 // restart loops and image tags (pure checks over kubectl's objects), then the HTTP smoke workflow
 // through a port-forward, and on request the persistence and self-heal drills (drills.ts).
 import type { CheckRecorder, CheckResult } from './checks.ts';
-import { persistenceDrill, selfHealDrill } from './drills.ts';
+import { entryComponent } from './components.ts';
+import { persistenceDrill, selfHealDrill, tasksApiAnswers } from './drills.ts';
 import { PrerequisiteError } from './errors.ts';
 import { componentOf } from './names.ts';
 import { expectedImages as imagesFor } from './images.ts';
@@ -22,7 +23,7 @@ type ContainerStatus = { name: string; restartCount?: number; state?: { waiting?
 
 export type ClusterFacts = {
   objects: KubeObject[];
-  /** Images setup would run now ("taskflow-backend:<content tag>"), by component. */
+  /** Images setup would run now ("<app>-<component>:<content tag>"), by component. */
   expectedImages: Record<string, string>;
   ingressEnabled: boolean;
 };
@@ -153,22 +154,48 @@ export async function runClusterValidation(sn: Session, checks: CheckRecorder, o
   // The HTTP checks go through the real access path: a port-forward opened for them, or the given URL.
   let supervisor: Supervisor | undefined;
   try {
+    const app = sn.config.app;
+    const entry = entryComponent(app);
+    if (!entry) {
+      checks.add({ name: 'HTTP checks', ok: true, details: ['no component has a port: nothing to reach over HTTP'], ms: 0 });
+      return;
+    }
+    const entryPath = app.components[entry]?.probes?.readiness ?? '/';
     let base = o.url?.replace(/\/+$/, '');
     if (!base) {
-      const ports = { frontend: await freePort(), backend: await freePort() };
-      supervisor = new Supervisor({ exec: sn.exec, context, namespace: ns, tunnels: planTunnels(release, ports), log: o.log, verbose: sn.verbose });
-      await supervisor.start(() => {});
-      base = `http://127.0.0.1:${ports.frontend}`;
+      // One tunnel per component with a port: each must answer on its readiness path to come up.
+      const ports: Record<string, number> = {};
+      for (const [name, c] of Object.entries(app.components)) if (c.port !== undefined) ports[name] = await freePort();
+      const tunnels = planTunnels(release, app, ports);
+      supervisor = new Supervisor({ exec: sn.exec, context, namespace: ns, tunnels, log: o.log, verbose: sn.verbose });
+      const answered: string[] = [];
+      const t0 = Date.now();
+      await supervisor.start((tn) => answered.push(`${tn.component} ${tn.healthPath}`));
+      checks.add({ name: 'each component answers on its readiness path', ok: true, details: [answered.join(', ')], ms: Date.now() - t0 });
+      base = `http://127.0.0.1:${ports[entry]}`;
     }
     const url = base;
-    await checks.run('HTTP smoke workflow', async () => {
-      const report = await runSmoke(url, { healthPath: '/api/health' });
+    const tasksApi = app.smokeWorkflow === 'tasks-api';
+    await checks.run(tasksApi ? 'HTTP smoke workflow' : `HTTP: ${entry} answers on ${entryPath}`, async () => {
+      if (!tasksApi) {
+        const r = await fetch(`${url}${entryPath}`, { signal: AbortSignal.timeout(10_000) }).catch((err: Error) => err);
+        return r instanceof Error ? { ok: false, details: [`GET ${entryPath}: ${r.message}`] } : { ok: r.status === 200, details: [`GET ${entryPath} → ${r.status} via ${url}`] };
+      }
+      const report = await runSmoke(url, { healthPath: entryPath });
       const lines = report.steps.map(formatSmokeStep);
       return { ok: report.ok, details: report.ok ? [`${report.steps.length} steps in ${report.ms}ms via ${url}`, ...lines] : lines };
     });
     const target = { sn, url, objects, log: o.log };
-    if (o.persistence) await checks.run('persistence: a task survives a database restart', () => persistenceDrill(target));
-    if (o.selfHeal) await checks.run('self-heal: a deleted backend pod is replaced', () => selfHealDrill(target));
+    if (o.persistence) {
+      if (!tasksApi) checks.add({ name: 'persistence', ok: false, details: ['the persistence drill writes a task through the reference API (smokeWorkflow: tasks-api in the declaration); this app does not declare it'], ms: 0 });
+      else await checks.run('persistence: a task survives a database restart', () => persistenceDrill(target));
+    }
+    if (o.selfHeal) {
+      // The component behind the entry that holds the app's state, else the entry itself.
+      const victim = Object.entries(app.components).find(([, c]) => c.database && c.port !== undefined)?.[0] ?? entry;
+      const answers = tasksApi ? tasksApiAnswers : async (call: Parameters<typeof tasksApiAnswers>[0]) => (await call('GET', entryPath)).status === 200;
+      await checks.run(`self-heal: a deleted ${victim} pod is replaced`, () => selfHealDrill(target, victim, answers));
+    }
   } finally {
     await supervisor?.stop();
   }

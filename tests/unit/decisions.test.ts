@@ -7,8 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fillKeys, planEnvFile, randomSecret } from '../../scripts/lib/env-file.ts';
 import { compileDockerignore, contentTag, contextFiles, decideImage, isIgnored } from '../../scripts/lib/images.ts';
-import { decideRelease, mergeValues, releaseValues, sameValues, scaledValues, type Values } from '../../scripts/lib/release.ts';
-import { resolveSettings } from '../../scripts/lib/config.ts';
+import { decideRelease, mergeValues, sameValues, scaledValues, type Values } from '../../scripts/lib/release.ts';
 import type { HistoryEntry, ReleaseStatus } from '../../scripts/lib/tools/helm.ts';
 
 const Release = suite('release decision');
@@ -54,28 +53,6 @@ Release('scaled values are carried only for the same profile', () => {
   assert.equal(scaledValues(current, 'dev'), { components: { frontend: { replicaCount: 3 } }, autoscaling: { enabled: false } });
   assert.equal(scaledValues(current, 'prod'), {});
   assert.equal(scaledValues(undefined, 'dev'), {});
-});
-
-const backendOf = (v: Values) => (v.components as Record<string, Values>).backend as Values;
-
-/** The values setup generates from an env file's settings, laid over the given chart values. */
-function generated(envValues: Record<string, string>, chartValues: Values): Values {
-  const { settings, problems } = resolveSettings({ values: envValues, lines: {}, label: 'env/.env' }, {});
-  assert.equal(problems, []);
-  if (!settings) throw new Error('no settings');
-  return releaseValues({ settings, images: {}, origins: ['http://localhost:3000'], chartHash: 'h', chartValues });
-}
-
-Release('a model key beyond OpenAI is added to the secretEnv list the chart values give the backend, renames kept', () => {
-  const chartValues = { components: { backend: { secretEnv: ['DATABASE_URL', { name: 'JWT_SECRET', key: 'BETTER_AUTH_SECRET' }] } } };
-  const v = generated({ ANTHROPIC_API_KEY: 'sk-ant-test' }, chartValues);
-  assert.equal(backendOf(v).secretEnv, ['DATABASE_URL', { name: 'JWT_SECRET', key: 'BETTER_AUTH_SECRET' }, 'ANTHROPIC_API_KEY']);
-  assert.equal((v.secrets as Values).extra, { ANTHROPIC_API_KEY: 'sk-ant-test' });
-});
-
-Release('without extra model keys the backend keeps the secretEnv list of the chart values', () => {
-  const v = generated({}, { components: { backend: { secretEnv: ['DATABASE_URL'] } } });
-  assert.is(backendOf(v).secretEnv, undefined);
 });
 
 Release.run();

@@ -33,6 +33,8 @@ export type BuildSpec = {
   image: string;
   dockerfile: string;
   context: string;
+  /** Stage to build (--target). */
+  target?: string;
   buildArgs: Record<string, string>;
   /** Where the build's output goes (the screen shows a spinner instead). */
   logFile?: string;
@@ -84,7 +86,7 @@ export class Docker {
   }
 
   async build(spec: BuildSpec): Promise<void> {
-    const args = ['build', '--tag', spec.image, '--file', spec.dockerfile];
+    const args = ['build', '--tag', spec.image, '--file', spec.dockerfile, ...(spec.target ? ['--target', spec.target] : [])];
     for (const [k, v] of Object.entries(spec.buildArgs).sort()) args.push('--build-arg', `${k}=${v}`);
     args.push(spec.context);
     await this.exec.run(this.bin, args, { mutating: true, env: { DOCKER_BUILDKIT: '1' }, logFile: spec.logFile });
