@@ -92,6 +92,8 @@ async function main(): Promise<number> {
 
   const total: Counts = { passed: 0, failed: 0, skipped: 0 };
   const rows: string[] = [];
+  // The failing tests by name, repeated at the very end: CI shows only the last lines of the output.
+  const failures: string[] = [];
   for (const file of files) {
     const name = relative(root, file).split(sep).join('/');
     console.log(`\n▶ ${name}`);
@@ -105,11 +107,29 @@ async function main(): Promise<number> {
     total.skipped += counts.skipped;
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     rows.push(`${counts.failed ? '✖' : '✔'} ${name}: ${counts.passed} passed, ${counts.failed} failed (${secs}s)`);
+    if (counts.failed) failures.push(...failedTests(name, output, code));
   }
   console.log(`\n${rows.join('\n')}\n`);
+  if (failures.length) console.log(`Failed:\n${failures.slice(0, 40).join('\n')}${failures.length > 40 ? `\n  … ${failures.length - 40} more` : ''}\n`);
   const skipped = total.skipped ? `, ${total.skipped} skipped` : '';
   console.log(`${total.passed} passed, ${total.failed} failed${skipped}`);
   return total.failed === 0 ? 0 : 1;
+}
+
+/** Names of the failed tests in a file's output (uvu's FAIL lines, pytest's FAILED/ERROR lines), each with its first error line. */
+export function failedTests(file: string, output: string, code: number): string[] {
+  const lines = output.split('\n');
+  const out: string[] = [];
+  lines.forEach((line, i) => {
+    const uvu = /^\s*FAIL\s+(.*)$/.exec(line);
+    const py = /^(FAILED|ERROR) (\S+)(?: - (.*))?$/.exec(line);
+    if (uvu) {
+      const why = lines.slice(i + 1, i + 4).map((l) => l.trim()).find((l) => l && !l.startsWith('at ')) ?? '';
+      out.push(`  ${file}: ${uvu[1]?.trim()}${why ? ` — ${why.slice(0, 160)}` : ''}`);
+    } else if (py) out.push(`  ${file}: ${py[2]}${py[3] ? ` — ${py[3].slice(0, 160)}` : ''}`);
+  });
+  if (out.length === 0) out.push(`  ${file}: exit ${code}; last lines: ${lines.filter((l) => l.trim()).slice(-3).join(' | ').slice(0, 300)}`);
+  return out;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -4,7 +4,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { root } from './chart.ts';
 import { defaultHelm } from './tool-versions.ts';
 
@@ -58,20 +59,26 @@ export class FakeMachine {
   readonly bin: string;
   readonly envFile: string;
   readonly statePath: string;
+  /** The machine's copy of the app declaration (TASKFLOW_APP_FILE), its build contexts pointing at the copies below. */
+  readonly appFile: string;
   /** Copies of the reference app, so scenarios can edit sources without touching the repo. */
   readonly backendDir: string;
   readonly frontendDir: string;
+  /** Each component's copied build context, by name (the reference app's or the one given with `app`). */
+  readonly contexts: Record<string, string> = {};
 
   private constructor(dir: string) {
     this.dir = dir;
     this.bin = join(dir, 'bin');
     this.envFile = join(dir, 'taskflow.env');
+    this.appFile = join(dir, 'app.yaml');
     this.statePath = join(dir, 'state.json');
     this.backendDir = join(dir, 'app', 'backend');
     this.frontendDir = join(dir, 'app', 'frontend');
   }
 
-  static async create(opts: { tools?: Tool[]; state?: (s: FakeState) => void; env?: string } = {}): Promise<FakeMachine> {
+  /** `app`: the declaration to deploy, relative to the repo (default env/app.yaml, the reference app). */
+  static async create(opts: { tools?: Tool[]; state?: (s: FakeState) => void; env?: string; app?: string } = {}): Promise<FakeMachine> {
     const m = new FakeMachine(mkdtempSync(join(tmpdir(), 'taskflow-machine-')));
     mkdirSync(m.bin);
     for (const t of opts.tools ?? ['docker', 'minikube', 'kind', 'kubectl', 'helm']) symlinkSync(join(root, 'tests', 'fakes', t), join(m.bin, t));
@@ -80,13 +87,23 @@ export class FakeMachine {
     symlinkSync(process.execPath, join(m.bin, 'node'));
     const copy = (from: string, to: string) =>
       cpSync(join(root, from), to, { recursive: true, filter: (src) => !/(node_modules|\.next|__pycache__|\.venv|\.pytest_cache|\.hypothesis)$/.test(src) });
-    copy('app/backend', m.backendDir);
-    copy('app/frontend', m.frontendDir);
+    // The declaration, with each build context copied into the machine (a Dockerfile inside its
+    // context goes with it; one of ours stays where it is, relative to the project root).
+    const declaration = parseYaml(readFileSync(join(root, opts.app ?? 'env/app.yaml'), 'utf8')) as { components: Record<string, { build: { context: string; dockerfile: string } }> };
+    for (const [name, c] of Object.entries(declaration.components)) {
+      const to = join(m.dir, c.build.context);
+      if (!existsSync(to)) copy(c.build.context, to);
+      const inside = relative(c.build.context, c.build.dockerfile);
+      if (!inside.startsWith('..') && !isAbsolute(inside)) c.build.dockerfile = join(to, inside);
+      c.build.context = to;
+      m.contexts[name] = to;
+    }
+    writeFileSync(m.appFile, stringifyYaml(declaration));
     const state = await freshState();
     opts.state?.(state);
     m.writeState(state);
     writeFileSync(`${m.statePath}.calls`, '');
-    writeFileSync(m.envFile, `TASKFLOW_BACKEND_DIR=${m.backendDir}\nTASKFLOW_FRONTEND_DIR=${m.frontendDir}\n${opts.env ?? ''}`);
+    writeFileSync(m.envFile, opts.env ?? '');
     return m;
   }
 
@@ -143,9 +160,9 @@ export class FakeMachine {
   }
 
   env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = { ...process.env, PATH: this.bin, FAKE_CLI_STATE: this.statePath, TASKFLOW_ENV_FILE: this.envFile, CI: 'true', ...extra };
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: this.bin, FAKE_CLI_STATE: this.statePath, TASKFLOW_ENV_FILE: this.envFile, TASKFLOW_APP_FILE: this.appFile, CI: 'true', ...extra };
     delete env.HELM_BIN;
-    for (const k of Object.keys(env)) if (k.startsWith('TASKFLOW_') && !['FAKE_CLI_STATE', 'TASKFLOW_ENV_FILE'].includes(k) && !(k in extra)) delete env[k];
+    for (const k of Object.keys(env)) if (k.startsWith('TASKFLOW_') && !['FAKE_CLI_STATE', 'TASKFLOW_ENV_FILE', 'TASKFLOW_APP_FILE'].includes(k) && !(k in extra)) delete env[k];
     return env;
   }
 

@@ -6,22 +6,27 @@ import * as assert from 'uvu/assert';
 import { chartFullname } from '../../scripts/lib/names.ts';
 import { parseLsof } from '../../scripts/lib/ports.ts';
 import { classifyKubectlError, nextBackoff, planTunnels, portForwardArgs } from '../../scripts/lib/tunnels.ts';
-import { passThroughFlags, portOverrides } from '../../scripts/port-forward.ts';
+import { passThroughFlags } from '../../scripts/port-forward.ts';
+import { loadApp } from '../../scripts/lib/app.ts';
+import { componentFlags, componentOverrides } from '../../scripts/lib/flags.ts';
+import { portSetting } from '../../scripts/lib/components.ts';
+import { root } from '../lib/chart.ts';
 import { chartDir, helm } from '../lib/chart.ts';
 import { parseManifests } from '../../scripts/lib/validate-static.ts';
 import { makeWorld } from './harness.ts';
 
+const app = loadApp(root, {});
 const names = suite('service names');
 
 names('a release without "taskflow" in its name gets the chart name appended', () => {
   assert.is(chartFullname('demo'), 'demo-taskflow');
-  assert.equal(planTunnels('demo', { frontend: 3000, backend: 8000 }).map((t) => t.service), ['demo-taskflow-frontend', 'demo-taskflow-backend']);
+  assert.equal(planTunnels('demo', app, { frontend: 3000, backend: 8000 }).map((t) => t.service), ['demo-taskflow-frontend', 'demo-taskflow-backend']);
 });
 
 names('a release that contains "taskflow" is used as is', () => {
   assert.is(chartFullname('taskflow'), 'taskflow');
   assert.is(chartFullname('my-taskflow-dev'), 'my-taskflow-dev');
-  assert.equal(planTunnels('taskflow', { frontend: 3000, backend: 8000 }).map((t) => t.service), ['taskflow-frontend', 'taskflow-backend']);
+  assert.equal(planTunnels('taskflow', app, { frontend: 3000, backend: 8000 }).map((t) => t.service), ['taskflow-frontend', 'taskflow-backend']);
 });
 
 names('the names match the Services the chart renders, long release names included', async () => {
@@ -30,7 +35,7 @@ names('the names match the Services the chart renders, long release names includ
   for (const release of ['taskflow', 'demo', 'prod-taskflow', `r${'x'.repeat(50)}`, `r${'x'.repeat(52)}`]) {
     const objects = parseManifests(await h.template(chartDir, { release, namespace: 'taskflow', valuesFiles: [] }));
     const services = objects.filter((o) => o.kind === 'Service').map((o) => o.metadata.name);
-    for (const t of planTunnels(release, { frontend: 3000, backend: 8000 })) {
+    for (const t of planTunnels(release, app, { frontend: 3000, backend: 8000 })) {
       assert.ok(services.includes(t.service), `${t.service} is not among the rendered Services ${services.join(', ')}`);
       const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name === t.service) as { spec?: { ports?: { port: number }[] } } | undefined;
       assert.ok(svc?.spec?.ports?.some((p) => p.port === t.remotePort), `${t.service} has no port ${t.remotePort}`);
@@ -43,7 +48,7 @@ names.run();
 const plan = suite('kubectl argv and backoff');
 
 plan('each tunnel is one kubectl port-forward naming context and namespace', () => {
-  const [fe, be] = planTunnels('taskflow', { frontend: 3001, backend: 8001 });
+  const [fe, be] = planTunnels('taskflow', app, { frontend: 3001, backend: 8001 });
   assert.equal(portForwardArgs('kind-taskflow', 'apps', fe!), ['--context', 'kind-taskflow', '--namespace', 'apps', 'port-forward', 'service/taskflow-frontend', '3001:3000']);
   assert.equal(portForwardArgs('kind-taskflow', 'apps', be!), ['--context', 'kind-taskflow', '--namespace', 'apps', 'port-forward', 'service/taskflow-backend', '8001:8000']);
   assert.is(fe!.healthPath, '/api/health');
@@ -58,7 +63,10 @@ plan('reconnects wait 0.5s, then twice as long each time, never more than 8s', (
 });
 
 plan('port flags override the port settings, and a detached copy gets the cluster flags again', () => {
-  assert.equal(portOverrides({ 'frontend-port': '3100' }), { TASKFLOW_FRONTEND_PORT: { value: '3100', flag: '--frontend-port' } });
+  const flags = componentFlags(app, '-port', {}, (c) => c.localPort !== undefined);
+  // One flag per component with a local port: the MCP server has none, so no --mcp-port.
+  assert.equal(Object.keys(flags), ['backend-port', 'frontend-port']);
+  assert.equal(componentOverrides({ 'frontend-port': '3100' }, flags, portSetting), { TASKFLOW_FRONTEND_PORT: { value: '3100', flag: '--frontend-port' } });
   assert.equal(passThroughFlags({ context: 'kind-x', namespace: 'apps', verbose: true }), ['--context', 'kind-x', '--namespace', 'apps', '--verbose']);
   assert.equal(passThroughFlags({}), []);
 });
@@ -72,7 +80,7 @@ python3 4242 root    3u  IPv4 123456      0t0  TCP 127.0.0.1:3000 (LISTEN)
 });
 
 plan("kubectl's errors before the first tunnel: missing things are reported, a pod still starting is retried", () => {
-  const [fe] = planTunnels('taskflow', { frontend: 3000, backend: 8000 });
+  const [fe] = planTunnels('taskflow', app, { frontend: 3000, backend: 8000 });
   const verdict = (line: string) => classifyKubectlError(line, fe!, 'minikube', 'taskflow');
   const notFound = verdict('Error from server (NotFound): services "taskflow-frontend" not found');
   assert.is(notFound.retry, false);

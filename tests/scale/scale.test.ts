@@ -166,11 +166,13 @@ Scale.run();
 const Plan = suite('scale plan');
 
 Plan('the plan sets only what changes, and nothing when everything is as asked', () => {
-  const cur = { backend: 1, frontend: 2, hpa: false };
-  assert.equal(planScale(cur, { frontend: 2 }), { set: [], changes: [] });
-  assert.equal(planScale(cur, { frontend: 3, backend: 1 }).set, ['components.frontend.replicaCount=3']);
-  assert.equal(planScale(cur, { hpa: true }).set, ['autoscaling.enabled=true']);
-  assert.equal(planScale({ ...cur, hpa: true }, { hpa: false, frontend: 4 }).set, ['components.frontend.replicaCount=4', 'autoscaling.enabled=false']);
+  const cur = { replicas: { backend: 1, frontend: 2 }, hpa: false };
+  assert.equal(planScale(cur, { replicas: { frontend: 2 } }), { set: [], changes: [] });
+  assert.equal(planScale(cur, { replicas: { frontend: 3, backend: 1 } }).set, ['components.frontend.replicaCount=3']);
+  assert.equal(planScale(cur, { replicas: {}, hpa: true }).set, ['autoscaling.enabled=true']);
+  assert.equal(planScale({ ...cur, hpa: true }, { replicas: { frontend: 4 }, hpa: false }).set, ['components.frontend.replicaCount=4', 'autoscaling.enabled=false']);
+  // A component the release has not scaled before counts from 0 (a worker added since).
+  assert.equal(planScale(cur, { replicas: { worker: 2 } }).changes, ['worker 0 → 2']);
 });
 
 Plan('replica counts parse strictly', () => {
