@@ -35,6 +35,8 @@ export type Component = {
   writablePaths?: string[];
   database?: boolean;
   reachableFrom?: string[];
+  /** The database migration command, run in this component's image before each upgrade (with migrations on). */
+  migrate?: string[];
 };
 
 /** A setting the app declares: settable in env/.env or the shell, typed, masked when secret. */

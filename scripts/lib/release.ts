@@ -73,6 +73,30 @@ export type ReleaseInputs = {
 /** Secret keys the chart's own Secret holds (templates/_helpers.tpl taskflow.secretKeys); any other goes under secrets.extra. */
 const CHART_SECRET_KEYS = new Set(['DATABASE_URL', 'BETTER_AUTH_SECRET', 'POSTGRES_PASSWORD', 'MCP_SHARED_SECRET', 'OPENAI_API_KEY']);
 
+/** The secret keys the declared components read that go under secrets.extra (not the chart's own). */
+export function extraSecretKeys(app: App): string[] {
+  return [...new Set(Object.values(app.components).flatMap((c) => c.secrets ?? []))].filter((k) => !CHART_SECRET_KEYS.has(k));
+}
+
+/**
+ * Where the database migrations run: the first component that declares a migrate command, in its
+ * image; with none, they are off whatever the profile says (its default names a component of the
+ * reference app).
+ */
+export function migrationValues(app: App): Values {
+  const entry = Object.entries(app.components).find(([, c]) => c.migrate);
+  return entry ? { component: entry[0], command: entry[1].migrate } : { enabled: false };
+}
+
+/**
+ * The declared components as `components` values, with the profile file's components laid over
+ * them (the profile outranks the declaration). `chartValues` is values.yaml under the profile.
+ */
+export function declarationLayer(app: App, appValues: Record<string, string>, chartValues: Values, profileValues: Values, driver: string): Values {
+  const declared = componentValues(app, (chartValues.components ?? {}) as Values, appValues, driver);
+  return mergeValues(declared, (profileValues.components ?? {}) as Values);
+}
+
 /**
  * The values setup adds on top of the profile file, secrets included (sent on stdin only). The
  * declaration's components lie under the profile (its values win) and the generated ones (images,
@@ -82,9 +106,7 @@ export function releaseValues(inp: ReleaseInputs): Values {
   const s = inp.settings;
   const origins = s.CORS_ORIGINS || inp.origins.join(',');
   const first = s.BETTER_AUTH_URL || inp.origins[0] || '';
-  const chartComponents = (inp.chartValues.components ?? {}) as Values;
-  const declared = componentValues(inp.app, chartComponents, inp.appValues, s.TASKFLOW_DRIVER);
-  const components = mergeValues(declared, (inp.profileValues.components ?? {}) as Values);
+  const components = declarationLayer(inp.app, inp.appValues, inp.chartValues, inp.profileValues, s.TASKFLOW_DRIVER);
   const extra: Record<string, string> = {};
   for (const [name, c] of Object.entries(inp.app.components)) {
     const env: Values = {};
@@ -94,14 +116,17 @@ export function releaseValues(inp: ReleaseInputs): Values {
     // Images come from the registry when one is set, so the cluster must be allowed to pull them (dev says Never).
     if (image) generated.image = { ...image, ...(s.TASKFLOW_IMAGE_REGISTRY ? { pullPolicy: 'IfNotPresent' } : {}) };
     components[name] = mergeValues(components[name] as Values, generated);
-    for (const key of c.secrets ?? []) {
-      const value = inp.appValues[key] ?? (s as Record<string, unknown>)[key];
-      if (!CHART_SECRET_KEYS.has(key) && typeof value === 'string' && value !== '') extra[key] = value;
-    }
+  }
+  // Every key a component reads that the chart's Secret does not hold itself: its value, or empty
+  // (an optional setting left unset), so the Secret holds each key the pods ask for.
+  for (const key of extraSecretKeys(inp.app)) {
+    const value = inp.appValues[key] ?? (s as Record<string, unknown>)[key];
+    extra[key] = typeof value === 'string' ? value : '';
   }
   const values: Values = {
     commonAnnotations: { 'taskflow.dev/chart-hash': inp.chartHash, 'taskflow.dev/profile': s.TASKFLOW_PROFILE },
     components,
+    migrations: migrationValues(inp.app),
     ingress: { host: s.TASKFLOW_INGRESS_HOST },
     secrets: {
       betterAuthSecret: s.BETTER_AUTH_SECRET ?? '',

@@ -17,6 +17,8 @@ export type StaticOptions = {
   profiles: Profile[];
   /** `lint` runs helm lint only (the `make lint` target). */
   only?: 'lint';
+  /** Values given on stdin after a profile's file: the app's declared components, as setup passes them. */
+  appValues?: (profile: Profile | 'default') => string;
 };
 
 /** The values files of a profile: values.yaml is always read by helm; the profile file adds to it. */
@@ -52,6 +54,7 @@ async function renderProfile(helm: Helm, checks: CheckRecorder, opts: StaticOpti
       release: opts.release,
       namespace: opts.namespace,
       valuesFiles: profileValuesFiles(opts.chartDir, profile),
+      stdinValues: opts.appValues?.(profile),
     });
     objects = parseManifests(text);
     return { ok: objects.length > 0, details: [`${objects.length} objects: ${summarizeKinds(objects)}`] };
@@ -65,7 +68,7 @@ export async function runStaticValidation(helm: Helm, checks: CheckRecorder, opt
   // the recorder still lists them in the order started here.
   const lints = (['default', ...opts.profiles] as const).map((profile) =>
     checks.run(`helm lint (${lintLabel(opts.chartDir, profile)})`, async () => {
-      const out = await helm.lint(opts.chartDir, profileValuesFiles(opts.chartDir, profile));
+      const out = await helm.lint(opts.chartDir, profileValuesFiles(opts.chartDir, profile), [], profile === 'default' ? undefined : opts.appValues?.(profile));
       const lines = out.output.split('\n').filter((l) => /\[(ERROR|WARNING)\]|^Error/.test(l));
       return { ok: out.ok, details: out.ok ? lines : lines.length ? lines : [out.output] };
     }),

@@ -1,5 +1,6 @@
 // `validate`: the configuration, the static checks of the chart, then (without --static) the checks
 // of the running release; one checklist line per check, a closing count, the JSON result on --json.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { CheckRecorder, formatCheck } from './checks.ts';
@@ -7,7 +8,8 @@ import { loadConfig, type Profile } from './config.ts';
 import { ExitCode } from './errors.ts';
 import { mask } from './secrets.ts';
 import { openSession, type FlagOverrides } from './session.ts';
-import { checkHelmVersion } from './tools/helm.ts';
+import { declarationLayer, extraSecretKeys, mergeValues, migrationValues, readValuesFile } from './release.ts';
+import { checkHelmVersion, toYaml } from './tools/helm.ts';
 import { Ui } from './ui.ts';
 import { runStaticValidation } from './validate-static.ts';
 
@@ -55,6 +57,17 @@ export async function runValidate(o: ValidateOptions): Promise<number> {
     namespace: sn.scope.namespace,
     profiles: o.profiles,
     only: o.only,
+    // The chart as setup installs it: the declared components under each profile's own values.
+    appValues: (profile) => {
+      const chart = o.chartDir ?? join(o.root, 'helm', 'taskflow');
+      const profileFile = join(chart, `values-${profile}.yaml`);
+      const profileValues = existsSync(profileFile) ? readValuesFile(profileFile) : {};
+      const chartValues = mergeValues(readValuesFile(join(chart, 'values.yaml')), profileValues);
+      const app = sn.config.app;
+      // Each secret key the components read, held empty: no value of env/.env goes into this render.
+      const extra = Object.fromEntries(extraSecretKeys(app).map((k) => [k, '']));
+      return toYaml({ components: declarationLayer(app, sn.config.appValues, chartValues, profileValues, sn.config.settings.TASKFLOW_DRIVER), migrations: migrationValues(app), secrets: { extra } });
+    },
   });
   if (!o.static && checks.failed === 0) {
     // Loaded here, not at start-up: --static needs none of the cluster code (port-forward, smoke, drills).

@@ -27,8 +27,8 @@ Scale('--frontend 3 --backend 2 upgrades with --reset-then-reuse-values, waits f
   assert.is(replicas(m, 'taskflow-frontend'), 3);
   assert.is(replicas(m, 'taskflow-backend'), 2);
   assert.match(r.stdout, /backend 2\/2 ready, 2 endpoints; frontend 3\/3 ready, 3 endpoints/);
-  assert.match(r.stdout, /before: backend 1, frontend 1, HPA off/);
-  assert.match(r.stdout, /after: {2}backend 2, frontend 3, HPA off/);
+  assert.match(r.stdout, /before: backend 1, frontend 1, mcp 1, HPA off/);
+  assert.match(r.stdout, /after: {2}backend 2, frontend 3, mcp 1, HPA off/);
 });
 
 Scale('the next setup keeps the scaled counts: it changes nothing', async () => {

@@ -64,9 +64,9 @@ export class Helm {
   }
 
   /** `helm lint`; returns its exit code and output instead of throwing, since a failing lint is a finding. */
-  async lint(chart: string, valuesFiles: string[], set: string[] = []): Promise<{ ok: boolean; output: string }> {
-    const args = ['lint', chart, ...valuesFiles.flatMap((f) => ['-f', f]), ...set.flatMap((s) => ['--set', s])];
-    const out = await this.exec.run(this.bin, args, { nothrow: true });
+  async lint(chart: string, valuesFiles: string[], set: string[] = [], stdinValues?: string): Promise<{ ok: boolean; output: string }> {
+    const args = ['lint', chart, ...valuesFiles.flatMap((f) => ['-f', f]), ...(stdinValues !== undefined ? ['-f', '-'] : []), ...set.flatMap((s) => ['--set', s])];
+    const out = await this.exec.run(this.bin, args, { nothrow: true, input: stdinValues });
     return { ok: out.exitCode === 0, output: `${out.stdout}${out.stderr}`.trim() };
   }
 
