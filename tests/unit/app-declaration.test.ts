@@ -1,6 +1,6 @@
 // The app declaration (env/app.yaml): the reference app's is valid, and each malformed one is
 // refused with every problem named by its key and the fix (loadApp turns them into exit code 2).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -96,3 +96,16 @@ Declaration('loadApp turns the problems into one InputError (exit code 2) naming
 });
 
 Declaration.run();
+
+const Readme = suite('README example');
+
+Readme('the declaration in "Deploy your own app" is valid but for the folders it names, which are the reader\'s', () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const block = /## Deploy your own app[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(block, 'no yaml block in the section');
+  const { problems } = parseApp(block as string, root, 'env/app.yaml');
+  assert.ok(problems.length > 0);
+  for (const p of problems) assert.match(`${p.key}: ${p.message}`, /build\.(context|dockerfile): \.\.\/todo\//, `${p.key}: ${p.message}`);
+});
+
+Readme.run();
