@@ -404,6 +404,8 @@ export type BuildOptions = {
   dockerfile: string;
   context: string;
   tag: string;
+  /** The stage to build (--target). */
+  target?: string;
   buildArgs?: Record<string, string>;
   /** Passed as --no-cache (note: this empties BuildKit cache mounts too). */
   noCache?: boolean;
@@ -415,6 +417,7 @@ export async function buildImage(o: BuildOptions): Promise<{ log: string; second
   // The label marks the harness's builds, so superseded ones can be pruned without touching others.
   const args = ['build', '--network', 'host', '--progress', 'plain', '--label', `${BUILD_LABEL}=1`, '-f', o.dockerfile, '-t', o.tag];
   for (const [k, v] of Object.entries(o.buildArgs ?? {})) args.push('--build-arg', `${k}=${v}`);
+  if (o.target) args.push('--target', o.target);
   if (o.noCache) args.push('--no-cache');
   args.push(o.context);
   const started = Date.now();
