@@ -10,6 +10,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ref, type K8sObject } from '../../scripts/lib/policy.ts';
 import { render, root } from '../lib/chart.ts';
+import { loadApp } from '../../scripts/lib/app.ts';
+import { declarationLayer, mergeValues, migrationValues, readValuesFile } from '../../scripts/lib/release.ts';
+import { toYaml } from '../../scripts/lib/tools/helm.ts';
 
 /** main before the refactor: backend/ and frontend/ template folders over _workloads.tpl. */
 const PREVIOUS = '1d1a629430626a007375583876cef49a6aab4d4b';
@@ -134,5 +137,23 @@ Previous('prod with the MCP server on adds its Deployment, Service, ConfigMap, H
   const withoutValues = fields.map((f) => (f.includes('checksum/secret') ? f.replace(/: .*$/, '') : f)).sort();
   assert.equal(withoutValues, expected);
 });
+
+for (const profile of ['dev', 'prod']) {
+  Previous(`the reference declaration as setup lays it over values-${profile}.yaml: the previous chart's objects plus the MCP server's, and the live probe`, async () => {
+    const file = `values-${profile}.yaml`;
+    const app = loadApp(root, {});
+    const profileValues = readValuesFile(join(root, 'helm', 'taskflow', file));
+    const chartValues = mergeValues(readValuesFile(join(root, 'helm', 'taskflow', 'values.yaml')), profileValues);
+    const layer = { components: declarationLayer(app, {}, chartValues, profileValues, 'minikube'), migrations: migrationValues(app) };
+    const before = await render({ chart: oldChart(), files: [join(oldChart(), file)], set: SECRETS });
+    const after = await render({ files: [join(root, 'helm', 'taskflow', file)], set: SECRETS, values: toYaml(layer) });
+    const { kinds } = changes(before, after);
+    const mcpKinds = ['ConfigMap', 'Deployment', 'Service', ...(profile === 'prod' ? ['HorizontalPodAutoscaler', 'NetworkPolicy', 'PodDisruptionBudget'] : [])];
+    assert.equal(kinds.sort(), mcpKinds.map((k) => `+ ${k}/demo-taskflow-mcp`).sort());
+    const backend = after.find((o) => ref(o) === 'Deployment/demo-taskflow-backend') as { spec: { template: { spec: { containers: { livenessProbe: { httpGet: { path: string } }; readinessProbe: { httpGet: { path: string } } }[] } } } };
+    assert.is(backend.spec.template.spec.containers[0]?.livenessProbe.httpGet.path, '/health/live');
+    assert.is(backend.spec.template.spec.containers[0]?.readinessProbe.httpGet.path, '/health');
+  });
+}
 
 Previous.run();
