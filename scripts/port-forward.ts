@@ -58,7 +58,8 @@ export async function portForwardMain(argv: string[], root: string): Promise<num
   const ports = componentFlags(app, '-port', portForwardFlags, (c) => c.localPort !== undefined);
   const { values: f } = parseFlags(argv, { ...portForwardFlags, ...ports }, 'port-forward');
   if (f.help) {
-    console.log(portForwardHelp);
+    const declared = Object.entries(ports).map(([flag, { component }]) => `  --${flag} N`.padEnd(21) + `${component}'s local port [${portSetting(component)}]`);
+    console.log(declared.length ? portForwardHelp.replace('\nOptions:\n', `\nOptions:\n${declared.join('\n')}\n`) : portForwardHelp);
     return ExitCode.ok;
   }
   const flags = { ...settingOverrides(f), ...componentOverrides(f, ports, portSetting) };

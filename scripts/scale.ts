@@ -35,7 +35,8 @@ async function main(argv: string[]): Promise<number> {
   const counts = componentFlags(appForFlags(projectRoot), '', own);
   const { values: f } = parseFlags(argv, { ...own, ...counts }, 'scale');
   if (f.help) {
-    console.log(HELP);
+    const names = Object.values(counts).map((c) => `--${c.component}`);
+    console.log(names.length ? HELP.replace('\nOptions:\n', `\nThe components of this app: ${names.join(', ')}.\n\nOptions:\n`) : HELP);
     return ExitCode.ok;
   }
   const timeout = timeoutFlag(f.timeout, '5m');

@@ -2,6 +2,7 @@
 // Ctrl+C, or by a background copy of the command (--detach) that --stop and cleanup end.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { relative } from 'node:path';
+import { entryComponent } from './components.ts';
 import { ExitCode, InputError, UserError } from './errors.ts';
 import { describeStop, portForwardLogFile, portForwardPidFile, removePidFileOf, runningInstance, serveControl, stopRunning } from './pidfile.ts';
 import { choosePorts } from './ports.ts';
@@ -51,8 +52,10 @@ export async function runPortForward(opts: PortForwardOptions): Promise<number> 
   }
 
   ui.info(`taskflow port-forward: context ${sn.context}, namespace ${sn.scope.namespace}, release ${sn.scope.release}`);
+  // The entry component first: its URL is the one to open.
+  const entry = entryComponent(sn.config.app);
   const ports: Ports = {};
-  for (const [name, c] of Object.entries(sn.config.components)) if (c.localPort !== undefined) ports[name] = c.localPort;
+  for (const [name, c] of Object.entries(sn.config.components).sort(([a], [b]) => Number(b === entry) - Number(a === entry))) if (c.localPort !== undefined) ports[name] = c.localPort;
   if (Object.keys(ports).length === 0) {
     throw new InputError(`no component of ${sn.config.app.file} declares a localPort, so there is nothing to forward`, 'Add localPort: N to the components you want on localhost.');
   }

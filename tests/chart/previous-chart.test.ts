@@ -150,7 +150,7 @@ for (const profile of ['dev', 'prod']) {
     const { kinds } = changes(before, after);
     const mcpKinds = ['ConfigMap', 'Deployment', 'Service', ...(profile === 'prod' ? ['HorizontalPodAutoscaler', 'NetworkPolicy', 'PodDisruptionBudget'] : [])];
     assert.equal(kinds.sort(), mcpKinds.map((k) => `+ ${k}/demo-taskflow-mcp`).sort());
-    const backend = after.find((o) => ref(o) === 'Deployment/demo-taskflow-backend') as { spec: { template: { spec: { containers: { livenessProbe: { httpGet: { path: string } }; readinessProbe: { httpGet: { path: string } } }[] } } } };
+    const backend = after.find((o) => ref(o) === 'Deployment/demo-taskflow-backend') as unknown as { spec: { template: { spec: { containers: { livenessProbe: { httpGet: { path: string } }; readinessProbe: { httpGet: { path: string } } }[] } } } };
     assert.is(backend.spec.template.spec.containers[0]?.livenessProbe.httpGet.path, '/health/live');
     assert.is(backend.spec.template.spec.containers[0]?.readinessProbe.httpGet.path, '/health');
   });

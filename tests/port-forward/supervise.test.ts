@@ -264,7 +264,7 @@ ports('--help lists the flags', async () => {
     for (const flag of ['--auto-port', '--detach', '--stop', '--frontend-port', '--backend-port', '--driver', '--context', '--namespace', '--verbose']) assert.ok(r.output.includes(flag), flag);
     const bad = await runToEnd(s.world, ['--frontend-port', 'abc']);
     assert.is(bad.code, 2);
-    assert.match(bad.output, /TASKFLOW_FRONTEND_PORT: "abc" is not a whole number \(from --frontend-port\)/);
+    assert.match(bad.output, /TASKFLOW_FRONTEND_PORT: "abc" \(from --frontend-port\) is not a port/);
   } finally {
     await teardown(s);
   }
