@@ -3,12 +3,12 @@
 import { parseFlags, projectRoot, runMain } from './lib/cli.ts';
 import { ExitCode } from './lib/errors.ts';
 import { settingFlags, settingFlagsHelp, settingOverrides } from './lib/flags.ts';
-import { parseSince, runLogs, useColor } from './lib/logs.ts';
+import { runLogs, useColor } from './lib/logs.ts';
 import { openSession } from './lib/session.ts';
 
 const HELP = `Usage: logs [--component NAME] [--since 10m] [--previous] [--no-follow] [options]
 
-Streams the logs of every pod of the release in one stream, each line prefixed with its
+Prints the logs of every pod of the release as one stream, each line prefixed with its
 component and pod (coloured on a terminal; not when piped or with NO_COLOR set), and keeps
 following as rollouts and scaling replace pods: a new pod joins with its own prefix, a deleted
 one drops out. Ctrl+C stops every kubectl it started.
@@ -42,11 +42,10 @@ async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return ExitCode.ok;
   }
-  const since = parseSince(f.since);
   const sn = await openSession({ root: projectRoot, flags: settingOverrides(f), verbose: f.verbose, json: f.json });
   return runLogs(sn, {
     components: f.component ?? [],
-    since,
+    since: f.since,
     previous: f.previous === true,
     follow: f['no-follow'] !== true && f.previous !== true,
     json: f.json === true,

@@ -58,7 +58,7 @@ export function useColor(isTTY: boolean | undefined, env: Record<string, string 
 // ── what to print ────────────────────────────────────────────────────────────────────────────
 
 /** One container of one pod whose log is read: what its lines are prefixed with. */
-export type Target = { component: string; pod: string; container: string; restarts: number; label: string };
+export type Target = { component: string; pod: string; uid: string; container: string; restarts: number; label: string };
 
 /** The component a pod belongs to: the chart's app.kubernetes.io/component label, else its `app` label. */
 export function componentOfPod(p: LogPod): string {
@@ -79,7 +79,7 @@ export function targetsOf(pods: LogPod[], release: string, components: readonly 
     if (components.length > 0 && !components.includes(component)) continue;
     for (const c of p.containers) {
       const short = shortPod(release, component, p.name);
-      out.push({ component, pod: p.name, container: c.name, restarts: c.restarts, label: `${component} ${short}${p.containers.length > 1 ? `/${c.name}` : ''}` });
+      out.push({ component, pod: p.name, uid: p.uid, container: c.name, restarts: c.restarts, label: `${component} ${short}${p.containers.length > 1 ? `/${c.name}` : ''}` });
     }
   }
   return out;
@@ -119,7 +119,8 @@ export function classifyLogError(line: string): LogError {
 export type FollowPlan = { start: Target[]; stop: string[] };
 
 export const keyOf = (t: { pod: string; container: string }) => `${t.pod}/${t.container}`;
-export const instanceOf = (t: Target) => `${keyOf(t)}#${t.restarts}`;
+/** One run of one container: a restart, or a pod recreated under the same name, is a new one. */
+export const instanceOf = (t: Target) => `${t.uid}/${t.container}#${t.restarts}`;
 
 /**
  * A running container without a follower gets one, unless this instance of it was followed to its
@@ -167,7 +168,7 @@ export async function runLogs(sn: Session, opts: LogsOptions): Promise<number> {
     const exit = await child.exited;
     if (exit.error) throw exit.error;
     if (exit.code === 0 || exit.signal) return undefined;
-    return classifyLogError(last);
+    return last ? classifyLogError(last) : { kind: 'error', note: `kubectl logs exited ${exit.code} without saying why` };
   };
 
   if (!opts.follow || opts.previous) {

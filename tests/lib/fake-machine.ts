@@ -14,6 +14,8 @@ export type Call = { tool: Tool; args: string[] };
 /** A pod as the fakes keep it; the fake helm creates them from the rendered workloads. */
 export type FakePod = {
   name: string;
+  /** metadata.uid; `uid-<name>` when absent. A pod recreated under its old name gets a new one. */
+  uid?: string;
   ready: boolean;
   image: string;
   /** The container's name (the component's, as the chart names it); 'app' when absent. */

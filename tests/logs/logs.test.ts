@@ -119,6 +119,24 @@ Logs('following: new lines stream in, a pod replaced mid-stream is picked up wit
   }
 });
 
+Logs('a StatefulSet pod recreated under the same name is followed again', async () => {
+  const m = await deployed();
+  const run = follow(m, ['--component', 'backend,frontend']);
+  try {
+    await run.until(/^frontend 5d8f9c7b4-ax2kq ready$/m, 'the first lines');
+    // The same name, a new pod: what a StatefulSet does after a delete.
+    m.patchState((s) => {
+      Object.assign(pods(s).find((p) => p.name === FRONTEND)!, { uid: 'uid-recreated', logs: 'fresh start' });
+    });
+    await run.until(/^frontend 5d8f9c7b4-ax2kq fresh start$/m, 'the recreated pod\'s line');
+    assert.is(logCalls(m).filter((a) => a.includes(`logs ${FRONTEND} `)).length, 2);
+    assert.is((await run.interrupt()).code, 130);
+    await noneLeft(m);
+  } finally {
+    await run.interrupt();
+  }
+});
+
 Logs('scaling up while following adds the new replica\'s stream', async () => {
   const m = await deployed();
   const run = follow(m, ['--component', 'frontend']);
@@ -205,6 +223,18 @@ Logs('--previous prints the crashed instance\'s lines and notes the containers t
   assert.ok(logCalls(m).every((a) => a.endsWith('--previous') && !a.includes('--follow')), logCalls(m).join('\n'));
 });
 
+Logs('--no-follow notes a container that has not started yet and still prints the others', async () => {
+  const m = await deployed();
+  m.patchState((s) => {
+    Object.assign(pods(s).find((p) => p.name === BACKEND)!, { waiting: 'ImagePullBackOff', phase: 'Pending', ready: false });
+  });
+  const r = await m.run('logs.ts', ['--no-follow']);
+  assert.is(r.code, 0, r.output);
+  assert.match(r.stderr, /backend 5d8f9c7b4-ax2kq: not started yet \(trying and failing to pull image\)/);
+  assert.not.match(r.stdout, /^backend /m);
+  assert.match(r.stdout, /^frontend 5d8f9c7b4-ax2kq ready$/m);
+});
+
 Logs('--json prints one object per line with component, pod and line', async () => {
   const m = await deployed();
   const r = await m.run('logs.ts', ['--no-follow', '--json']);
@@ -243,6 +273,7 @@ const Parts = suite('logs: parsing and planning');
 
 const pod = (name: string, component: string, state: 'running' | 'waiting' = 'running', restarts = 0): LogPod => ({
   name,
+  uid: `uid-${name}`,
   labels: { 'app.kubernetes.io/component': component },
   containers: [{ name: component, state, restarts }],
 });
@@ -283,11 +314,15 @@ Parts('planning: running containers get a follower once per instance; gone pods 
   plan = planFollow([a], targets([a]), new Set(['taskflow-backend-x-1/backend', 'taskflow-backend-old/backend']), new Set());
   assert.equal(plan, { start: [], stop: ['taskflow-backend-old/backend'] });
   // Followed to its end already: not again, until the container restarts.
-  plan = planFollow([a], targets([a]), new Set(), new Set(['taskflow-backend-x-1/backend#0']));
+  plan = planFollow([a], targets([a]), new Set(), new Set(['uid-taskflow-backend-x-1/backend#0']));
   assert.equal(plan.start, []);
   const restarted = pod('taskflow-backend-x-1', 'backend', 'running', 1);
-  plan = planFollow([restarted], targets([restarted]), new Set(), new Set(['taskflow-backend-x-1/backend#0']));
+  plan = planFollow([restarted], targets([restarted]), new Set(), new Set(['uid-taskflow-backend-x-1/backend#0']));
   assert.equal(plan.start.map((t) => t.restarts), [1]);
+  // The same name, a new pod (a StatefulSet's): a new instance too.
+  const recreated = { ...a, uid: 'uid-new' };
+  plan = planFollow([recreated], targets([recreated]), new Set(), new Set(['uid-taskflow-backend-x-1/backend#0']));
+  assert.equal(plan.start.map((t) => t.pod), ['taskflow-backend-x-1']);
 });
 
 Parts('kubectl\'s errors: a gone pod is quiet, a container not started yet is retried, the rest are reported', () => {

@@ -37,10 +37,16 @@ export type LogContainer = {
 };
 
 /** A pod of the release as `logs` sees it: its labels say which component it belongs to. */
-export type LogPod = { name: string; labels: Record<string, string>; containers: LogContainer[] };
+export type LogPod = {
+  name: string;
+  /** Tells a recreated pod from its predecessor of the same name (a StatefulSet's pod-0). */
+  uid: string;
+  labels: Record<string, string>;
+  containers: LogContainer[];
+};
 
 type LogPodJson = {
-  metadata: { name: string; labels?: Record<string, string> };
+  metadata: { name: string; uid?: string; labels?: Record<string, string> };
   spec: { containers: { name: string }[] };
   status?: { containerStatuses?: { name: string; restartCount?: number; state?: { running?: object; waiting?: object; terminated?: object } }[] };
 };
@@ -150,6 +156,7 @@ export class Kubectl {
     const items = (JSON.parse(out.stdout) as { items: LogPodJson[] }).items;
     return items.map((p) => ({
       name: p.metadata.name,
+      uid: p.metadata.uid ?? p.metadata.name,
       labels: p.metadata.labels ?? {},
       containers: p.spec.containers.map((c) => {
         const st = p.status?.containerStatuses?.find((x) => x.name === c.name);
