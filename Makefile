@@ -15,7 +15,7 @@ $(RUNTIME): package-lock.json
 $(ALL): package-lock.json
 	npm ci --no-audit --no-fund && touch $@ $(RUNTIME)
 
-.PHONY: help setup port-forward scale validate cleanup test lint typecheck bench
+.PHONY: help setup port-forward logs scale validate cleanup test lint typecheck bench
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -25,6 +25,9 @@ setup: $(RUNTIME) ## Start or reuse the cluster, build and load images, install 
 
 port-forward: $(RUNTIME) ## Forward the frontend to localhost:3000 and the backend to localhost:8000
 	npm run --silent port-forward -- $(ARGS)
+
+logs: $(RUNTIME) ## Follow every pod's logs in one prefixed stream, e.g. ARGS="--component backend --since 10m"
+	npm run --silent logs -- $(ARGS)
 
 scale: $(RUNTIME) ## Change replica counts or turn the HPA on/off, e.g. ARGS="--frontend 3"
 	npm run --silent scale -- $(ARGS)

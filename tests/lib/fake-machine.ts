@@ -2,7 +2,7 @@
 // a bin directory holding only the fakes chosen (plus node and bash), and helpers to run the
 // real entry scripts against it and read back every call they made.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
@@ -11,6 +11,26 @@ import { defaultHelm } from './tool-versions.ts';
 
 export type Tool = 'docker' | 'minikube' | 'kind' | 'kubectl' | 'helm';
 export type Call = { tool: Tool; args: string[] };
+
+/** A pod as the fakes keep it; the fake helm creates them from the rendered workloads. */
+export type FakePod = {
+  name: string;
+  /** metadata.uid; `uid-<name>` when absent. A pod recreated under its old name gets a new one. */
+  uid?: string;
+  ready: boolean;
+  image: string;
+  /** The container's name (the component's, as the chart names it); 'app' when absent. */
+  container?: string;
+  phase?: string;
+  waiting?: string;
+  restarts?: number;
+  labels: Record<string, string>;
+  securityContext?: Record<string, unknown>;
+  /** The current container's log, one line per line; append to it to make a follower print more. */
+  logs?: string;
+  /** The log of the instance before the last restart (what --previous reads). */
+  previousLogs?: string;
+};
 
 /** The machine's state as the fakes keep it (see tests/fakes/_fake.cjs). */
 export type FakeState = {
@@ -24,7 +44,7 @@ export type FakeState = {
     current?: string;
     terminatingPolls: number;
     namespaces: Record<string, Record<string, { phase: 'Active' | 'Terminating'; polls: number }>>;
-    pods: Record<string, Record<string, { name: string; ready: boolean; image: string; waiting?: string; restarts?: number; labels: Record<string, string>; securityContext?: Record<string, unknown> }[]>>;
+    pods: Record<string, Record<string, FakePod[]>>;
     pvcs: Record<string, Record<string, string[]>>;
     deployments: Record<string, Record<string, Record<string, { replicas: number }>>>;
     metricsApi?: boolean;
@@ -124,7 +144,11 @@ export class FakeMachine {
   }
 
   writeState(state: FakeState): void {
-    writeFileSync(this.statePath, JSON.stringify(state, null, 2));
+    // Written whole and renamed into place: a fake that runs meanwhile (a log follower, a poll)
+    // reads the old state or the new one, never half a file.
+    const tmp = `${this.statePath}.tmp-test`;
+    writeFileSync(tmp, JSON.stringify(state, null, 2));
+    renameSync(tmp, this.statePath);
   }
 
   patchState(fn: (s: FakeState) => void): void {

@@ -1,7 +1,7 @@
 // Typed wrapper of kubectl. Every call names its context explicitly, so nothing ever lands in
 // whatever context happens to be current. JSON shapes are the Kubernetes API objects.
-import { UserError } from '../errors.ts';
-import type { Exec } from '../exec.ts';
+import { PrerequisiteError, UserError } from '../errors.ts';
+import type { Exec, LongRunning } from '../exec.ts';
 import { parseVersion, requireVersion, type Version } from './versions.ts';
 
 export type NamespaceState = 'active' | 'terminating' | 'missing';
@@ -26,6 +26,43 @@ type PodJson = {
     containerStatuses?: { restartCount?: number; state?: { waiting?: { reason?: string } } }[];
   };
 };
+
+/** One container of a pod, as far as reading its logs goes. */
+export type LogContainer = {
+  name: string;
+  /** running: follow it; waiting before its first start: nothing to read yet. */
+  state: 'running' | 'waiting' | 'terminated';
+  /** Bumps when the kubelet starts the container again: a new instance, a new log. */
+  restarts: number;
+};
+
+/** A pod of the release as `logs` sees it: its labels say which component it belongs to. */
+export type LogPod = {
+  name: string;
+  /** Tells a recreated pod from its predecessor of the same name (a StatefulSet's pod-0). */
+  uid: string;
+  labels: Record<string, string>;
+  containers: LogContainer[];
+};
+
+type LogPodJson = {
+  metadata: { name: string; uid?: string; labels?: Record<string, string> };
+  spec: { containers: { name: string }[] };
+  status?: { containerStatuses?: { name: string; restartCount?: number; state?: { running?: object; waiting?: object; terminated?: object } }[] };
+};
+
+/** What `kubectl logs` is asked for: one container of one pod. */
+export type LogsRequest = { pod: string; container: string; follow: boolean; since?: string; previous: boolean };
+
+/** The exact kubectl argv for one container's logs; every call names its context and namespace. */
+export function logsArgs(context: string, ns: string, r: LogsRequest): string[] {
+  return [
+    '--context', context, '--namespace', ns, 'logs', r.pod, '--container', r.container,
+    ...(r.follow ? ['--follow'] : []),
+    ...(r.since ? [`--since=${r.since}`] : []),
+    ...(r.previous ? ['--previous'] : []),
+  ];
+}
 
 /** An API object as `kubectl get -o json` returns it; callers read the fields they need. */
 export type KubeObject = {
@@ -101,6 +138,37 @@ export class Kubectl {
       images: p.spec.containers.map((c) => c.image),
       labels: p.metadata.labels ?? {},
     }));
+  }
+
+  /**
+   * The pods a selector matches, with their containers' states, for `logs`. Unlike pods(), a
+   * failure is not an empty answer: a missing context or a cluster that does not answer is a
+   * missing prerequisite (exit 3), anything else a failure.
+   */
+  async logPods(context: string, ns: string, selector: string): Promise<LogPod[]> {
+    const out = await this.exec.run(this.bin, ['--context', context, '--namespace', ns, 'get', 'pods', '--selector', selector, '--output', 'json'], { nothrow: true });
+    if (out.exitCode !== 0) {
+      const why = out.stderr.trim().split('\n').at(-1) ?? '';
+      if (/context .* does not exist|context was not found/i.test(why)) throw new PrerequisiteError(`kube context ${context} does not exist`, 'Run setup first, or name an existing context with --context.');
+      if (/connection to the server .* was refused|Unable to connect to the server|no such host/i.test(why)) throw new PrerequisiteError(`the cluster of context ${context} is not answering: ${why}`, 'Start it with setup, then rerun.');
+      throw new UserError(`kubectl get pods failed: ${why}`, `Check the cluster answers: kubectl --context ${context} get --raw /readyz`);
+    }
+    const items = (JSON.parse(out.stdout) as { items: LogPodJson[] }).items;
+    return items.map((p) => ({
+      name: p.metadata.name,
+      uid: p.metadata.uid ?? p.metadata.name,
+      labels: p.metadata.labels ?? {},
+      containers: p.spec.containers.map((c) => {
+        const st = p.status?.containerStatuses?.find((x) => x.name === c.name);
+        const state = st?.state?.running ? 'running' : st?.state?.terminated ? 'terminated' : 'waiting';
+        return { name: c.name, state, restarts: st?.restartCount ?? 0 };
+      }),
+    }));
+  }
+
+  /** Starts `kubectl logs` for one container; lines reach onLine as they come, the handle says when it ends. */
+  startLogs(context: string, ns: string, r: LogsRequest, onLine: (line: string, stream: 'stdout' | 'stderr') => void): LongRunning {
+    return this.exec.start(this.bin, logsArgs(context, ns, r), { onLine });
   }
 
   /** The events of one object, oldest first, as "Reason: message" lines. */
