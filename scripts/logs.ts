@@ -14,7 +14,7 @@ following as rollouts and scaling replace pods: a new pod joins with its own pre
 one drops out. Ctrl+C stops every kubectl it started.
 
 Options:
-  --component NAME   only these components (repeat, or a comma list: backend,frontend)
+  --component NAME   only these components (repeat, or a comma list: web,worker)
   --since D          only lines newer than D, e.g. 10m, 90s, 1h30m (passed to kubectl logs)
   --previous         the logs of each container's previous instance (the one that crashed); prints and exits
   --no-follow        print what is there and exit

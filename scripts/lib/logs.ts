@@ -65,7 +65,7 @@ export function componentOfPod(p: LogPod): string {
   return p.labels['app.kubernetes.io/component'] ?? p.labels.app ?? '';
 }
 
-/** The part of a pod name that tells replicas apart: what follows the workload's name ("taskflow-backend-"). */
+/** The part of a pod name that tells replicas apart: what follows the workload's name ("taskflow-web-"). */
 export function shortPod(release: string, component: string, pod: string): string {
   const prefix = `${serviceName(release, component)}-`;
   return pod.startsWith(prefix) && pod.length > prefix.length ? pod.slice(prefix.length) : pod;
