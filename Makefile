@@ -15,7 +15,7 @@ $(RUNTIME): package-lock.json
 $(ALL): package-lock.json
 	npm ci --no-audit --no-fund && touch $@ $(RUNTIME)
 
-.PHONY: help setup port-forward scale validate cleanup test lint typecheck bench
+.PHONY: help setup port-forward scale status validate cleanup test lint typecheck bench
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -28,6 +28,9 @@ port-forward: $(RUNTIME) ## Forward the frontend to localhost:3000 and the backe
 
 scale: $(RUNTIME) ## Change replica counts or turn the HPA on/off, e.g. ARGS="--frontend 3"
 	npm run --silent scale -- $(ARGS)
+
+status: $(RUNTIME) ## One screen of the cluster, release, components, images and access URLs (ARGS="--watch")
+	npm run --silent status -- $(ARGS)
 
 validate: $(RUNTIME) ## Check the chart and configuration without a cluster (--static)
 	npm run --silent validate -- --static $(ARGS)
