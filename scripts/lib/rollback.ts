@@ -1,7 +1,7 @@
 // `rollback`: shows the release's history, returns to its last good revision (or the one --to
 // names) with `helm rollback` and helm's wait, then reads the workloads and says what runs now.
 import { confirm } from './cli.ts';
-import { InputError, PrerequisiteError, UserError } from './errors.ts';
+import { ExitCode, InputError, PrerequisiteError, UserError } from './errors.ts';
 import { formatCommand } from './exec.ts';
 import { expectedImages } from './images.ts';
 import { diagnose, lastGoodRevision, requireReady } from './release.ts';
@@ -41,7 +41,7 @@ export function planRollback(history: HistoryEntry[], current: Pick<ReleaseInfo,
   }
   const good = lastGoodRevision(history, current.revision);
   if (!good) {
-    throw new UserError(`release has no earlier revision that was deployed (current: ${current.revision}, ${current.status})`, 'Nothing to roll back to: fix the cause and rerun setup, or name one with --to N.', 3);
+    throw new UserError(`release has no earlier revision that was deployed (current: ${current.revision}, ${current.status})`, 'Nothing to roll back to: fix the cause and rerun setup, or name one with --to N.', ExitCode.missingPrerequisite);
   }
   return { action: 'rollback', revision: good.revision, reason: `the last good revision before ${current.revision}` };
 }
