@@ -15,7 +15,7 @@ $(RUNTIME): package-lock.json
 $(ALL): package-lock.json
 	npm ci --no-audit --no-fund && touch $@ $(RUNTIME)
 
-.PHONY: help setup port-forward logs scale validate cleanup test lint typecheck bench
+.PHONY: help setup port-forward logs scale status rollback validate cleanup test lint typecheck bench
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -31,6 +31,12 @@ logs: $(RUNTIME) ## Follow every pod's logs in one prefixed stream, e.g. ARGS="-
 
 scale: $(RUNTIME) ## Change replica counts or turn the HPA on/off, e.g. ARGS="--frontend 3"
 	npm run --silent scale -- $(ARGS)
+
+status: $(RUNTIME) ## One screen of the cluster, release, components, images and access URLs (ARGS="--watch")
+	npm run --silent status -- $(ARGS)
+
+rollback: $(RUNTIME) ## Roll the release back to its last good revision, or ARGS="--to N"
+	npm run --silent rollback -- $(ARGS)
 
 validate: $(RUNTIME) ## Check the chart and configuration without a cluster (--static)
 	npm run --silent validate -- --static $(ARGS)

@@ -113,7 +113,7 @@ export async function runSetup(sn: Session, opts: SetupOptions): Promise<number>
       ui.info(`  ingress:       ${access.ingress.url}`);
       for (const step of access.ingress.steps) ui.info(`                 ${step}`);
     }
-    ui.info(`  next:          make validate · make port-forward · make scale ARGS="--${entry ?? 'component'} 2" · make cleanup`);
+    ui.info(`  next:          make status · make validate · make port-forward · make scale ARGS="--${entry ?? 'component'} 2" · make cleanup`);
     ui.finish({ access, images });
     return 0;
   } catch (err) {

@@ -57,7 +57,7 @@ export type FakeState = {
     version: string;
     failUpgrade?: string;
     slowRollout?: boolean;
-    releases: Record<string, { revisions: { revision: number; status: string; values: Record<string, unknown>; chart: string; chartDefaults?: Record<string, unknown>; manifests?: unknown[]; description?: string }[] }>;
+    releases: Record<string, { revisions: { revision: number; status: string; values: Record<string, unknown>; chart: string; appVersion?: string; updated?: string; chartDefaults?: Record<string, unknown>; manifests?: unknown[]; description?: string }[] }>;
   };
 };
 

@@ -11,7 +11,7 @@ import { decideRelease, mergeValues, sameValues, scaledValues, type Values } fro
 import type { HistoryEntry, ReleaseStatus } from '../../scripts/lib/tools/helm.ts';
 
 const Release = suite('release decision');
-const info = (status: ReleaseStatus, revision: number) => ({ status, revision, chartVersion: '0.1.0' });
+const info = (status: ReleaseStatus, revision: number) => ({ status, revision, chartVersion: '0.1.0', chartName: 'taskflow' });
 const hist = (...s: ReleaseStatus[]): HistoryEntry[] => s.map((status, i) => ({ revision: i + 1, status }));
 const want = { components: { backend: { image: { tag: 'abc' } } } };
 

@@ -100,8 +100,10 @@ export type ReleaseStatus =
   | 'uninstalled'
   | 'unknown';
 
-export type ReleaseInfo = { status: ReleaseStatus; revision: number; chartVersion: string };
+export type ReleaseInfo = { status: ReleaseStatus; revision: number; chartVersion: string; chartName: string };
 export type HistoryEntry = { revision: number; status: ReleaseStatus };
+/** One row of `helm history -o json` (pkg/cmd/history.go releaseInfo): chart is "name-version". */
+export type HistoryRow = HistoryEntry & { updated: string; chart: string; appVersion: string; description: string };
 
 export type UpgradeOptions = {
   release: string;
@@ -154,14 +156,28 @@ export class HelmRelease {
       if (/not found/i.test(out.stderr)) return undefined;
       throw new UserError(`helm status ${o.release} failed: ${out.stderr.trim()}`);
     }
-    const data = JSON.parse(out.stdout) as { version?: number; info?: { status?: string }; chart?: { metadata?: { version?: string } } };
-    return { status: (data.info?.status ?? 'unknown') as ReleaseStatus, revision: data.version ?? 0, chartVersion: data.chart?.metadata?.version ?? '' };
+    const data = JSON.parse(out.stdout) as { version?: number; info?: { status?: string }; chart?: { metadata?: { name?: string; version?: string } } };
+    return {
+      status: (data.info?.status ?? 'unknown') as ReleaseStatus,
+      revision: data.version ?? 0,
+      chartVersion: data.chart?.metadata?.version ?? '',
+      chartName: data.chart?.metadata?.name ?? '',
+    };
   }
 
-  async history(o: Scope): Promise<HistoryEntry[]> {
+  /** `helm history -o json`, oldest first; empty when the release does not exist. */
+  async history(o: Scope): Promise<HistoryRow[]> {
     const out = await this.exec.run(this.bin, ['history', o.release, ...this.scope(o), '--output', 'json'], { nothrow: true });
     if (out.exitCode !== 0) return [];
-    return (JSON.parse(out.stdout) as { revision: number; status: string }[]).map((h) => ({ revision: h.revision, status: h.status as ReleaseStatus }));
+    type Row = { revision: number; status: string; updated?: string; chart?: string; app_version?: string; description?: string };
+    return (JSON.parse(out.stdout) as Row[]).map((h) => ({
+      revision: h.revision,
+      status: h.status as ReleaseStatus,
+      updated: h.updated ?? '',
+      chart: h.chart ?? '',
+      appVersion: h.app_version ?? '',
+      description: h.description ?? '',
+    }));
   }
 
   /** The user-supplied values of the deployed revision (`helm get values -o json`). */
@@ -204,8 +220,13 @@ export class HelmRelease {
     return { ok: out.exitCode === 0, output: `${out.stdout}${out.stderr}`.trim() };
   }
 
+  /** The argv of `helm rollback` to a revision, waiting as upgrades do; also what --dry-run shows. */
+  rollbackArgs(o: Scope, revision: number, v: HelmVersion, timeout: string): string[] {
+    return ['rollback', o.release, String(revision), ...this.scope(o), ...waitFlags(v, timeout)];
+  }
+
   async rollback(o: Scope, revision: number, v: HelmVersion, timeout: string): Promise<void> {
-    await this.exec.run(this.bin, ['rollback', o.release, String(revision), ...this.scope(o), ...waitFlags(v, timeout)], { mutating: true });
+    await this.exec.run(this.bin, this.rollbackArgs(o, revision, v, timeout), { mutating: true });
   }
 
   async uninstall(o: Scope, timeout: string): Promise<void> {

@@ -1,0 +1,42 @@
+#!/usr/bin/env -S npx tsx
+// Entry point of `rollback`: flags → session → runRollback → exit code.
+import { parseFlags, projectRoot, runMain } from './lib/cli.ts';
+import { ExitCode } from './lib/errors.ts';
+import { commonFlags, settingFlags, settingFlagsHelp, settingOverrides, timeoutFlag } from './lib/flags.ts';
+import { runRollback } from './lib/rollback.ts';
+import { openSession } from './lib/session.ts';
+
+const HELP = `Usage: rollback [--to N] [options]
+
+Shows the release's history (revision, updated, status, chart, description), rolls it back with
+helm rollback to the last revision that was deployed before the current one, or to revision N,
+waits until its workloads are ready, and prints what runs now. The database volume and its
+Secret stay as they are. The next setup deploys the current source again.
+
+Options:
+  --to N             the revision to return to (one of helm history's; default: the last good one)
+${settingFlagsHelp}
+  --dry-run          print the history and the exact helm command, change nothing
+  --timeout T        how long helm waits (default 5m)
+  -y, --yes          do not ask before rolling back (needed without a terminal)
+  --json             print a JSON summary on stdout
+  -v, --verbose      print every command run
+  -h, --help         show this help
+
+Exit codes: 0 rolled back (or already at that revision), 1 a step failed, 2 bad input (--to
+not a revision number or not in the history; nothing was changed), 3 no cluster, release or
+earlier good revision, 130 interrupted.`;
+
+async function main(argv: string[]): Promise<number> {
+  const flags = { ...settingFlags, to: { type: 'string' }, ...commonFlags } as const;
+  const { values: f } = parseFlags(argv, flags, 'rollback');
+  if (f.help) {
+    console.log(HELP);
+    return ExitCode.ok;
+  }
+  const timeout = timeoutFlag(f.timeout, '5m');
+  const sn = await openSession({ root: projectRoot, flags: settingOverrides(f), dryRun: f['dry-run'], verbose: f.verbose, json: f.json });
+  return runRollback(sn, { to: f.to, yes: f.yes === true, timeout });
+}
+
+runMain(() => main(process.argv.slice(2)));
