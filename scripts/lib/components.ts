@@ -131,3 +131,9 @@ export function loadBalancerPorts(app: App, driver: string): Record<string, numb
   const types = serviceTypes(app, driver);
   return Object.fromEntries(Object.entries(app.components).filter(([name, c]) => types[name] === 'LoadBalancer' && c.port !== undefined).map(([name, c]) => [name, c.port as number]));
 }
+
+/** The local port a browser opens the entry component at through port-forward (its override, its localPort, else its port); 0 with no entry. */
+export function entryPort(config: { app: App; components: Record<string, { localPort?: number }> }): number {
+  const entry = entryComponent(config.app);
+  return entry ? (config.components[entry]?.localPort ?? config.app.components[entry]?.port ?? 0) : 0;
+}

@@ -5,7 +5,7 @@
 import { checkContext } from './cluster.ts';
 import { ensureEnvFile } from './env-file.ts';
 import { PrerequisiteError } from './errors.ts';
-import { entryComponent, loadBalancerPorts } from './components.ts';
+import { entryComponent, entryPort, loadBalancerPorts } from './components.ts';
 import { deliverImages, observeImages } from './images.ts';
 import { ensureNamespace } from './namespace.ts';
 import { preflight } from './preflight.ts';
@@ -68,7 +68,7 @@ export async function runSetup(sn: Session, opts: SetupOptions): Promise<number>
     });
 
     const entry = entryComponent(sn.config.app);
-    const entryPort = entry ? (sn.config.components[entry]?.localPort ?? sn.config.app.components[entry]?.port ?? 0) : 0;
+    const entryLocal = entryPort(sn.config);
     // Round 2: everything the remaining steps read from the cluster and helm, at once.
     const hpaOn = Boolean((readValuesFile(profileValuesFile(sn.root, s.TASKFLOW_PROFILE)).autoscaling as Values | undefined)?.enabled);
     const reads = {
@@ -77,7 +77,7 @@ export async function runSetup(sn: Session, opts: SetupOptions): Promise<number>
       images: early(() => observeImages(sn, { skipBuild: opts.skipBuild, clusterRunning })),
       release: early(async () => (clusterRunning ? observeRelease(sn) : { history: [] })),
       workloads: early(async () => (clusterRunning ? t.kubectl.releaseObjects(sn.context, s.TASKFLOW_NAMESPACE, s.TASKFLOW_RELEASE) : [])),
-      access: early(() => cluster.access(s.TASKFLOW_INGRESS_HOST, entryPort, loadBalancerPorts(sn.config.app, s.TASKFLOW_DRIVER))),
+      access: early(() => cluster.access(s.TASKFLOW_INGRESS_HOST, entryLocal, loadBalancerPorts(sn.config.app, s.TASKFLOW_DRIVER))),
     };
 
     await ui.step('configuration', () => ensureEnvFile(sn, { clusterRunning }));
@@ -104,7 +104,7 @@ export async function runSetup(sn: Session, opts: SetupOptions): Promise<number>
     }
     ui.info('');
     ui.info(`The app (${s.TASKFLOW_PROFILE}) is ready in ${((Date.now() - started) / 1000).toFixed(1)}s:`);
-    if (entryPort) ui.info(`  port-forward:  npx tsx scripts/port-forward.ts   then open ${access.portForward}`);
+    if (entryLocal) ui.info(`  port-forward:  npx tsx scripts/port-forward.ts   then open ${access.portForward}`);
     for (const lb of access.loadBalancers) {
       ui.info(`  ${lb.component} (LoadBalancer): ${lb.url ?? 'no address on this driver'}`);
       for (const step of lb.steps) ui.info(`                 ${step}`);

@@ -1,6 +1,7 @@
 // `status`: one read-only screen of what runs: the cluster, the release, each declared component
 // (replicas, restarts, endpoints, image against the one the current source gives), the access
 // URLs and whether a port-forward is running. Observe, then a pure summary, then one render.
+import { entryPort, loadBalancerPorts } from './components.ts';
 import type { AccessInfo, ClusterState } from './cluster.ts';
 import type { Config } from './config.ts';
 import { ExitCode, UserError } from './errors.ts';
@@ -33,7 +34,7 @@ export type ComponentStatus = {
   waiting?: string;
   /** Ready addresses behind its Service; null for a component without a port (a worker). */
   endpoints: number | null;
-  /** What its Deployment runs ("taskflow-backend:<tag>"). */
+  /** What its Deployment runs ("<app>-<component>:<tag>"). */
   image?: string;
   /** What setup would build from the current source; undefined where setup builds none. */
   expectedImage?: string;
@@ -46,7 +47,7 @@ export type StatusReport = {
   cluster: { driver: string; name: string; context: string; state: ClusterState; detail: string; contextExists: boolean; running: boolean };
   release: { name: string; namespace: string; revision: number; status: string; chart: string } | null;
   components: ComponentStatus[];
-  access: { portForward: { url: string; running: boolean; pid?: number }; ingress?: { url: string; steps: string[] } } | null;
+  access: { portForward: { url: string; running: boolean; pid?: number }; ingress?: { url: string; steps: string[] }; loadBalancers: AccessInfo['loadBalancers'] } | null;
   /** Why the state could not be read in full (no cluster, no release); empty when it could. */
   missing: string[];
 };
@@ -122,6 +123,7 @@ export function summarize(obs: StatusObservation, config: Config, expected: Reco
         ? {
             portForward: { url: obs.access.portForward, running: obs.portForwardPid !== undefined, ...(obs.portForwardPid !== undefined ? { pid: obs.portForwardPid } : {}) },
             ...(obs.access.ingress && hasIngress ? { ingress: obs.access.ingress } : {}),
+            loadBalancers: obs.access.loadBalancers,
           }
         : null,
     missing,
@@ -160,6 +162,10 @@ export function renderStatus(r: StatusReport): string[] {
       lines.push(`           ${r.access.ingress.url} through the ingress, once you:`);
       for (const step of r.access.ingress.steps) lines.push(`             ${step}`);
     }
+    for (const lb of r.access.loadBalancers) {
+      lines.push(`           ${lb.component} (LoadBalancer): ${lb.url ?? 'no address on this driver'}`);
+      for (const step of lb.steps) lines.push(`             ${step}`);
+    }
   } else lines.push('access     none (nothing is deployed)');
   if (r.components.some((x) => x.stale)) lines.push(`           stale: the source gives another image than the one running; rerun setup to deploy it`);
   for (const m of r.missing) lines.push(`✖ ${m} — run setup first`);
@@ -179,7 +185,7 @@ export async function observeStatus(sn: Session): Promise<StatusObservation> {
   const [release, objects, access, pid] = await Promise.all([
     t.release.status(scope),
     t.kubectl.releaseObjects(context, scope.namespace, scope.release),
-    cluster.access(s.TASKFLOW_INGRESS_HOST, s.TASKFLOW_FRONTEND_PORT),
+    cluster.access(s.TASKFLOW_INGRESS_HOST, entryPort(sn.config), loadBalancerPorts(sn.config.app, s.TASKFLOW_DRIVER)),
     // Read-only: a stale PID file is left for port-forward and cleanup to remove.
     runningInstance(portForwardPidFile(sn.root), { keepStale: true }),
   ]);
