@@ -225,7 +225,9 @@ export async function deliverImages(sn: Session, opts: { clusterRunning: boolean
   const plans = await opts.observed;
   const missing = plans.filter((p) => p.verdict.action === 'skip-build');
   if (missing.length) {
-    throw new InputError(`--skip-build, but ${missing.map((p) => p.ref).join(' and ')} ${missing.length > 1 ? 'are' : 'is'} in neither ${at.where} nor local Docker`, 'Run setup without --skip-build once.');
+    const refs = missing.map((p) => p.ref);
+    const listed = refs.length > 1 ? `${refs.slice(0, -1).join(', ')} and ${refs.at(-1)}` : refs[0];
+    throw new InputError(`--skip-build, but ${listed} ${refs.length > 1 ? 'are' : 'is'} in neither ${at.where} nor local Docker`, 'Run setup without --skip-build once.');
   }
   const builds = plans.filter((p) => p.verdict.action === 'build');
   const logDir = join(sn.root, '.cache', 'logs');

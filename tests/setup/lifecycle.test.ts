@@ -37,6 +37,8 @@ Setup('a fresh machine gets a running cluster, built and loaded images, and a de
     'kubectl --context taskflow',
     'docker build --tag',
     'docker build --tag',
+    'docker build --tag',
+    'minikube image load',
     'minikube image load',
     'minikube image load',
     'helm upgrade --install',
@@ -286,7 +288,7 @@ Setup('kind: a cluster is created and images go in with kind load docker-image',
   assert.is(r.code, 0, r.output);
   const changed = describeCalls(mutating(m.calls()));
   assert.ok(changed.includes('kind create cluster --name taskflow --wait 120s'));
-  assert.is(changed.filter((c) => c.startsWith('kind load docker-image')).length, 2);
+  assert.is(changed.filter((c) => c.startsWith('kind load docker-image')).length, 3);
   assert.ok(changed.some((c) => c.includes('--kube-context kind-taskflow')));
   m.clearCalls();
   assert.is((await setup(m)).code, 0);
@@ -301,10 +303,10 @@ Setup("kind with Docker's containerd image store: a failed docker-image load goe
   const r = await setup(m);
   assert.is(r.code, 0, r.output);
   const changed = describeCalls(mutating(m.calls()));
-  assert.is(changed.filter((c) => c.startsWith('kind load docker-image')).length, 2, changed.join('\n'));
-  assert.is(changed.filter((c) => /^docker save --output \S+image\.tar taskflow-(backend|frontend):[0-9a-f]{12}$/.test(c)).length, 2, changed.join('\n'));
-  assert.is(changed.filter((c) => /^kind load image-archive \S+image\.tar --name taskflow$/.test(c)).length, 2, changed.join('\n'));
-  assert.is(m.state().kind.clusters.taskflow?.images.length, 2);
+  assert.is(changed.filter((c) => c.startsWith('kind load docker-image')).length, 3, changed.join('\n'));
+  assert.is(changed.filter((c) => /^docker save --output \S+image\.tar taskflow-(backend|frontend|mcp):[0-9a-f]{12}$/.test(c)).length, 3, changed.join('\n'));
+  assert.is(changed.filter((c) => /^kind load image-archive \S+image\.tar --name taskflow$/.test(c)).length, 3, changed.join('\n'));
+  assert.is(m.state().kind.clusters.taskflow?.images.length, 3);
   m.clearCalls();
   assert.is((await setup(m)).code, 0);
   assert.equal(describeCalls(mutating(m.calls())), []);
@@ -315,7 +317,7 @@ Setup('with a registry, images are pushed there (not loaded), the cluster may pu
   const r = await setup(m);
   assert.is(r.code, 0, r.output);
   const changed = describeCalls(mutating(m.calls()));
-  assert.is(changed.filter((c) => /^docker push registry\.example\.com\/team\/taskflow-(backend|frontend):[0-9a-f]{12}$/.test(c)).length, 2, changed.join('\n'));
+  assert.is(changed.filter((c) => /^docker push registry\.example\.com\/team\/taskflow-(backend|frontend|mcp):[0-9a-f]{12}$/.test(c)).length, 3, changed.join('\n'));
   assert.not.ok(changed.some((c) => c.includes('image load')));
   const values = release(m.state())?.revisions[0]?.values as { components: { backend: { image: { repository: string; pullPolicy: string } } } };
   assert.is(values.components.backend.image.repository, 'registry.example.com/team/taskflow-backend');
@@ -336,7 +338,7 @@ Setup('docker-desktop: images are built into Docker\'s own store and nothing is 
   const r = await setup(m);
   assert.is(r.code, 0, r.output);
   const changed = describeCalls(mutating(m.calls()));
-  assert.is(changed.filter((c) => c.startsWith('docker build')).length, 2);
+  assert.is(changed.filter((c) => c.startsWith('docker build')).length, 3);
   assert.not.ok(changed.some((c) => c.includes(' load')));
 });
 
@@ -366,7 +368,7 @@ Setup('--skip-build with an image nobody built stops with exit 2 before changing
   const m = await machine();
   const r = await setup(m, ['--skip-build']);
   assert.is(r.code, 2, r.output);
-  assert.match(r.stderr, /--skip-build, but taskflow-backend:\w+ and taskflow-frontend:\w+ are in neither/);
+  assert.match(r.stderr, /--skip-build, but taskflow-backend:\w+, taskflow-frontend:\w+ and taskflow-mcp:\w+ are in neither/);
   assert.not.ok(mutating(m.calls()).some((c) => c.tool === 'docker' || c.tool === 'helm'));
 });
 

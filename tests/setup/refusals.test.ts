@@ -116,7 +116,7 @@ Refuse('a bad env file lists every problem with exit 2 and runs no process at al
   assert.match(r.stderr, /TASKFLOW_CPUS: "abc" is not a whole number/);
   assert.match(r.stderr, /TASKFLOW_DRIVER: "k3s" is not allowed/);
   assert.match(r.stderr, /BETTER_AUTH_SECRET: is 19 characters long/);
-  assert.match(r.stderr, /taskflow\.env:6: is not a KEY=value line/);
+  assert.match(r.stderr, /taskflow\.env:4: is not a KEY=value line/);
   assert.not.ok(r.output.includes('tooshort-but-secret'));
   assert.equal(m.calls(), []);
 });

@@ -20,12 +20,12 @@ Registry('a plain-HTTP registry is asked with --insecure, so a rerun finds the i
   const m = await machine('localhost:5000/team', true);
   const first = await m.run('setup.ts');
   assert.is(first.code, 0, first.output);
-  assert.is(describeCalls(mutating(m.calls())).filter((c) => c.startsWith('docker push localhost:5000/team/')).length, 2);
+  assert.is(describeCalls(mutating(m.calls())).filter((c) => c.startsWith('docker push localhost:5000/team/')).length, 3);
   m.clearCalls();
   const second = await m.run('setup.ts');
   assert.is(second.code, 0, second.output);
   assert.equal(describeCalls(mutating(m.calls())), []);
-  assert.is(inspections(m).length, 2);
+  assert.is(inspections(m).length, 3);
   assert.ok(inspections(m).every((c) => c.startsWith('docker manifest inspect --insecure localhost:5000/team/')), inspections(m).join('\n'));
   assert.match(second.stdout, /found in the registry, skipping build/);
 });
@@ -35,7 +35,7 @@ Registry('a TLS registry is asked without --insecure', async () => {
   assert.is((await m.run('setup.ts')).code, 0);
   m.clearCalls();
   assert.is((await m.run('setup.ts')).code, 0);
-  assert.is(inspections(m).length, 2);
+  assert.is(inspections(m).length, 3);
   assert.ok(inspections(m).every((c) => /^docker manifest inspect registry\.example\.com\/team\//.test(c)), inspections(m).join('\n'));
 });
 

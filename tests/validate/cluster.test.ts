@@ -8,12 +8,14 @@ import * as assert from 'uvu/assert';
 import { ensureBackendVenv, startBackend, type Backend } from '../lib/backend.ts';
 import { describeCalls, FakeMachine, mutating } from '../lib/fake-machine.ts';
 import { ensureFrontendBuild, startFrontend, type RunningFrontend } from '../lib/frontend.ts';
+import { startMcp, type RunningMcp } from '../lib/mcp.ts';
 import { startPostgres, type Postgres } from '../lib/postgres.ts';
 
 const Cluster = suite('validate against a cluster');
 let pg: Postgres | undefined;
 let backend: Backend | undefined;
 let frontend: RunningFrontend | undefined;
+let mcp: RunningMcp | undefined;
 let targets = '';
 const backendLog: string[] = [];
 const machines: FakeMachine[] = [];
@@ -25,12 +27,15 @@ Cluster.before(async () => {
   // The backend's log is kept, not printed: the checks report what failed.
   backend = await startBackend({ databaseUrl: pg.url, onLog: (line) => backendLog.push(line) });
   frontend = await startFrontend({ backendUrl: backend.url });
+  // The third component, the real MCP server: validate reaches every component with a port.
+  mcp = await startMcp(pg.url);
   const port = (u: string) => Number(new URL(u).port);
-  targets = JSON.stringify({ 'service/taskflow-frontend': port(frontend.url), 'service/taskflow-backend': port(backend.url) });
+  targets = JSON.stringify({ 'service/taskflow-frontend': port(frontend.url), 'service/taskflow-backend': port(backend.url), 'service/taskflow-mcp': port(mcp.url) });
 });
 
 Cluster.after(async () => {
   for (const m of machines) m.remove();
+  await mcp?.stop();
   await frontend?.stop();
   await backend?.stop();
   await pg?.stop();
