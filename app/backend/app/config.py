@@ -118,3 +118,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_tokens=_int(env, "MAX_TOKENS", 1024, minimum=16),
         max_conversation_history=_int(env, "MAX_CONVERSATION_HISTORY", 20, minimum=0),
     )
+
+
+# The MCP server refuses a shorter MCP_SHARED_SECRET, so the backend's would be useless.
+MIN_MCP_SECRET_LENGTH = 32
+
+
+def assistant_misconfiguration(settings: Settings) -> str | None:
+    """Why the model-backed assistant cannot work with these settings, or None."""
+    if settings.provider_configured and len(settings.mcp_shared_secret) < MIN_MCP_SECRET_LENGTH:
+        return (
+            f"MCP_SHARED_SECRET must be set (at least {MIN_MCP_SECRET_LENGTH} characters, the MCP server's value) "
+            "when a model provider is configured (OPENAI_API_KEY or OPENAI_BASE_URL)"
+        )
+    return None

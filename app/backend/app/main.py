@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from . import errors
-from .config import Settings, load_settings
+from .config import Settings, assistant_misconfiguration, load_settings
 from .db import create_schema, describe_url, make_engine, make_sessionmaker, retry_with_backoff
 from .routers import auth, chat, health, tasks
 
@@ -39,12 +39,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         raise RuntimeError("BETTER_AUTH_SECRET is not set: the backend needs it to sign tokens")
     if len(settings.auth_secret) < MIN_SECRET_LENGTH:
         raise RuntimeError(f"BETTER_AUTH_SECRET is too short: use at least {MIN_SECRET_LENGTH} characters")
-    if settings.provider_configured and len(settings.mcp_shared_secret) < MIN_SECRET_LENGTH:
-        # Without it the model could not use a single tool; better to say so at start than on every message.
-        raise RuntimeError(
-            f"MCP_SHARED_SECRET must be set (at least {MIN_SECRET_LENGTH} characters, the MCP server's value) "
-            "when a model provider is configured (OPENAI_API_KEY or OPENAI_BASE_URL)"
-        )
 
     engine = make_engine(settings)
     schema_ready = threading.Event()
@@ -69,6 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.provider_configured:
             log.info("assistant: model %s at %s, tools from %s", settings.model_name,
                      settings.openai_base_url or "the OpenAI API", settings.mcp_url)
+            if problem := assistant_misconfiguration(settings):
+                # Not fatal: tasks and sign-in keep working, and each chat message reports this instead.
+                log.error("assistant: %s", problem)
         else:
             log.info("assistant: offline (rule-based); set OPENAI_API_KEY or OPENAI_BASE_URL to use a model")
         task = asyncio.create_task(asyncio.to_thread(prepare_database))

@@ -416,3 +416,16 @@ def test_an_answer_cut_at_max_tokens_is_marked_truncated(ai: TestClient, api: st
     fake.play(text("Here is a very long", finish_reason="length"))
     done = one(stream_chat(ai, api, alice.headers, "tell me everything"), "done")
     assert done["truncated"] is True and done["reply"] == "Here is a very long"
+
+
+def test_a_provider_without_the_mcp_secret_starts_but_every_message_says_what_is_missing(
+    app_settings: Settings, api: str, fake: FakeModel, mcp: McpServer
+) -> None:
+    # An OPENAI_API_KEY given to a deployment that does not pass MCP_SHARED_SECRET to the backend yet.
+    with app_client(model_settings(app_settings, fake.url, mcp.url, mcp_shared_secret="")) as c:
+        user = sign_up(c, api)
+        error = one(stream_chat(c, api, user.headers, "add task x"), "error")
+        res = c.post(f"{api}/chat", headers=user.headers, json={"message": "add task x"})
+    assert error["code"] == "misconfigured" and "MCP_SHARED_SECRET" in error["message"]
+    assert res.status_code == 502 and res.json()["code"] == "misconfigured"
+    assert fake.requests == []

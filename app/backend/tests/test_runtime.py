@@ -22,7 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
 
-from app.config import Settings, load_settings, normalise_database_url, normalise_prefix
+from app.config import Settings, assistant_misconfiguration, load_settings, normalise_database_url, normalise_prefix
 from app.db import retry_with_backoff
 from app.main import create_app
 
@@ -94,10 +94,10 @@ def test_assistant_settings_from_environment() -> None:
 
 
 def test_a_configured_provider_needs_the_mcp_secret() -> None:
-    with pytest.raises(RuntimeError, match="MCP_SHARED_SECRET"):
-        create_app(Settings(auth_secret="s" * 40, openai_api_key="sk-x"))
-    with pytest.raises(RuntimeError, match="MCP_SHARED_SECRET"):
-        create_app(Settings(auth_secret="s" * 40, openai_base_url="http://ollama:11434/v1", mcp_shared_secret="short"))
+    assert assistant_misconfiguration(Settings()) is None
+    assert assistant_misconfiguration(Settings(openai_api_key="sk-x", mcp_shared_secret="m" * 32)) is None
+    for s in (Settings(openai_api_key="sk-x"), Settings(openai_base_url="http://ollama:11434/v1", mcp_shared_secret="short")):
+        assert "MCP_SHARED_SECRET" in (assistant_misconfiguration(s) or "")
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from ..agent import ChatEvent, Emit, Turn, TurnFailed, make_llm, run_turn
 from ..chat import respond
-from ..config import Settings
+from ..config import Settings, assistant_misconfiguration
 from ..conversations import ConversationNotFound, list_conversations, list_messages, open_conversation, recent_history, save_turn
 from ..deps import DbDep, PrincipalDep, SessionFactory, SettingsDep
 from ..mcp_client import ToolsUnavailable, connect_tools
@@ -109,6 +109,8 @@ async def _model_turn(
     turn = Turn()
     failure: TurnFailed | None = None
     try:
+        if assistant_misconfiguration(settings):
+            raise TurnFailed("misconfigured", "The assistant is not set up completely (MCP_SHARED_SECRET is missing), so nothing was done.")
         history = await run_sync(_history, db, conversation_id, settings.max_conversation_history)
         async with connect_tools(settings.mcp_url, settings.mcp_shared_secret, user_id) as tools:
             async with make_llm(settings) as llm:
