@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from . import errors
-from .config import Settings, load_settings
+from .config import Settings, assistant_misconfiguration, load_settings
 from .db import create_schema, describe_url, make_engine, make_sessionmaker, retry_with_backoff
 from .routers import auth, chat, health, tasks
 
@@ -60,6 +60,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("starting: api prefix %r, database %s", settings.api_prefix or "/", describe_url(engine))
+        if settings.provider_configured:
+            log.info("assistant: model %s at %s, tools from %s", settings.model_name,
+                     settings.openai_base_url or "the OpenAI API", settings.mcp_url)
+            if problem := assistant_misconfiguration(settings):
+                # Not fatal: tasks and sign-in keep working, and each chat message reports this instead.
+                log.error("assistant: %s", problem)
+        else:
+            log.info("assistant: offline (rule-based); set OPENAI_API_KEY or OPENAI_BASE_URL to use a model")
         task = asyncio.create_task(asyncio.to_thread(prepare_database))
         try:
             yield
