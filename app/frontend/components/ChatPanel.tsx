@@ -63,10 +63,6 @@ function fromStored(m: StoredMessage): Omit<Message, 'key'> {
   };
 }
 
-function retryHint(seconds: number | undefined): string {
-  return seconds === undefined ? '' : ` (you can try again in ${seconds} s)`;
-}
-
 export default function ChatPanel({ onTasksChanged, onError }: Props) {
   const [messages, setMessages] = useState<Message[]>([]);
   const [history, setHistory] = useState<Conversation[]>([]);
@@ -188,8 +184,9 @@ export default function ChatPanel({ onTasksChanged, onError }: Props) {
           update((m) => ({ ...m, text: ev.data.reply || m.text, actions: ev.data.actions ?? [], truncated: ev.data.truncated }));
           break;
         case 'error':
-          // The provider's (or the task server's) own reason, as the backend worded it: never a stand-in answer.
-          update((m) => ({ ...m, role: 'error', text: ev.data.message + retryHint(ev.data.retry_after), code: ev.data.code }));
+          // The provider's (or the task server's) own reason as the backend worded it (a rate limit's message already
+          // says when to retry): never a stand-in answer.
+          update((m) => ({ ...m, role: 'error', text: ev.data.message, code: ev.data.code }));
           break;
       }
     };
