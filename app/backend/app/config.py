@@ -66,6 +66,8 @@ class Settings:
     # Larger request bodies are refused with 413 before they are read into memory.
     max_body_bytes: int = 64 * 1024
     db_connect_timeout_seconds: int = 5
+    # Connections of the request path's pool (tasks and token checks); the rest of the app has its own small pool.
+    db_pool_size: int = 10
     # How long `python -m app.migrate` waits for the database before giving up.
     migrate_timeout_seconds: int = 120
 
@@ -107,6 +109,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         bcrypt_rounds=rounds,
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024, minimum=1024),
         db_connect_timeout_seconds=_int(env, "DB_CONNECT_TIMEOUT_SECONDS", 5),
+        db_pool_size=_int(env, "DB_POOL_SIZE", 10),
         migrate_timeout_seconds=_int(env, "MIGRATE_TIMEOUT_SECONDS", 120),
         openai_api_key=env.get("OPENAI_API_KEY", "").strip(),
         openai_base_url=env.get("OPENAI_BASE_URL", "").strip(),

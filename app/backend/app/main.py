@@ -13,7 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from . import errors
 from .config import Settings, assistant_misconfiguration, load_settings
-from .db import create_schema, describe_url, make_engine, make_sessionmaker, retry_with_backoff
+from .db import create_schema, describe_url, make_async_engine, make_engine, make_sessionmaker, retry_with_backoff
 from .routers import auth, chat, health, tasks
 
 log = logging.getLogger("taskflow")
@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         raise RuntimeError(f"BETTER_AUTH_SECRET is too short: use at least {MIN_SECRET_LENGTH} characters")
 
     engine = make_engine(settings)
+    async_engine = make_async_engine(settings)
     schema_ready = threading.Event()
     stopping = threading.Event()
 
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(task, timeout=settings.db_connect_timeout_seconds + 5)
             engine.dispose()
+            await async_engine.dispose()
             log.info("stopped")
 
     app = FastAPI(
@@ -87,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.async_engine = async_engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.schema_ready = schema_ready
 
