@@ -10,7 +10,7 @@ import { interruptChildren, resumeAfterInterrupt } from './exec.ts';
 import { buildImages, contentTag, deliverBuilt, deliveryVerb, imageSources, observeImages, type ImageRefs } from './images.ts';
 import { portForwardPidFile, runningInstance } from './pidfile.ts';
 import { choosePorts } from './ports.ts';
-import { applyRelease } from './release.ts';
+import { applyRelease, observeRelease } from './release.ts';
 import { mask } from './secrets.ts';
 import type { Session } from './session.ts';
 import { setUp } from './setup.ts';
@@ -201,6 +201,9 @@ export async function runDev(sn: Session, opts: DevOptions): Promise<number> {
     }
     const result: CycleResult = { ok: false, components: [] };
     let stage: CycleStage = 'build';
+    // What helm has is read while the images are looked up and built: nothing else changes the release meanwhile.
+    const release = observeRelease(sn);
+    release.catch(() => {}); // a failure surfaces in the rollout, if the cycle gets there
     try {
       const plans = await observeImages(sn, { skipBuild: false, clusterRunning: true, only: moved.map((m) => m.component) });
       // The tag the plan holds is the one built: the files may have moved again since the check above.
@@ -216,7 +219,7 @@ export async function runDev(sn: Session, opts: DevOptions): Promise<number> {
       t = Date.now();
       const next: ImageRefs = { ...images, ...Object.fromEntries(plans.map((p) => [p.src.component, { repository: p.repository, tag: p.tag }])) };
       // setup's own release step: the same values, the same wait, the same roll back on failure.
-      await applyRelease(sn, { clusterRunning: true, images: next, access: setup.access, helm: setup.helm, timeout: opts.timeout });
+      await applyRelease(sn, { clusterRunning: true, images: next, access: setup.access, helm: setup.helm, timeout: opts.timeout, observed: release });
       images = next;
       result.rolloutMs = Date.now() - t;
       stage = 'ready';
