@@ -9,7 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatCycle, type CycleResult } from '../../scripts/lib/dev.ts';
 import { contentTag } from '../../scripts/lib/images.ts';
-import { waitFor } from '../../scripts/lib/wait.ts';
+import { delay, waitFor } from '../../scripts/lib/wait.ts';
 import { root } from '../lib/chart.ts';
 import { collect, describeCalls, FakeMachine, mutating, type FakeState, type RunResult } from '../lib/fake-machine.ts';
 import { freePort, startPod, type Pod } from '../port-forward/harness.ts';
@@ -135,9 +135,12 @@ Dev('an edit the build\'s .dockerignore excludes changes nothing', async () => {
 
 Dev('two edits within the quiet time make one cycle, built from the second (one JSON line)', async () => {
   const m = await deployed();
-  const run = await watching(m, ['--no-port-forward', '--json']);
+  const run = await watching(m, ['--no-port-forward', '--json', '--debounce', '800']);
   try {
     edit(m, 'backend', 'app/main.py');
+    // A second save 150 ms later, as someone saving two files does: a loop without the quiet
+    // time would have started a cycle on the first already.
+    await delay(150);
     edit(m, 'backend', 'app/models.py');
     await run.until(/^\{.*\}\n/m, 'the first cycle\'s JSON line');
     const tag = backendTag(m);
