@@ -10,7 +10,7 @@ import type { Session } from './session.ts';
 import type { StepOutcome } from './ui.ts';
 
 /** One .dockerignore rule, compiled. */
-type Rule = { negate: boolean; re: RegExp };
+export type Rule = { negate: boolean; re: RegExp };
 
 /**
  * Compiles .dockerignore patterns the way Docker reads them: Go filepath.Match globs relative to
@@ -104,16 +104,29 @@ export function contentTag(src: ImageSource): string {
     if (MIRROR_ARGS.has(k)) continue;
     h.update(`arg\0${k}=${v}\0`);
   }
-  const ignoreFile = `${src.dockerfile}.dockerignore`;
-  const fallback = join(src.contextDir, '.dockerignore');
-  const rules = compileDockerignore(existsSync(ignoreFile) ? readFileSync(ignoreFile, 'utf8') : existsSync(fallback) ? readFileSync(fallback, 'utf8') : '');
-  for (const rel of contextFiles(src.contextDir, rules)) {
+  for (const rel of contextFiles(src.contextDir, ignoreRules(src))) {
     const abs = join(src.contextDir, rel);
     const exec = (statSync(abs).mode & 0o111) !== 0 ? 'x' : '-';
     h.update(`file\0${rel}\0${exec}\0`);
     h.update(createHash('sha256').update(readFileSync(abs)).digest());
   }
   return h.digest('hex').slice(0, 12);
+}
+
+/**
+ * The ignore file Docker reads for this build, as BuildKit picks it: `<Dockerfile>.dockerignore`
+ * beside the Dockerfile when there is one, else `.dockerignore` at the context root, else none.
+ */
+export function ignoreFileOf(src: Pick<ImageSource, 'contextDir' | 'dockerfile'>): string | undefined {
+  const beside = `${src.dockerfile}.dockerignore`;
+  const atRoot = join(src.contextDir, '.dockerignore');
+  return existsSync(beside) ? beside : existsSync(atRoot) ? atRoot : undefined;
+}
+
+/** The compiled rules of the ignore file Docker reads for this build (none: everything is sent). */
+export function ignoreRules(src: Pick<ImageSource, 'contextDir' | 'dockerfile'>): Rule[] {
+  const file = ignoreFileOf(src);
+  return compileDockerignore(file ? readFileSync(file, 'utf8') : '');
 }
 
 export const MIRROR_ARGS = new Set(['PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL', 'PIP_TRUSTED_HOST', 'NPM_CONFIG_REGISTRY']);
@@ -200,19 +213,58 @@ function target(sn: Session, clusterRunning: boolean) {
   };
 }
 
-/** Reads where each component's image already is and decides, without changing anything. */
-export async function observeImages(sn: Session, opts: { skipBuild: boolean; clusterRunning: boolean }): Promise<ImagePlan[]> {
+/**
+ * Reads where each component's image already is and decides, without changing anything. `only`
+ * limits it to those components (dev, after an edit to one of them).
+ */
+export async function observeImages(sn: Session, opts: { skipBuild: boolean; clusterRunning: boolean; only?: string[] }): Promise<ImagePlan[]> {
   const at = target(sn, opts.clusterRunning);
   return Promise.all(
-    imageSources(sn.config).map(async (src) => {
-      const tag = contentTag(src);
-      const repository = imageRepository(sn.config, src.component);
-      const ref = `${repository}:${tag}`;
-      const found = await at.has(ref);
-      const inLocalDocker = found ? false : await sn.tools.docker.hasImage(ref);
-      return { src, repository, tag, ref, verdict: decideImage({ atTarget: found, inLocalDocker }, { skipBuild: opts.skipBuild, clusterSharesDocker: at.sharesDocker }) };
-    }),
+    imageSources(sn.config)
+      .filter((src) => !opts.only || opts.only.includes(src.component))
+      .map(async (src) => {
+        const tag = contentTag(src);
+        const repository = imageRepository(sn.config, src.component);
+        const ref = `${repository}:${tag}`;
+        const found = await at.has(ref);
+        const inLocalDocker = found ? false : await sn.tools.docker.hasImage(ref);
+        return { src, repository, tag, ref, verdict: decideImage({ atTarget: found, inLocalDocker }, { skipBuild: opts.skipBuild, clusterSharesDocker: at.sharesDocker }) };
+      }),
   );
+}
+
+/** How an image reaches the cluster here: `load`ed into its runtime, `push`ed to the registry, or nothing (it shares Docker's images). */
+export function deliveryVerb(sn: Session): 'load' | 'push' | undefined {
+  const at = target(sn, true);
+  return at.registry ? 'push' : at.sharesDocker ? undefined : 'load';
+}
+
+/** Builds every planned image that is missing, in parallel, output in .cache/logs/build-<component>.log. */
+export async function buildImages(sn: Session, plans: ImagePlan[]): Promise<ImagePlan[]> {
+  const builds = plans.filter((p) => p.verdict.action === 'build');
+  const logDir = join(sn.root, '.cache', 'logs');
+  await Promise.all(
+    builds.map((b) =>
+      sn.tools.docker
+        .build({ image: b.ref, dockerfile: b.src.dockerfile, context: b.src.contextDir, target: b.src.target, buildArgs: b.src.buildArgs, logFile: join(logDir, `build-${b.src.component}.log`) })
+        .catch((err: Error) => {
+          throw new UserError(`building ${b.ref} failed; the full output is in .cache/logs/build-${b.src.component}.log`, err.message.split('\n').slice(-8).join('\n'));
+        }),
+    ),
+  );
+  return builds;
+}
+
+/** Delivers what the plans say to: a load into the cluster, or a push to the registry. */
+export async function deliverBuilt(sn: Session, plans: ImagePlan[], clusterRunning: boolean): Promise<ImagePlan[]> {
+  const at = target(sn, clusterRunning);
+  const logDir = join(sn.root, '.cache', 'logs');
+  const deliveries = plans.filter((p) => p.verdict.action === 'deliver' || (p.verdict.action === 'build' && p.verdict.deliver));
+  for (const d of deliveries) {
+    const log = join(logDir, `${at.registry ? 'push' : 'load'}-${d.src.component}.log`);
+    await (at.registry ? sn.tools.docker.push(d.ref, log) : sn.cluster.loadImage(d.ref, log));
+  }
+  return deliveries;
 }
 
 /**
@@ -220,7 +272,6 @@ export async function observeImages(sn: Session, opts: { skipBuild: boolean; clu
  * (load into the cluster, or push to the registry). A dry run prints the builds and deliveries.
  */
 export async function deliverImages(sn: Session, opts: { clusterRunning: boolean; observed: Promise<ImagePlan[]> }): Promise<StepOutcome<ImageRefs>> {
-  const { docker } = sn.tools;
   const at = target(sn, opts.clusterRunning);
   const plans = await opts.observed;
   const missing = plans.filter((p) => p.verdict.action === 'skip-build');
@@ -229,23 +280,10 @@ export async function deliverImages(sn: Session, opts: { clusterRunning: boolean
     const listed = refs.length > 1 ? `${refs.slice(0, -1).join(', ')} and ${refs.at(-1)}` : refs[0];
     throw new InputError(`--skip-build, but ${listed} ${refs.length > 1 ? 'are' : 'is'} in neither ${at.where} nor local Docker`, 'Run setup without --skip-build once.');
   }
-  const builds = plans.filter((p) => p.verdict.action === 'build');
-  const logDir = join(sn.root, '.cache', 'logs');
-  if (builds.length && !sn.dryRun) sn.ui.info(`  building ${builds.map((b) => b.ref).join(', ')} (output in .cache/logs/build-*.log)`);
-  await Promise.all(
-    builds.map((b) =>
-      docker
-        .build({ image: b.ref, dockerfile: b.src.dockerfile, context: b.src.contextDir, target: b.src.target, buildArgs: b.src.buildArgs, logFile: join(logDir, `build-${b.src.component}.log`) })
-        .catch((err: Error) => {
-          throw new UserError(`building ${b.ref} failed; the full output is in .cache/logs/build-${b.src.component}.log`, err.message.split('\n').slice(-8).join('\n'));
-        }),
-    ),
-  );
-  const deliveries = plans.filter((p) => p.verdict.action === 'deliver' || (p.verdict.action === 'build' && p.verdict.deliver));
-  for (const d of deliveries) {
-    const log = join(logDir, `${at.registry ? 'push' : 'load'}-${d.src.component}.log`);
-    await (at.registry ? docker.push(d.ref, log) : sn.cluster.loadImage(d.ref, log));
-  }
+  const toBuild = plans.filter((p) => p.verdict.action === 'build');
+  if (toBuild.length && !sn.dryRun) sn.ui.info(`  building ${toBuild.map((b) => b.ref).join(', ')} (output in .cache/logs/build-*.log)`);
+  const builds = await buildImages(sn, plans);
+  const deliveries = await deliverBuilt(sn, plans, opts.clusterRunning);
   const delivered = at.registry ? 'pushed' : 'loaded';
   const would = sn.dryRun ? 'would be ' : '';
   const lines = plans.map((p) => {
