@@ -59,7 +59,7 @@ export type CycleResult = {
 const TUNNEL_READY_MS = 60_000;
 
 /**
- * The cycle's line: `✔ backend 3f2a9c0d1e2b: build 4.1s, load 2.0s, rollout 6.3s (ready 12.4s after
+ * The cycle's line: `✔ web 3f2a9c0d1e2b: build 4.1s, load 2.0s, rollout 6.3s (ready 12.4s after
  * save)`, or what failed and what keeps serving. `verb` is how images reach the cluster (none on
  * Docker Desktop, which shares Docker's images).
  */
