@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { schemaProblems } from '../../scripts/lib/k8s-schema.ts';
 import { checkPolicies, podTemplateOf, ref, type K8sObject } from '../../scripts/lib/policy.ts';
-import { dig, find, prodValues, render } from '../lib/chart.ts';
+import { dig, find, prodValues, render, renderNotes } from '../lib/chart.ts';
 
 const ON = ['components.mcp.enabled=true'];
 const container = (o: K8sObject) => dig(o, 'spec.template.spec.containers.0') as Record<string, unknown>;
@@ -86,6 +86,36 @@ Mcp('with networkPolicy.enabled only the backend can reach it, and it can reach 
   assert.equal(callers, ['backend']);
   const database = Object.keys(pods).filter((name) => name !== 'postgresql' && admits(objects, pods[name] ?? {}, pods.postgresql ?? {}));
   assert.equal(database.sort(), ['backend', 'mcp', 'migration']);
+});
+
+Mcp('the prod profile switches network policies on, and only the backend can reach the MCP server', async () => {
+  const objects = await render({ files: [prodValues], set: ON });
+  const pods = Object.fromEntries(objects.flatMap((o) => (podTemplateOf(o) ? [[podTemplateOf(o)?.labels['app.kubernetes.io/component'] ?? ref(o), podTemplateOf(o)?.labels ?? {}]] : []))) as Record<string, Record<string, string>>;
+  assert.ok(objects.some((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'demo-taskflow-mcp'), 'prod renders a policy for the MCP server');
+  assert.equal(Object.keys(pods).filter((name) => name !== 'mcp' && admits(objects, pods[name] ?? {}, pods.mcp ?? {})), ['backend']);
+});
+
+Mcp('the provider key is only in the Secret: no ConfigMap, literal env, annotation or NOTES carries it, and only the backend reads it', async () => {
+  const key = 'sk-proj-Zq7provider0key0only0in0the0secret';
+  for (const files of [[], [prodValues]]) {
+    const objects = await render({ files, set: [...ON, `secrets.openaiApiKey=${key}`] });
+    const secret = find(objects, 'Secret', 'demo-taskflow');
+    assert.is(decode(secret, 'OPENAI_API_KEY'), key);
+    const b64 = Buffer.from(key).toString('base64');
+    const carriers = objects.filter((o) => o !== secret && (JSON.stringify(o).includes(key) || JSON.stringify(o).includes(b64))).map(ref);
+    assert.equal(carriers, []);
+    const readers = objects.flatMap((o) => {
+      const pod = podTemplateOf(o);
+      const env = (pod?.spec?.containers ?? []).flatMap((c) => ((c as { env?: { name: string; valueFrom?: { secretKeyRef?: { key: string } } }[] }).env ?? []));
+      return env.some((e) => e.valueFrom?.secretKeyRef?.key === 'OPENAI_API_KEY') ? [pod?.labels['app.kubernetes.io/component']] : [];
+    });
+    assert.equal(readers, ['backend']);
+  }
+  // The migration Job runs in the backend's image with the backend's secrets, less the provider key.
+  const job = find(await render({ files: [prodValues], set: [...ON, `secrets.openaiApiKey=${key}`] }), 'Job', 'demo-taskflow-migration');
+  const jobEnv = (container(job).env as { name: string }[]).map((e) => e.name);
+  assert.ok(jobEnv.includes('DATABASE_URL') && !jobEnv.includes('OPENAI_API_KEY'), jobEnv.join(', '));
+  assert.not.ok((await renderNotes({ set: [...ON, `secrets.openaiApiKey=${key}`] })).includes(key));
 });
 
 Mcp('with network policies off, nothing restricts who reaches it', async () => {

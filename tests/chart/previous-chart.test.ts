@@ -1,7 +1,8 @@
 // The chart whose components are data renders what the chart before it rendered (per-component
 // templates, taken from git at a fixed commit), object for object and field for field, apart from
 // the changes meant: the chart version, the plain `app` pod label, the backend's liveness and
-// startup probes on /health/live, and HPAs that also aim at memory and slow their scale-down.
+// startup probes on /health/live, HPAs that also aim at memory and slow their scale-down, and a
+// migration Job without the model provider key.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -80,6 +81,11 @@ function intended(objects: K8sObject[]): Change[] {
       out.push(`~ ${r} ${probe}.livenessProbe.httpGet.path: "/health" → "/health/live"`);
     }
     if (o.kind === 'HorizontalPodAutoscaler') out.push(`+ ${r} spec.metrics.1`, `+ ${r} spec.behavior`);
+    // The migration Job no longer gets the model provider key, which was its last env entry.
+    if (o.kind === 'Job') {
+      const env = (o as { spec: { template: { spec: { containers: { env: unknown[] }[] } } } }).spec.template.spec.containers[0]?.env ?? [];
+      out.push(`- ${r} spec.template.spec.containers.0.env.${env.length}`);
+    }
   }
   return out.sort();
 }
