@@ -292,9 +292,10 @@ async function main(): Promise<void> {
     for (const p of pairs) {
       const p99 = median(p.chat.map((r) => r.p99));
       if (!(p99 <= (SECONDS * 1000) / 2)) {
+        const seen = Number.isFinite(p99) ? `a turn's p99 (${fixed(p99, 0)} ms) is over half a ${SECONDS}s run` : `no turn was answered within a ${SECONDS}s run`;
         console.log(
-          `note: at ${p.connections} connections a turn's p99 (${fixed(p99, 0)} ms) is over half a ${SECONDS}s run; turns slower than the run ` +
-            `are not counted, so its latency is understated and its req/s rough. A longer BENCH_SECONDS measures it fully.`,
+          `note: at ${p.connections} connections ${seen}; turns slower than the run are not counted, so its latency is understated ` +
+            `and its req/s rough. A longer BENCH_SECONDS measures it fully.`,
         );
       }
     }
