@@ -12,7 +12,7 @@
 import { fileURLToPath } from 'node:url';
 import { startBackend, type Backend } from '../tests/lib/backend.ts';
 import { startPostgres } from '../tests/lib/postgres.ts';
-import { ACCESS_LOG, runOne, type BenchRow, type Scenario } from './backend-latency.bench.ts';
+import { ACCESS_LOG, median, runOne, type BenchRow, type Scenario } from './backend-latency.bench.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -41,12 +41,6 @@ async function answer(url: string, token: string): Promise<string> {
   const body = Buffer.from(await res.arrayBuffer()).toString('hex');
   return `${res.status} ${res.headers.get('content-type')} ${body}`;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 function table(results: Map<string, BenchRow[]>): string {
   const lines = ['| server | round | req/s | p50 ms | p99 ms | non-2xx | errors |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |'];

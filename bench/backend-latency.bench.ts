@@ -59,6 +59,13 @@ async function call<T>(base: string, path: string, init: { method: string; body?
   return (text ? JSON.parse(text) : null) as T;
 }
 
+/** The middle of several rounds' figures, which benches report so one noisy round does not decide. */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));

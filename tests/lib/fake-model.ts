@@ -1,7 +1,8 @@
 // A scripted stand-in for an OpenAI-compatible chat-completions server (POST /v1/chat/completions) on 127.0.0.1,
 // for tests that run the backend as a process: the Node twin of app/backend/tests/fake_model.py, same wire format.
 //
-// It plays one scripted turn per request and records every request. What it copies from the real API:
+// It plays one scripted turn per request and records every request; for load, `serve(rule)` answers each request
+// by what it holds instead, and only counts them. What it copies from the real API:
 // - a streamed answer is `data: {chat.completion.chunk}` lines ending with `data: [DONE]`; the first chunk carries
 //   `delta.role`, text arrives as `delta.content` pieces, a tool call as `delta.tool_calls[i]` with `id`, `type`
 //   and `function.name` in its first piece and `function.arguments` split over the following ones, then a chunk
@@ -14,7 +15,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type ToolCall = { name: string; arguments: string; pieces: number };
+/** `id` is the tool call's id as sent; a fresh one (call_…) when left out. */
+export type ToolCall = { name: string; arguments: string; pieces: number; id?: string };
 export type Reply = { kind: 'reply'; text: string; toolCalls: ToolCall[] };
 export type Failure = { kind: 'failure'; status: number; message: string; type: string; code: string | null };
 export type ScriptedTurn = Reply | Failure;
@@ -38,13 +40,19 @@ export type ModelRequest = {
   body: { model?: string; stream?: boolean; messages?: Array<Record<string, unknown>>; tools?: Array<{ function?: { name?: string } }> };
 };
 
+/** Chooses the answer to one request from what it holds (its messages: the last is the user's or a tool result). */
+export type Rule = (body: ModelRequest['body']) => ScriptedTurn;
+
 export type FakeModel = {
   /** The base URL, …/v1 like OpenAI's: what OPENAI_BASE_URL is set to. */
   url: string;
   requests: ModelRequest[];
   unexpected: string[];
-  /** Replaces the script and forgets earlier requests. */
+  /** Replaces the script (or rule) and forgets earlier requests. */
   play(...turns: ScriptedTurn[]): void;
+  /** Answers every request by `rule` from now on, for load: requests are counted in `served`, not kept in `requests`. */
+  serve(rule: Rule): void;
+  readonly served: number;
   stop(): Promise<void>;
 };
 
@@ -84,7 +92,7 @@ async function stream(res: ServerResponse, model: string, turn: Reply): Promise<
   await write(chunk({ role: 'assistant', content: turn.toolCalls.length && !turn.text ? null : '', refusal: null }));
   if (turn.text) for (const piece of split(turn.text, 4)) await write(chunk({ content: piece }));
   for (const [i, tc] of turn.toolCalls.entries()) {
-    await write(chunk({ tool_calls: [{ index: i, id: `call_${id.slice(-4)}${i}`, type: 'function', function: { name: tc.name, arguments: '' } }] }));
+    await write(chunk({ tool_calls: [{ index: i, id: tc.id ?? `call_${id.slice(-4)}${i}`, type: 'function', function: { name: tc.name, arguments: '' } }] }));
     for (const piece of split(tc.arguments, tc.pieces)) await write(chunk({ tool_calls: [{ index: i, function: { arguments: piece } }] }));
   }
   await write(chunk({}, turn.toolCalls.length ? 'tool_calls' : 'stop'));
@@ -93,6 +101,8 @@ async function stream(res: ServerResponse, model: string, turn: Reply): Promise<
 
 export async function startFakeModel(): Promise<FakeModel> {
   let script: ScriptedTurn[] = [];
+  let rule: Rule | undefined;
+  let served = 0;
   const requests: ModelRequest[] = [];
   const unexpected: string[] = [];
 
@@ -105,8 +115,9 @@ export async function startFakeModel(): Promise<FakeModel> {
       return;
     }
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ModelRequest['body'];
-    requests.push({ headers: req.headers, body });
-    const turn = script.shift();
+    if (rule) served++;
+    else requests.push({ headers: req.headers, body });
+    const turn = rule ? rule(body) : script.shift();
     if (!turn) {
       unexpected.push(`request ${requests.length} with nothing scripted`);
       sendError(res, failure(500, 'fake model: no scripted turn left', 'server_error'));
@@ -142,8 +153,19 @@ export async function startFakeModel(): Promise<FakeModel> {
     unexpected,
     play(...turns) {
       script = [...turns];
+      rule = undefined;
       requests.length = 0;
       unexpected.length = 0;
+    },
+    serve(next) {
+      rule = next;
+      served = 0;
+      script = [];
+      requests.length = 0;
+      unexpected.length = 0;
+    },
+    get served() {
+      return served;
     },
     stop: () =>
       new Promise<void>((resolve) => {

@@ -20,15 +20,17 @@ export type McpOptions = {
   secret?: string;
   /** Chosen ahead when the backend must be told MCP_URL before this server can be ready (it waits for their tables). */
   port?: number;
+  /** Extra environment (e.g. LOG_LEVEL); the database, port and secret are set from the options above. */
+  env?: Record<string, string>;
 };
 
-export async function startMcp(databaseUrl: string, { secret = randomBytes(36).toString('base64url'), port: wanted }: McpOptions = {}): Promise<RunningMcp> {
+export async function startMcp(databaseUrl: string, { secret = randomBytes(36).toString('base64url'), port: wanted, env = {} }: McpOptions = {}): Promise<RunningMcp> {
   const python = await ensureMcpVenv();
   const port = wanted ?? (await freePort());
   const child = spawn(python, ['-m', 'taskflow_mcp'], {
     cwd: join(root, 'app', 'mcp'),
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', HOST: '127.0.0.1', PORT: String(port), DATABASE_URL: databaseUrl, MCP_SHARED_SECRET: secret },
+    env: { ...process.env, ...env, PYTHONDONTWRITEBYTECODE: '1', HOST: '127.0.0.1', PORT: String(port), DATABASE_URL: databaseUrl, MCP_SHARED_SECRET: secret },
   });
   const recent: string[] = [];
   for (const s of [child.stdout, child.stderr]) {
