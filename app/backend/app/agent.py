@@ -71,6 +71,7 @@ class _Call:
 
 
 def make_llm(settings: Settings) -> AsyncOpenAI:
+    """The process's model client (see clients.py); each request passes the turn's remaining time itself."""
     return AsyncOpenAI(
         # Local servers (Ollama, vLLM, LM Studio) take any key; the SDK insists on a non-empty one.
         api_key=settings.openai_api_key or "no-key",

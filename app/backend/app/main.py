@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from . import errors
+from .clients import AssistantClients
 from .config import Settings, assistant_misconfiguration, load_settings
 from .db import create_schema, describe_url, make_async_engine, make_engine, make_sessionmaker, retry_with_backoff
 from .routers import auth, chat, health, tasks
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async_engine = make_async_engine(settings)
     schema_ready = threading.Event()
     stopping = threading.Event()
+    assistant = AssistantClients(settings)
 
     def prepare_database() -> None:
         # Runs until the database answers: the process keeps serving meanwhile and /health says 503.
@@ -67,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if problem := assistant_misconfiguration(settings):
                 # Not fatal: tasks and sign-in keep working, and each chat message reports this instead.
                 log.error("assistant: %s", problem)
+            assistant.open()
         else:
             log.info("assistant: offline (rule-based); set OPENAI_API_KEY or OPENAI_BASE_URL to use a model")
         task = asyncio.create_task(asyncio.to_thread(prepare_database))
@@ -79,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await asyncio.wait_for(task, timeout=settings.db_connect_timeout_seconds + 5)
             engine.dispose()
             await async_engine.dispose()
+            await assistant.aclose()
             log.info("stopped")
 
     app = FastAPI(
@@ -92,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.async_engine = async_engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.schema_ready = schema_ready
+    app.state.assistant = assistant
 
     errors.install(app, settings.max_body_bytes)
     wildcard = "*" in settings.cors_origins

@@ -2,7 +2,14 @@
 
 The user is named out of band, by an identity token the backend signs on every HTTP request of the
 connection (see app/mcp/README.md, "Identity"). No tool takes a user argument, so nothing the model
-writes can choose or forge whose tasks a call touches."""
+writes can choose or forge whose tasks a call touches.
+
+One connection pool serves every turn of the process (`make_mcp_pool`): building one loads the CA bundle
+into a new SSL context, tens of milliseconds of CPU on the event loop. Each turn still opens its own MCP
+connection through a client of its own over that pool, carrying its user's identity and no cookies from
+anyone else's turn. The MCP session stays per turn too: the SDK's client puts the same HTTP client under
+every request of a session and takes no per-call headers, so one shared session could only learn whose
+turn it serves from ambient state."""
 
 from __future__ import annotations
 
@@ -44,6 +51,11 @@ class _IdentityAuth(httpx2.Auth):
     def auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
         request.headers["Authorization"] = f"Bearer {mint_identity_token(self._secret, self._user_id)}"
         yield request
+
+
+def make_mcp_pool() -> httpx2.AsyncHTTPTransport:
+    """The process's connections to the MCP server; closed with `aclose()` at shutdown."""
+    return httpx2.AsyncHTTPTransport()
 
 
 class ToolsUnavailable(Exception):
@@ -117,28 +129,30 @@ def _leaf(exc: BaseException) -> BaseException:
 
 
 @asynccontextmanager
-async def connect_tools(mcp_url: str, secret: str, user_id: int) -> AsyncIterator[TaskTools]:
-    """An MCP connection acting for `user_id`, with its tools listed; ToolsUnavailable if that fails."""
-    async with httpx2.AsyncClient(auth=_IdentityAuth(secret, user_id), timeout=MCP_REQUEST_TIMEOUT_SECONDS) as http:
+async def connect_tools(mcp_url: str, pool: httpx2.AsyncBaseTransport, secret: str, user_id: int) -> AsyncIterator[TaskTools]:
+    """An MCP connection acting for `user_id` over the process's `pool`, with its tools listed; ToolsUnavailable if that fails."""
+    # This turn's own client over the shared pool: the user's identity and any cookies stay with it. It is
+    # never closed: it holds nothing of its own, and closing it would close the pool under every other turn.
+    http = httpx2.AsyncClient(transport=pool, auth=_IdentityAuth(secret, user_id), timeout=MCP_REQUEST_TIMEOUT_SECONDS)
+    try:
+        client = Client(streamable_http_client(mcp_url, http_client=http), cache=None)
+        await client.__aenter__()
+    except Exception as exc:  # the SDK raises transport failures from its task group, often grouped
+        leaf = _leaf(exc)
+        raise ToolsUnavailable(f"cannot connect to the task server ({type(leaf).__name__}: {leaf})"[:300]) from exc
+    try:
         try:
-            client = Client(streamable_http_client(mcp_url, http_client=http), cache=None)
-            await client.__aenter__()
-        except Exception as exc:  # the SDK raises transport failures from its task group, often grouped
+            tools: list[Tool] = []
+            cursor: str | None = None
+            while True:
+                page = await client.list_tools(cursor=cursor)
+                tools.extend(page.tools)
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+        except Exception as exc:
             leaf = _leaf(exc)
-            raise ToolsUnavailable(f"cannot connect to the task server ({type(leaf).__name__}: {leaf})"[:300]) from exc
-        try:
-            try:
-                tools: list[Tool] = []
-                cursor: str | None = None
-                while True:
-                    page = await client.list_tools(cursor=cursor)
-                    tools.extend(page.tools)
-                    cursor = page.next_cursor
-                    if cursor is None:
-                        break
-            except Exception as exc:
-                leaf = _leaf(exc)
-                raise ToolsUnavailable(f"cannot list the task tools ({type(leaf).__name__}: {leaf})"[:300]) from exc
-            yield TaskTools(client, tools)
-        finally:
-            await client.__aexit__(None, None, None)
+            raise ToolsUnavailable(f"cannot list the task tools ({type(leaf).__name__}: {leaf})"[:300]) from exc
+        yield TaskTools(client, tools)
+    finally:
+        await client.__aexit__(None, None, None)

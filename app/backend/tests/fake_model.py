@@ -21,7 +21,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +53,8 @@ class Reply:
     finish_reason: str | None = None
     # Seconds to wait before answering at all (the headers included): a model that does not answer in time.
     delay: float = 0.0
+    # Runs (in a worker thread) before the answer: something that happens elsewhere while the model thinks.
+    before: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -75,8 +77,8 @@ def call(name: str, arguments: dict[str, Any] | str, pieces: int = 3) -> ToolCal
     return ToolCall(name, arguments if isinstance(arguments, str) else json.dumps(arguments), pieces)
 
 
-def tools(*calls: ToolCall, text: str = "") -> Reply:
-    return Reply(text=text, tool_calls=calls)
+def tools(*calls: ToolCall, text: str = "", **kw: Any) -> Reply:
+    return Reply(text=text, tool_calls=calls, **kw)
 
 
 def _split(s: str, n: int) -> list[str]:
@@ -111,6 +113,8 @@ class FakeModel:
         turn = self.script.pop(0)
         if isinstance(turn, Failure):
             return _error(turn)
+        if turn.before is not None:
+            await asyncio.to_thread(turn.before)
         if turn.delay:
             await asyncio.sleep(turn.delay)
         if not body.get("stream"):

@@ -8,9 +8,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx2
+import openai
 import pytest
 from assistant_support import (
     API_KEY, McpServer, app_client, model_settings, names, one, parse_sse, run_mcp_server, stream_chat,
@@ -391,6 +396,60 @@ def test_an_unreachable_mcp_server_is_an_error_and_nothing_is_asked_of_the_model
         user = sign_up(c, api)
         error = one(stream_chat(c, api, user.headers, "add task x"), "error")
     assert error["code"] == "tools_unavailable" and fake.requests == []
+
+
+# ---------------------------------------------------------------------------------------------
+# The process's clients: made once and shared by every turn, with nothing of one user's turn in another's
+
+
+def test_turns_reuse_the_one_model_client_and_mcp_pool_made_at_startup(
+    app_settings: Settings, api: str, fake: FakeModel, mcp: McpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: Counter[str] = Counter()
+    for cls in (openai.AsyncOpenAI, httpx2.AsyncHTTPTransport):
+        init = cls.__init__
+
+        def counted(self: Any, *args: Any, __init: Any = init, __name: str = cls.__name__, **kwargs: Any) -> None:
+            made[__name] += 1
+            __init(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "__init__", counted)
+    with app_client(model_settings(app_settings, fake.url, mcp.url)) as c:
+        at_startup = made.copy()
+        llm = c.app.state.assistant.llm
+        user = sign_up(c, api)
+        fake.play(tools(call("list_tasks", {})), text("Nothing yet."), tools(call("add_task", {"title": "a"})), text("Added."))
+        assert one(stream_chat(c, api, user.headers, "what is on my list?"), "done")["reply"] == "Nothing yet."
+        res = c.post(f"{api}/chat", headers=user.headers, json={"message": "add a"})
+        assert res.status_code == 200 and res.json()["reply"] == "Added.", res.text
+        assert made == at_startup and at_startup["AsyncOpenAI"] == 1, (at_startup, made)
+    assert llm.is_closed()
+
+
+def test_concurrent_turns_of_two_users_each_reach_mcp_as_their_own_user(
+    ai: TestClient, api: str, fake: FakeModel, alice: Account, bob: Account
+) -> None:
+    ai.post(f"{api}/tasks", headers=alice.headers, json={"title": "alice's task"})
+    for title in ("bob's task", "bob's other task"):
+        ai.post(f"{api}/tasks", headers=bob.headers, json={"title": title})
+    # Neither model answer goes out before both turns have asked: both MCP connections are open at once over
+    # the shared pool, and the two list_tasks calls run side by side.
+    both_asked = threading.Barrier(2, timeout=15)
+    fake.play(
+        tools(call("list_tasks", {}), before=both_asked.wait),
+        tools(call("list_tasks", {}), before=both_asked.wait),
+        text("Here is your list."),
+        text("Here is your list."),
+    )
+    with ThreadPoolExecutor(2) as pool:
+        turns = {who.name: pool.submit(stream_chat, ai, api, who.headers, "what is on my list?") for who in (alice, bob)}
+        done = {name: one(turn.result(), "done") for name, turn in turns.items()}
+    assert done["Alice"]["actions"] == [{"tool": "list_tasks", "count": 1}]
+    assert done["Bob"]["actions"] == [{"tool": "list_tasks", "count": 2}]
+    listed = sorted(
+        sorted(t["title"] for t in json.loads(m)["tasks"]) for r in fake.requests for m in tool_messages(r)
+    )
+    assert listed == [["alice's task"], ["bob's other task", "bob's task"]]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,8 +17,9 @@ from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from ..agent import ChatEvent, Emit, Turn, TurnFailed, make_llm, run_turn
+from ..agent import ChatEvent, Emit, Turn, TurnFailed, run_turn
 from ..chat import respond
+from ..clients import AssistantClients
 from ..config import Settings, assistant_misconfiguration
 from ..conversations import ConversationNotFound, list_conversations, list_messages, open_conversation, recent_history, save_turn
 from ..deps import DbDep, PrincipalDep, SessionFactory, SettingsDep
@@ -103,7 +104,8 @@ async def _offline_turn(db: SessionFactory, user_id: int, conversation_id: int, 
 
 
 async def _model_turn(
-    settings: Settings, db: SessionFactory, user_id: int, conversation_id: int, message: str, emit: Emit
+    settings: Settings, clients: AssistantClients, db: SessionFactory, user_id: int, conversation_id: int, message: str,
+    emit: Emit,
 ) -> tuple[Turn, TurnFailed | None]:
     """Runs the turn with the model and stores it, whatever happened. Returns the failure, if any."""
     turn = Turn()
@@ -112,9 +114,8 @@ async def _model_turn(
         if assistant_misconfiguration(settings):
             raise TurnFailed("misconfigured", "The assistant is not set up completely (MCP_SHARED_SECRET is missing), so nothing was done.")
         history = await run_sync(_history, db, conversation_id, settings.max_conversation_history)
-        async with connect_tools(settings.mcp_url, settings.mcp_shared_secret, user_id) as tools:
-            async with make_llm(settings) as llm:
-                await run_turn(llm=llm, tools=tools, settings=settings, history=history, message=message, turn=turn, emit=emit)
+        async with connect_tools(settings.mcp_url, clients.mcp_pool, settings.mcp_shared_secret, user_id) as tools:
+            await run_turn(llm=clients.llm, tools=tools, settings=settings, history=history, message=message, turn=turn, emit=emit)
     except TurnFailed as exc:
         failure = exc
     except ToolsUnavailable as exc:
@@ -164,6 +165,7 @@ def _open(db: SessionFactory, user_id: int, conversation_id: int | None, message
 )
 async def chat(body: ChatIn, principal: PrincipalDep, db: DbDep, settings: SettingsDep, request: Request) -> Response:
     user_id = principal.user_id
+    clients: AssistantClients = request.app.state.assistant
     try:
         conversation_id = await run_sync(_open, db, user_id, body.conversation_id, body.message)
     except ConversationNotFound:
@@ -189,7 +191,7 @@ async def chat(body: ChatIn, principal: PrincipalDep, db: DbDep, settings: Setti
                     return
                 await emit(ChatEvent("done", {"conversation_id": conversation_id, "offline": True, "notice": OFFLINE_NOTICE, **answer}))
                 return
-            turn, failure = await _model_turn(settings, db, user_id, conversation_id, body.message, emit)
+            turn, failure = await _model_turn(settings, clients, db, user_id, conversation_id, body.message, emit)
             if failure is None:
                 await emit(ChatEvent("done", {"conversation_id": conversation_id, "offline": False, "reply": turn.reply,
                                               "actions": turn.actions, "truncated": turn.truncated}))
@@ -207,7 +209,7 @@ async def chat(body: ChatIn, principal: PrincipalDep, db: DbDep, settings: Setti
         return JSONResponse(
             ChatOut(conversation_id=conversation_id, offline=True, notice=OFFLINE_NOTICE, **answer).model_dump(mode="json")
         )
-    turn, failure = await _model_turn(settings, db, user_id, conversation_id, body.message, _ignore)
+    turn, failure = await _model_turn(settings, clients, db, user_id, conversation_id, body.message, _ignore)
     if failure is not None:
         headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else None
         return JSONResponse(
