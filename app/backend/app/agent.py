@@ -135,6 +135,18 @@ def provider_failure(exc: openai.OpenAIError, settings: Settings) -> TurnFailed:
     return failure
 
 
+def tools_failure(exc: ToolsUnavailable, turn: Turn) -> TurnFailed:
+    """The user-facing failure when the MCP server cannot be reached or stops answering during the turn."""
+    if exc.during:
+        message = f"The task server did not answer while running {exc.during}; that action may not have been carried out."
+    elif turn.actions:
+        # The caller lists what was carried out after this.
+        message = "The task server stopped answering. Please try again shortly."
+    else:
+        message = "The task server cannot be reached right now, so nothing was done. Please try again shortly."
+    return TurnFailed("tools_unavailable", message)
+
+
 def summarise(name: str, outcome: ToolOutcome) -> str:
     """One line for the UI saying what a tool call did."""
     if not outcome.ok:
@@ -294,8 +306,5 @@ async def run_turn(
                 outcome = await _run_call(call, tools, turn, emit)
             except ToolsUnavailable as exc:
                 log.warning("chat: tool %s: %s", call.name, exc)
-                raise TurnFailed(
-                    "tools_unavailable",
-                    f"The task server did not answer while running {call.name}; that action may not have been carried out.",
-                ) from exc
+                raise tools_failure(exc, turn) from exc
             messages.append({"role": "tool", "tool_call_id": call.id, "content": outcome.text})

@@ -13,19 +13,24 @@ turn it serves from ambient state."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Generator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 import httpx2
 import jwt
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, Tool
+
+log = logging.getLogger("taskflow.mcp")
 
 IDENTITY_ISSUER = "taskflow-backend"
 IDENTITY_AUDIENCE = "taskflow-mcp"
@@ -59,7 +64,14 @@ def make_mcp_pool() -> httpx2.AsyncHTTPTransport:
 
 
 class ToolsUnavailable(Exception):
-    """The MCP server could not be reached or did not speak MCP; no tool ran."""
+    """The MCP server could not be reached, did not speak MCP, or stopped answering.
+
+    `during` names the tool call that was waiting for its answer then, if any: that call may or may not
+    have been carried out. Calls that had answered before are not affected."""
+
+    def __init__(self, message: str, *, during: str | None = None) -> None:
+        super().__init__(message)
+        self.during = during
 
 
 @dataclass(frozen=True)
@@ -78,6 +90,9 @@ class TaskTools:
     client: Client
     tools: list[Tool]
     _by_name: dict[str, Tool] = field(init=False)
+    # The call waiting for the server's answer. A transport failure cancels the waiting turn instead of
+    # raising in it (the SDK runs each POST in its own task), so this is how the close knows what was cut off.
+    in_flight: str | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self._by_name = {t.name: t for t in self.tools}
@@ -104,13 +119,16 @@ class TaskTools:
         return not (tool and tool.annotations and tool.annotations.read_only_hint)
 
     async def call(self, name: str, arguments: dict[str, Any]) -> ToolOutcome:
+        self.in_flight = name
         try:
             result = await self.client.call_tool(name, arguments)
         except MCPError as exc:
             # A protocol-level refusal (e.g. a tool the server does not know): nothing ran.
+            self.in_flight = None
             return ToolOutcome(False, f"Error: {exc.error.message}")
         except (httpx2.HTTPError, OSError) as exc:
-            raise ToolsUnavailable(f"the task server did not answer ({type(exc).__name__})") from exc
+            raise ToolsUnavailable(f"the task server did not answer ({type(exc).__name__})", during=name) from exc
+        self.in_flight = None
         return _outcome(result)
 
 
@@ -128,31 +146,63 @@ def _leaf(exc: BaseException) -> BaseException:
     return exc
 
 
+def _describe(exc: BaseException) -> str:
+    leaf = _leaf(exc)
+    return f"{type(leaf).__name__}: {leaf}"
+
+
+def _cancelled_from_outside() -> bool:
+    """Whether someone other than the SDK still wants this task cancelled (asyncio counts the requests)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+async def _list_tools(client: Client) -> list[Tool]:
+    tools: list[Tool] = []
+    cursor: str | None = None
+    while True:
+        try:
+            page = await client.list_tools(cursor=cursor)
+        except Exception as exc:
+            raise ToolsUnavailable(f"cannot list the task tools ({_describe(exc)})"[:300]) from exc
+        tools.extend(page.tools)
+        cursor = page.next_cursor
+        if cursor is None:
+            return tools
+
+
 @asynccontextmanager
 async def connect_tools(mcp_url: str, pool: httpx2.AsyncBaseTransport, secret: str, user_id: int) -> AsyncIterator[TaskTools]:
-    """An MCP connection acting for `user_id` over the process's `pool`, with its tools listed; ToolsUnavailable if that fails."""
+    """An MCP connection acting for `user_id` over the process's `pool`, with its tools listed.
+
+    Raises ToolsUnavailable when the server cannot be reached, and when it stops answering while the
+    connection is open: the SDK then cancels the caller and reports the failure on closing, and that is
+    reported here as ToolsUnavailable too, naming the call it cut off."""
     # This turn's own client over the shared pool: the user's identity and any cookies stay with it. It is
     # never closed: it holds nothing of its own, and closing it would close the pool under every other turn.
     http = httpx2.AsyncClient(transport=pool, auth=_IdentityAuth(secret, user_id), timeout=MCP_REQUEST_TIMEOUT_SECONDS)
+    client = Client(streamable_http_client(mcp_url, http_client=http), cache=None)
     try:
-        client = Client(streamable_http_client(mcp_url, http_client=http), cache=None)
         await client.__aenter__()
     except Exception as exc:  # the SDK raises transport failures from its task group, often grouped
-        leaf = _leaf(exc)
-        raise ToolsUnavailable(f"cannot connect to the task server ({type(leaf).__name__}: {leaf})"[:300]) from exc
+        raise ToolsUnavailable(f"cannot connect to the task server ({_describe(exc)})"[:300]) from exc
+    tools = TaskTools(client, [])
+    failed: BaseException | None = None
     try:
-        try:
-            tools: list[Tool] = []
-            cursor: str | None = None
-            while True:
-                page = await client.list_tools(cursor=cursor)
-                tools.extend(page.tools)
-                cursor = page.next_cursor
-                if cursor is None:
-                    break
-        except Exception as exc:
-            leaf = _leaf(exc)
-            raise ToolsUnavailable(f"cannot list the task tools ({type(leaf).__name__}: {leaf})"[:300]) from exc
-        yield TaskTools(client, tools)
+        tools = TaskTools(client, await _list_tools(client))
+        yield tools
+    except BaseException as exc:
+        failed = exc
+        raise
     finally:
-        await client.__aexit__(None, None, None)
+        try:
+            await client.__aexit__(None, None, None)
+        except Exception as exc:
+            # A cancellation here is the SDK's own, standing for this failure, unless the turn itself is being
+            # cancelled (the caller goes on cancelling it); any other failure of the turn already says what went
+            # wrong and stays the one reported.
+            if failed is None or (isinstance(failed, anyio.get_cancelled_exc_class()) and not _cancelled_from_outside()):
+                raise ToolsUnavailable(
+                    f"the task server stopped answering ({_describe(exc)})"[:300], during=tools.in_flight
+                ) from exc
+            log.warning("mcp: closing the connection failed after %s (%s)", type(failed).__name__, _describe(exc))

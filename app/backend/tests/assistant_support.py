@@ -38,17 +38,30 @@ class McpServer:
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def stop(self) -> None:
+        """Stops the server as Kubernetes does (SIGTERM, then SIGKILL); returns once it has exited."""
+        if self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
 
-def _free_port() -> int:
+
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
 @contextmanager
-def run_mcp_server(database_url: str) -> Iterator[McpServer]:
-    """`python -m taskflow_mcp` as its image runs it, from this venv; yields once GET /health is 200."""
-    port = _free_port()
+def run_mcp_server(database_url: str, port: int | None = None) -> Iterator[McpServer]:
+    """`python -m taskflow_mcp` as its image runs it, from this venv; yields once GET /health is 200.
+
+    A given port lets a test start the server again where the backend already looks for it."""
+    port = port or free_port()
     log_file = tempfile.NamedTemporaryFile(prefix="taskflow-mcp-", suffix=".log", delete=False)
     proc = subprocess.Popen(
         [sys.executable, "-m", "taskflow_mcp"],
@@ -76,12 +89,7 @@ def run_mcp_server(database_url: str) -> Iterator[McpServer]:
             time.sleep(0.1)
         yield server
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        server.stop()
         server.log_path.unlink(missing_ok=True)
 
 

@@ -5,6 +5,7 @@ Each script names the real model behaviour it stands for."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -15,16 +16,18 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx2
+import mcp as mcp_sdk
 import openai
 import pytest
 from assistant_support import (
-    API_KEY, McpServer, app_client, model_settings, names, one, parse_sse, run_mcp_server, stream_chat,
+    API_KEY, MCP_SECRET, McpServer, app_client, free_port, model_settings, names, one, parse_sse, run_mcp_server, stream_chat,
 )
 from conftest import Account, sign_up
 from fake_model import Failure, FakeModel, call, serve_fake_model, text, tools
 from fastapi.testclient import TestClient
 
 from app.config import Settings
+from app.mcp_client import connect_tools, make_mcp_pool
 
 TOOL_NAMES = {"add_task", "list_tasks", "complete_task", "reopen_task", "update_task", "delete_task"}
 
@@ -76,6 +79,24 @@ def task_list(client: TestClient, api: str, account: Account) -> list[dict[str, 
 
 def tool_messages(request: dict[str, Any]) -> list[str]:
     return [m["content"] for m in request["messages"] if m["role"] == "tool"]
+
+
+class LogRecords(logging.Handler):
+    """The app's log records while in use: `with LogRecords() as logs: ...`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def __enter__(self) -> LogRecords:
+        logging.getLogger("taskflow").addHandler(self)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        logging.getLogger("taskflow").removeHandler(self)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -372,19 +393,12 @@ def test_a_failure_after_a_tool_ran_reports_what_was_done(ai: TestClient, api: s
 
 
 def test_a_refused_key_is_logged_without_the_key(ai: TestClient, api: str, fake: FakeModel, alice: Account) -> None:
-    seen: list[str] = []
-    handler = logging.Handler()
-    handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
-    logger = logging.getLogger("taskflow")
-    logger.addHandler(handler)
-    try:
+    with LogRecords() as logs:
         # OpenAI's 401 echoes the key it got (masked); this one echoes it whole, which is harsher.
         fake.play(Failure(401, f"Incorrect API key provided: {API_KEY}.", "invalid_request_error", "invalid_api_key"))
         error = one(stream_chat(ai, api, alice.headers, "hi"), "error")
-    finally:
-        logger.removeHandler(handler)
     assert error["code"] == "provider_auth" and API_KEY not in json.dumps(error)
-    logged = "\n".join(seen)
+    logged = "\n".join(r.getMessage() for r in logs.records)
     assert "model call failed" in logged and "401" in logged and "Incorrect API key provided: ***" in logged
     assert API_KEY not in logged
 
@@ -396,6 +410,90 @@ def test_an_unreachable_mcp_server_is_an_error_and_nothing_is_asked_of_the_model
         user = sign_up(c, api)
         error = one(stream_chat(c, api, user.headers, "add task x"), "error")
     assert error["code"] == "tools_unavailable" and fake.requests == []
+
+
+def test_an_mcp_server_that_dies_mid_turn_is_tools_unavailable_and_the_next_turn_reconnects(
+    app_settings: Settings, api: str, fake: FakeModel, client: TestClient
+) -> None:
+    # `client` has created the tables, which the MCP server needs to be healthy.
+    port = free_port()
+    with run_mcp_server(os.environ["DATABASE_URL"], port) as dying:
+        with app_client(model_settings(app_settings, fake.url, dying.url)) as c:
+            user = sign_up(c, api)
+            fake.play(
+                tools(call("list_tasks", {})),
+                # The MCP pod restarting while the model thinks: its connections are gone when add_task is sent.
+                tools(call("add_task", {"title": "water plants"}), before=dying.stop),
+            )
+            with LogRecords() as logs:
+                events = stream_chat(c, api, user.headers, "add water plants")
+            error = one(events, "error")
+            assert error["code"] == "tools_unavailable", error
+            assert "add_task" in error["message"] and "may not have been carried out" in error["message"]
+            assert error["actions"] == [{"tool": "list_tasks", "count": 0}]
+            assert "done" not in names(events) and "Traceback" not in json.dumps(error)
+            assert not [r for r in logs.records if r.exc_info], [r.getMessage() for r in logs.records]
+            stored = c.get(f"{api}/conversations/{error['conversation_id']}/messages", headers=user.headers).json()
+            assert [m["error"] for m in stored] == [None, "tools_unavailable"]
+
+            # Back where the backend looks for it: the shared pool does not hand out the dead connections.
+            with run_mcp_server(os.environ["DATABASE_URL"], port):
+                fake.play(tools(call("add_task", {"title": "water plants"})), text("Added it."))
+                res = c.post(f"{api}/chat", headers=user.headers, json={"message": "add water plants"})
+                assert res.status_code == 200, res.text
+                assert [t["title"] for t in task_list(c, api, user)] == ["water plants"]
+
+
+@pytest.fixture
+def failing_mcp_close(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every MCP session fails on closing, as the SDK's does when one of its requests failed in its own task."""
+    closing = mcp_sdk.Client.__aexit__
+
+    async def failing_close(self: mcp_sdk.Client, *exc: Any) -> None:
+        await closing(self, *exc)
+        raise ExceptionGroup("unhandled errors in a TaskGroup", [httpx2.ReadError("connection reset by peer")])
+
+    monkeypatch.setattr(mcp_sdk.Client, "__aexit__", failing_close)
+
+
+@pytest.mark.usefixtures("failing_mcp_close")
+def test_a_failure_while_closing_the_mcp_session_is_tools_unavailable_not_internal(
+    ai: TestClient, api: str, fake: FakeModel, alice: Account
+) -> None:
+    fake.play(tools(call("list_tasks", {})), text("Nothing on your list."), tools(call("list_tasks", {})), text("Still nothing."))
+    with LogRecords() as logs:
+        error = one(stream_chat(ai, api, alice.headers, "what is on my list?"), "error")
+        res = ai.post(f"{api}/chat", headers=alice.headers, json={"message": "what is on my list?"})
+    assert error["code"] == "tools_unavailable" and "task server" in error["message"]
+    assert error["actions"] == [{"tool": "list_tasks", "count": 0}] and "list_tasks" in error["message"]
+    assert res.status_code == 502 and res.json()["code"] == "tools_unavailable", res.text
+    assert "Traceback" not in json.dumps(error) + res.text and "ReadError" not in json.dumps(error) + res.text
+    assert not [r for r in logs.records if r.exc_info], [r.getMessage() for r in logs.records]
+    assert "turn failed unexpectedly" not in "\n".join(r.getMessage() for r in logs.records)
+
+
+@pytest.mark.usefixtures("failing_mcp_close")
+def test_a_turn_cancelled_from_outside_stays_cancelled_when_closing_the_mcp_session_fails(mcp: McpServer) -> None:
+    async def cancelled_turn() -> None:
+        pool = make_mcp_pool()
+        connected = asyncio.Event()
+
+        async def turn() -> None:
+            async with connect_tools(mcp.url, pool, MCP_SECRET, 1):
+                connected.set()
+                await asyncio.sleep(30)
+
+        task = asyncio.create_task(turn())
+        try:
+            await asyncio.wait_for(connected.wait(), 15)
+            task.cancel()
+            # Not turned into ToolsUnavailable: whoever cancelled the turn (a shutdown) sees it end cancelled.
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        finally:
+            await pool.aclose()
+
+    asyncio.run(cancelled_turn())
 
 
 # ---------------------------------------------------------------------------------------------

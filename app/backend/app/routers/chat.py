@@ -17,7 +17,7 @@ from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from ..agent import ChatEvent, Emit, Turn, TurnFailed, run_turn
+from ..agent import ChatEvent, Emit, Turn, TurnFailed, run_turn, tools_failure
 from ..chat import respond
 from ..clients import AssistantClients
 from ..config import Settings, assistant_misconfiguration
@@ -120,7 +120,7 @@ async def _model_turn(
         failure = exc
     except ToolsUnavailable as exc:
         log.warning("chat: %s (%s)", exc, settings.mcp_url)
-        failure = TurnFailed("tools_unavailable", "The task server cannot be reached right now, so nothing was done. Please try again shortly.")
+        failure = tools_failure(exc, turn)
     except Exception:
         log.exception("chat: turn failed unexpectedly")
         failure = TurnFailed("internal", "Something went wrong while answering. Please try again.")
