@@ -200,9 +200,12 @@ async def connect_tools(mcp_url: str, pool: httpx2.AsyncBaseTransport, secret: s
         except Exception as exc:
             # A cancellation here is the SDK's own, standing for this failure, unless the turn itself is being
             # cancelled (the caller goes on cancelling it); any other failure of the turn already says what went
-            # wrong and stays the one reported.
-            if failed is None or (isinstance(failed, anyio.get_cancelled_exc_class()) and not _cancelled_from_outside()):
+            # wrong and stays the one reported. A turn that ended well had every call answered: its answer
+            # stands, and the failed close (the session's DELETE, say, to a pod that has just restarted) is
+            # only logged.
+            if isinstance(failed, anyio.get_cancelled_exc_class()) and not _cancelled_from_outside():
                 raise ToolsUnavailable(
                     f"the task server stopped answering ({_describe(exc)})"[:300], during=tools.in_flight
                 ) from exc
-            log.warning("mcp: closing the connection failed after %s (%s)", type(failed).__name__, _describe(exc))
+            after = "a completed turn" if failed is None else type(failed).__name__
+            log.warning("mcp: closing the connection failed after %s (%s)", after, _describe(exc))
