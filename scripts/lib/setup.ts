@@ -31,6 +31,9 @@ export async function runSetup(sn: Session, opts: SetupOptions): Promise<number>
   // Round 1: the tools' versions (in preflight), the cluster's state and the kubeconfig, at once.
   const clusterState = early(() => cluster.observe());
   const contexts = early(() => t.kubectl.contexts());
+  // Where images are built (minikube: `docker-env`, which also tells its runtime) is read beside
+  // the cluster's state, so a no-op rerun spends no round on it.
+  const firstRoute = early(() => cluster.imageRoute());
   try {
     const helm = await ui.step('preflight', async () => {
       const r = await preflight(sn);
@@ -67,6 +70,8 @@ export async function runSetup(sn: Session, opts: SetupOptions): Promise<number>
       return { status: 'skipped', detail: `${context} (passed explicitly to every kubectl and helm call)` };
     });
 
+    // A cluster started just now could not answer before; asked again, it decides the route.
+    const route = startedNow && clusterRunning ? early(() => cluster.imageRoute()) : firstRoute;
     const entry = entryComponent(sn.config.app);
     const entryLocal = entryPort(sn.config);
     // Round 2: everything the remaining steps read from the cluster and helm, at once.
@@ -74,7 +79,7 @@ export async function runSetup(sn: Session, opts: SetupOptions): Promise<number>
     const reads = {
       addons: early(async () => (clusterRunning ? cluster.addons() : undefined)),
       namespace: early(async () => (clusterRunning ? t.kubectl.namespace(sn.context, s.TASKFLOW_NAMESPACE) : 'missing' as const)),
-      images: early(() => observeImages(sn, { skipBuild: opts.skipBuild, clusterRunning })),
+      images: early(() => observeImages(sn, { skipBuild: opts.skipBuild, clusterRunning, route })),
       release: early(async () => (clusterRunning ? observeRelease(sn) : { history: [] })),
       workloads: early(async () => (clusterRunning ? t.kubectl.releaseObjects(sn.context, s.TASKFLOW_NAMESPACE, s.TASKFLOW_RELEASE) : [])),
       access: early(() => cluster.access(s.TASKFLOW_INGRESS_HOST, entryLocal, loadBalancerPorts(sn.config.app, s.TASKFLOW_DRIVER))),
@@ -93,7 +98,7 @@ export async function runSetup(sn: Session, opts: SetupOptions): Promise<number>
     });
 
     await ui.step(`namespace ${s.TASKFLOW_NAMESPACE}`, () => ensureNamespace(sn, { clusterRunning, observed: reads.namespace }));
-    const images = await ui.step('images', () => deliverImages(sn, { clusterRunning, observed: reads.images }));
+    const images = await ui.step('images', () => deliverImages(sn, { clusterRunning, route, observed: reads.images }));
     const access = await reads.access;
     await ui.step(`release ${s.TASKFLOW_RELEASE}`, () => applyRelease(sn, { clusterRunning, images, access, helm, timeout: opts.timeout, observed: reads.release, workloads: reads.workloads }));
 
