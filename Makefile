@@ -15,13 +15,16 @@ $(RUNTIME): package-lock.json
 $(ALL): package-lock.json
 	npm ci --no-audit --no-fund && touch $@ $(RUNTIME)
 
-.PHONY: help setup port-forward logs scale status rollback validate cleanup test lint typecheck bench
+.PHONY: help setup dev port-forward logs scale status rollback validate cleanup test lint typecheck bench
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 setup: $(RUNTIME) ## Start or reuse the cluster, build and load images, install or upgrade the release
 	npm run --silent setup -- $(ARGS)
+
+dev: $(RUNTIME) ## Setup, then rebuild and roll each component you edit until Ctrl+C (ARGS="--no-port-forward")
+	npm run --silent dev -- $(ARGS)
 
 port-forward: $(RUNTIME) ## Forward the frontend to localhost:3000 and the backend to localhost:8000
 	npm run --silent port-forward -- $(ARGS)

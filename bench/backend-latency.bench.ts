@@ -31,10 +31,10 @@ export type BenchRow = {
   errors: number;
 };
 
-type Scenario = { name: string; method: 'GET' | 'POST'; path: string; headers?: Record<string, string>; body?: string };
+export type Scenario = { name: string; method: 'GET' | 'POST'; path: string; headers?: Record<string, string>; body?: string };
 
 /** Load is only ever sent to this machine. */
-function assertLoopback(baseUrl: string): URL {
+export function assertLoopback(baseUrl: string): URL {
   const url = new URL(baseUrl);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (!(host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host))) {
@@ -65,7 +65,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[index] ?? NaN;
 }
 
-function runOne(url: string, scenario: Scenario, connections: number, durationSeconds: number): Promise<BenchRow> {
+export function runOne(url: string, scenario: Scenario, connections: number, durationSeconds: number): Promise<BenchRow> {
   return new Promise((resolve, reject) => {
     // autocannon's histogram has p90 and p97.5 but no p95, so every response time is kept and ranked.
     const times: number[] = [];
@@ -169,7 +169,7 @@ export async function benchBackend(baseUrl: string, options: BenchOptions = {}):
 }
 
 // uvicorn's access log: `INFO:     127.0.0.1:5000 - "GET /health HTTP/1.1" 200 OK`.
-const ACCESS_LOG = /"[A-Z]+ \S+ HTTP\/[\d.]+" \d{3}/;
+export const ACCESS_LOG = /"[A-Z]+ \S+ HTTP\/[\d.]+" \d{3}/;
 
 async function main(): Promise<void> {
   const started = Date.now();

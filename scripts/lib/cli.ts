@@ -58,6 +58,26 @@ export function runMain(main: () => Promise<number>, opts: { interruptMessage?: 
   );
 }
 
+/**
+ * For a command that winds down by itself when interrupted (dev): the first Ctrl+C or SIGTERM
+ * prints the message and aborts the signal returned; a second kills the children and exits 130.
+ * Pass `signals: []` to runMain with it.
+ */
+export function interruptSignal(message: string): AbortSignal {
+  const ctrl = new AbortController();
+  const onSignal = () => {
+    if (ctrl.signal.aborted) {
+      killChildren();
+      process.exit(ExitCode.interrupted);
+    }
+    process.stderr.write(`\n${message}\n`);
+    ctrl.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return ctrl.signal;
+}
+
 /** Asks a yes/no question on the terminal; without one (CI, a pipe) the answer is no. */
 export async function confirm(question: string): Promise<boolean> {
   if (!process.stdin.isTTY) return false;

@@ -74,6 +74,14 @@ export async function interruptChildren(signal: NodeJS.Signals = 'SIGINT', grace
   if (r === 'timeout') for (const c of live) c.kill('SIGKILL');
 }
 
+/**
+ * Once an interrupt has stopped the running children, lets a command that owes work of its own on
+ * the way out start processes again: `dev --cleanup-on-exit` uninstalling the release it rolled.
+ */
+export function resumeAfterInterrupt(): void {
+  interrupted = false;
+}
+
 /** A second Ctrl+C: stop waiting. */
 export function killChildren(): void {
   interrupted = true;

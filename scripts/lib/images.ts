@@ -12,7 +12,7 @@ import type { Docker } from './tools/docker.ts';
 import type { StepOutcome } from './ui.ts';
 
 /** One .dockerignore rule, compiled. */
-type Rule = { negate: boolean; re: RegExp };
+export type Rule = { negate: boolean; re: RegExp };
 
 /**
  * Compiles .dockerignore patterns the way Docker reads them: Go filepath.Match globs relative to
@@ -106,16 +106,29 @@ export function contentTag(src: ImageSource): string {
     if (MIRROR_ARGS.has(k)) continue;
     h.update(`arg\0${k}=${v}\0`);
   }
-  const ignoreFile = `${src.dockerfile}.dockerignore`;
-  const fallback = join(src.contextDir, '.dockerignore');
-  const rules = compileDockerignore(existsSync(ignoreFile) ? readFileSync(ignoreFile, 'utf8') : existsSync(fallback) ? readFileSync(fallback, 'utf8') : '');
-  for (const rel of contextFiles(src.contextDir, rules)) {
+  for (const rel of contextFiles(src.contextDir, ignoreRules(src))) {
     const abs = join(src.contextDir, rel);
     const exec = (statSync(abs).mode & 0o111) !== 0 ? 'x' : '-';
     h.update(`file\0${rel}\0${exec}\0`);
     h.update(createHash('sha256').update(readFileSync(abs)).digest());
   }
   return h.digest('hex').slice(0, 12);
+}
+
+/**
+ * The ignore file Docker reads for this build, as BuildKit picks it: `<Dockerfile>.dockerignore`
+ * beside the Dockerfile when there is one, else `.dockerignore` at the context root, else none.
+ */
+export function ignoreFileOf(src: Pick<ImageSource, 'contextDir' | 'dockerfile'>): string | undefined {
+  const beside = `${src.dockerfile}.dockerignore`;
+  const atRoot = join(src.contextDir, '.dockerignore');
+  return existsSync(beside) ? beside : existsSync(atRoot) ? atRoot : undefined;
+}
+
+/** The compiled rules of the ignore file Docker reads for this build (none: everything is sent). */
+export function ignoreRules(src: Pick<ImageSource, 'contextDir' | 'dockerfile'>): Rule[] {
+  const file = ignoreFileOf(src);
+  return compileDockerignore(file ? readFileSync(file, 'utf8') : '');
 }
 
 export const MIRROR_ARGS = new Set(['PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL', 'PIP_TRUSTED_HOST', 'NPM_CONFIG_REGISTRY']);
@@ -235,19 +248,64 @@ function target(sn: Session, clusterRunning: boolean, route: ImageRoute): Target
   };
 }
 
-/** Reads where each component's image already is and decides, without changing anything. */
-export async function observeImages(sn: Session, opts: { skipBuild: boolean; clusterRunning: boolean; route: Promise<ImageRoute> }): Promise<ImagePlan[]> {
+/**
+ * Reads where each component's image already is and decides, without changing anything. `only`
+ * limits it to those components (dev, after an edit to one of them).
+ */
+export async function observeImages(sn: Session, opts: { skipBuild: boolean; clusterRunning: boolean; route: Promise<ImageRoute> | ImageRoute; only?: string[] }): Promise<ImagePlan[]> {
   const at = target(sn, opts.clusterRunning, await opts.route);
   return Promise.all(
-    imageSources(sn.config).map(async (src) => {
-      const tag = contentTag(src);
-      const repository = imageRepository(sn.config, src.component);
-      const ref = `${repository}:${tag}`;
-      const found = await at.has(ref);
-      const inLocalDocker = found || !at.local ? false : await at.local.hasImage(ref);
-      return { src, repository, tag, ref, verdict: decideImage({ atTarget: found, inLocalDocker }, { skipBuild: opts.skipBuild, clusterSharesDocker: at.sharesDocker }) };
-    }),
+    imageSources(sn.config)
+      .filter((src) => !opts.only || opts.only.includes(src.component))
+      .map(async (src) => {
+        const tag = contentTag(src);
+        const repository = imageRepository(sn.config, src.component);
+        const ref = `${repository}:${tag}`;
+        const found = await at.has(ref);
+        const inLocalDocker = found || !at.local ? false : await at.local.hasImage(ref);
+        return { src, repository, tag, ref, verdict: decideImage({ atTarget: found, inLocalDocker }, { skipBuild: opts.skipBuild, clusterSharesDocker: at.sharesDocker }) };
+      }),
   );
+}
+
+/** How an image reaches the cluster on this route: `load`ed into its runtime, `push`ed to the registry, or nothing (built where the cluster reads it). */
+export function deliveryVerb(sn: Session, route: ImageRoute): 'load' | 'push' | undefined {
+  const at = target(sn, true, route);
+  return at.registry ? 'push' : at.sharesDocker ? undefined : 'load';
+}
+
+/** Where the route builds, for messages: " in minikube's Docker daemon", or nothing for the host's Docker. */
+function builtIn(at: Target): string {
+  return !at.registry && at.route.via === 'daemon' ? ` in ${at.route.where}` : '';
+}
+
+/** Builds every planned image that is missing, in parallel, where the route says, output in .cache/logs/build-<component>.log. */
+export async function buildImages(sn: Session, plans: ImagePlan[], route: ImageRoute): Promise<ImagePlan[]> {
+  const at = target(sn, true, route);
+  const builds = plans.filter((p) => p.verdict.action === 'build');
+  const logDir = join(sn.root, '.cache', 'logs');
+  await Promise.all(
+    builds.map((b) =>
+      at.builder
+        .build({ image: b.ref, dockerfile: b.src.dockerfile, context: b.src.contextDir, target: b.src.target, buildArgs: b.src.buildArgs, logFile: join(logDir, `build-${b.src.component}.log`) })
+        .catch((err: Error) => {
+          throw new UserError(`building ${b.ref}${builtIn(at)} failed; the full output is in .cache/logs/build-${b.src.component}.log`, err.message.split('\n').slice(-8).join('\n'));
+        }),
+    ),
+  );
+  return builds;
+}
+
+/** Delivers what the plans say to: a load into the cluster, or a push to the registry. */
+export async function deliverBuilt(sn: Session, plans: ImagePlan[], clusterRunning: boolean, route: ImageRoute): Promise<ImagePlan[]> {
+  const at = target(sn, clusterRunning, route);
+  const logDir = join(sn.root, '.cache', 'logs');
+  const deliveries = plans.filter((p) => p.verdict.action === 'deliver' || (p.verdict.action === 'build' && p.verdict.deliver));
+  for (const d of deliveries) {
+    const log = join(logDir, `${at.registry ? 'push' : 'load'}-${d.src.component}.log`);
+    await (at.registry ? sn.tools.docker.push(d.ref, log) : sn.cluster.loadImage(d.ref, log));
+  }
+  return deliveries;
 }
 
 /**
@@ -255,9 +313,9 @@ export async function observeImages(sn: Session, opts: { skipBuild: boolean; clu
  * use it, and deliver what a host build left outside (load into the cluster, or push to the
  * registry). A dry run prints the builds and deliveries.
  */
-export async function deliverImages(sn: Session, opts: { clusterRunning: boolean; route: Promise<ImageRoute>; observed: Promise<ImagePlan[]> }): Promise<StepOutcome<ImageRefs>> {
-  const { docker } = sn.tools;
-  const at = target(sn, opts.clusterRunning, await opts.route);
+export async function deliverImages(sn: Session, opts: { clusterRunning: boolean; route: Promise<ImageRoute> | ImageRoute; observed: Promise<ImagePlan[]> }): Promise<StepOutcome<ImageRefs>> {
+  const route = await opts.route;
+  const at = target(sn, opts.clusterRunning, route);
   const plans = await opts.observed;
   const missing = plans.filter((p) => p.verdict.action === 'skip-build');
   if (missing.length) {
@@ -266,24 +324,10 @@ export async function deliverImages(sn: Session, opts: { clusterRunning: boolean
     const places = at.local ? `in neither ${at.where} nor local Docker` : `not in ${at.where} (${at.route.via === 'daemon' ? at.route.where : 'its runtime'})`;
     throw new InputError(`--skip-build, but ${listed} ${refs.length > 1 ? 'are' : 'is'} ${places}`, 'Run setup without --skip-build once.');
   }
-  const builds = plans.filter((p) => p.verdict.action === 'build');
-  const logDir = join(sn.root, '.cache', 'logs');
-  const inDaemon = !at.registry && at.route.via === 'daemon' ? ` in ${at.route.where}` : '';
-  if (builds.length && !sn.dryRun) sn.ui.info(`  building ${builds.map((b) => b.ref).join(', ')}${inDaemon} (output in .cache/logs/build-*.log)`);
-  await Promise.all(
-    builds.map((b) =>
-      at.builder
-        .build({ image: b.ref, dockerfile: b.src.dockerfile, context: b.src.contextDir, target: b.src.target, buildArgs: b.src.buildArgs, logFile: join(logDir, `build-${b.src.component}.log`) })
-        .catch((err: Error) => {
-          throw new UserError(`building ${b.ref}${inDaemon} failed; the full output is in .cache/logs/build-${b.src.component}.log`, err.message.split('\n').slice(-8).join('\n'));
-        }),
-    ),
-  );
-  const deliveries = plans.filter((p) => p.verdict.action === 'deliver' || (p.verdict.action === 'build' && p.verdict.deliver));
-  for (const d of deliveries) {
-    const log = join(logDir, `${at.registry ? 'push' : 'load'}-${d.src.component}.log`);
-    await (at.registry ? docker.push(d.ref, log) : sn.cluster.loadImage(d.ref, log));
-  }
+  const toBuild = plans.filter((p) => p.verdict.action === 'build');
+  if (toBuild.length && !sn.dryRun) sn.ui.info(`  building ${toBuild.map((b) => b.ref).join(', ')}${builtIn(at)} (output in .cache/logs/build-*.log)`);
+  const builds = await buildImages(sn, plans, route);
+  const deliveries = await deliverBuilt(sn, plans, opts.clusterRunning, route);
   const delivered = at.registry ? 'pushed' : 'loaded';
   const would = sn.dryRun ? 'would be ' : '';
   const lines = plans.map((p) => {
@@ -293,7 +337,7 @@ export async function deliverImages(sn: Session, opts: { clusterRunning: boolean
         ? `found in ${at.where}, skipping build`
         : v.action === 'deliver'
           ? `built already, ${would}${delivered}`
-          : inDaemon
+          : builtIn(at)
             ? `${would}built in the cluster's Docker daemon`
             : at.sharesDocker || (!at.registry && at.route.via === 'undecided')
               ? `${would}built`
@@ -301,7 +345,7 @@ export async function deliverImages(sn: Session, opts: { clusterRunning: boolean
     return `${p.src.component} ${p.tag}: ${what}`;
   });
   // Where the images went, once something was built or delivered (or the route is not known yet).
-  const route = !at.registry && (builds.length || deliveries.length || at.route.via === 'undecided') ? ` (${at.route.why})` : '';
+  const why = !at.registry && (builds.length || deliveries.length || at.route.via === 'undecided') ? ` (${at.route.why})` : '';
   const images = Object.fromEntries(plans.map((p) => [p.src.component, { repository: p.repository, tag: p.tag }]));
-  return { status: builds.length || deliveries.length ? 'done' : 'skipped', detail: `${lines.join('; ')}${route}`, value: images };
+  return { status: builds.length || deliveries.length ? 'done' : 'skipped', detail: `${lines.join('; ')}${why}`, value: images };
 }

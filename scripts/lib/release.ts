@@ -1,7 +1,7 @@
 // The Helm release: the values setup passes, the decision install / upgrade / nothing / recover,
 // and the diagnostics printed when a release fails.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { App } from './app.ts';
@@ -233,6 +233,13 @@ export async function diagnose(kubectl: Kubectl, context: string, ns: string, re
 /** The chart the toolkit installs, and the values file of a profile. */
 export function chartDir(root: string): string {
   return join(root, 'helm', 'taskflow');
+}
+
+/** The two layers the declaration sits between: a profile's values file (empty when the chart has none), and values.yaml with it merged in. */
+export function chartLayers(chart: string, profile: string): { profileValues: Values; chartValues: Values } {
+  const file = join(chart, `values-${profile}.yaml`);
+  const profileValues = existsSync(file) ? readValuesFile(file) : {};
+  return { profileValues, chartValues: mergeValues(readValuesFile(join(chart, 'values.yaml')), profileValues) };
 }
 
 export function profileValuesFile(root: string, profile: string): string {

@@ -2,15 +2,16 @@
 // release → report. Each step observes first, decides with a pure function, acts only when
 // needed, handles --dry-run itself, and says what it found. Reads that do not depend on each other
 // run at once: a no-op rerun takes three rounds of process calls, not one call after another.
-import { checkContext } from './cluster.ts';
+import { checkContext, type AccessInfo, type ImageRoute } from './cluster.ts';
 import { ensureEnvFile } from './env-file.ts';
 import { PrerequisiteError } from './errors.ts';
 import { entryComponent, entryPort, loadBalancerPorts } from './components.ts';
-import { deliverImages, observeImages } from './images.ts';
+import { deliverImages, observeImages, type ImageRefs } from './images.ts';
 import { ensureNamespace } from './namespace.ts';
 import { preflight } from './preflight.ts';
 import { applyRelease, observeRelease, profileValuesFile, readValuesFile, type Values } from './release.ts';
 import type { Session } from './session.ts';
+import type { HelmVersion } from './tools/helm.ts';
 
 /** `yes`: go ahead with what would otherwise be refused (recreating a broken cluster). */
 export type SetupOptions = { skipBuild: boolean; timeout: string; yes: boolean };
@@ -22,7 +23,16 @@ function early<T>(read: () => Promise<T>): Promise<T> {
   return p;
 }
 
+/** What setup brought up, for a command that goes on from there (dev): the images running, the URLs, the helm found, where images are built. */
+export type SetupResult = { clusterRunning: boolean; images: ImageRefs; access: AccessInfo; helm: HelmVersion; route: ImageRoute };
+
 export async function runSetup(sn: Session, opts: SetupOptions): Promise<number> {
+  await setUp(sn, opts);
+  return 0;
+}
+
+/** Every step of setup and its report; throws where a step fails. */
+export async function setUp(sn: Session, opts: SetupOptions): Promise<SetupResult> {
   const { ui, cluster, tools: t } = sn;
   const s = sn.config.settings;
   const started = Date.now();
@@ -105,7 +115,7 @@ export async function runSetup(sn: Session, opts: SetupOptions): Promise<number>
     if (!clusterRunning) {
       ui.info('  (the cluster is not running yet, so these steps could not read its state)');
       ui.finish({ dryRun: true });
-      return 0;
+      return { clusterRunning, images, access, helm, route: await route };
     }
     ui.info('');
     ui.info(`The app (${s.TASKFLOW_PROFILE}) is ready in ${((Date.now() - started) / 1000).toFixed(1)}s:`);
@@ -120,7 +130,7 @@ export async function runSetup(sn: Session, opts: SetupOptions): Promise<number>
     }
     ui.info(`  next:          make status · make validate · make port-forward · make scale ARGS="--${entry ?? 'component'} 2" · make cleanup`);
     ui.finish({ access, images });
-    return 0;
+    return { clusterRunning, images, access, helm, route: await route };
   } catch (err) {
     ui.finish({ error: (err as Error).message.split('\n')[0] });
     throw err;

@@ -1,6 +1,5 @@
 // `validate`: the configuration, the static checks of the chart, then (without --static) the checks
 // of the running release; one checklist line per check, a closing count, the JSON result on --json.
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { CheckRecorder, formatCheck } from './checks.ts';
@@ -8,7 +7,7 @@ import { loadConfig, type Profile } from './config.ts';
 import { ExitCode } from './errors.ts';
 import { mask } from './secrets.ts';
 import { openSession, type FlagOverrides } from './session.ts';
-import { declarationLayer, extraSecretKeys, mergeValues, migrationValues, readValuesFile } from './release.ts';
+import { chartLayers, declarationLayer, extraSecretKeys, migrationValues } from './release.ts';
 import { checkHelmVersion, toYaml } from './tools/helm.ts';
 import { Ui } from './ui.ts';
 import { runStaticValidation } from './validate-static.ts';
@@ -51,6 +50,7 @@ export async function runValidate(o: ValidateOptions): Promise<number> {
   const sn = await openSession({ root: o.root, flags: o.flags, verbose: o.verbose, json: o.json, ui, config });
   checkHelmVersion(await sn.tools.helm.version());
 
+  const appLayers = new Map<string, string>();
   await runStaticValidation(sn.tools.helm, checks, {
     chartDir: o.chartDir ?? join(o.root, 'helm', 'taskflow'),
     release: sn.scope.release,
@@ -58,15 +58,18 @@ export async function runValidate(o: ValidateOptions): Promise<number> {
     profiles: o.profiles,
     only: o.only,
     // The chart as setup installs it: the declared components under each profile's own values.
+    // Lint and render of one profile share it: computed once per profile.
     appValues: (profile) => {
-      const chart = o.chartDir ?? join(o.root, 'helm', 'taskflow');
-      const profileFile = join(chart, `values-${profile}.yaml`);
-      const profileValues = existsSync(profileFile) ? readValuesFile(profileFile) : {};
-      const chartValues = mergeValues(readValuesFile(join(chart, 'values.yaml')), profileValues);
-      const app = sn.config.app;
-      // Each secret key the components read, held empty: no value of env/.env goes into this render.
-      const extra = Object.fromEntries(extraSecretKeys(app).map((k) => [k, '']));
-      return toYaml({ components: declarationLayer(app, sn.config.appValues, chartValues, profileValues, sn.config.settings.TASKFLOW_DRIVER), migrations: migrationValues(app), secrets: { extra } });
+      let text = appLayers.get(profile);
+      if (text === undefined) {
+        const { profileValues, chartValues } = chartLayers(o.chartDir ?? join(o.root, 'helm', 'taskflow'), profile);
+        const app = sn.config.app;
+        // Each secret key the components read, held empty: no value of env/.env goes into this render.
+        const extra = Object.fromEntries(extraSecretKeys(app).map((k) => [k, '']));
+        text = toYaml({ components: declarationLayer(app, sn.config.appValues, chartValues, profileValues, sn.config.settings.TASKFLOW_DRIVER), migrations: migrationValues(app), secrets: { extra } });
+        appLayers.set(profile, text);
+      }
+      return text;
     },
   });
   if (!o.static && checks.failed === 0) {

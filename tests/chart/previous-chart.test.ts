@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { ref, type K8sObject } from '../../scripts/lib/policy.ts';
 import { render, root } from '../lib/chart.ts';
 import { loadApp } from '../../scripts/lib/app.ts';
-import { declarationLayer, mergeValues, migrationValues, readValuesFile } from '../../scripts/lib/release.ts';
+import { chartLayers, declarationLayer, migrationValues } from '../../scripts/lib/release.ts';
 import { toYaml } from '../../scripts/lib/tools/helm.ts';
 
 /** main before the refactor: backend/ and frontend/ template folders over _workloads.tpl. */
@@ -142,8 +142,7 @@ for (const profile of ['dev', 'prod']) {
   Previous(`the reference declaration as setup lays it over values-${profile}.yaml: the previous chart's objects plus the MCP server's, and the live probe`, async () => {
     const file = `values-${profile}.yaml`;
     const app = loadApp(root, {});
-    const profileValues = readValuesFile(join(root, 'helm', 'taskflow', file));
-    const chartValues = mergeValues(readValuesFile(join(root, 'helm', 'taskflow', 'values.yaml')), profileValues);
+    const { profileValues, chartValues } = chartLayers(join(root, 'helm', 'taskflow'), profile);
     const layer = { components: declarationLayer(app, {}, chartValues, profileValues, 'minikube'), migrations: migrationValues(app) };
     const before = await render({ chart: oldChart(), files: [join(oldChart(), file)], set: SECRETS });
     const after = await render({ files: [join(root, 'helm', 'taskflow', file)], set: SECRETS, values: toYaml(layer) });

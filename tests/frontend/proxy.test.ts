@@ -8,6 +8,10 @@ import { type RunningFrontend, startFrontend } from '../lib/frontend.ts';
 type Seen = { method: string; url: string; headers: IncomingHttpHeaders; body: string };
 type Stack = { frontend: RunningFrontend; upstream: Server; upstreamUrl: string; seen: Seen[] };
 
+// /api/v1/stream sends its first event, then holds the rest until a test calls this: a proxy that buffers
+// the answer never delivers that first event, so the test cannot pass by timing luck.
+let releaseStream: () => void = () => undefined;
+
 /** A backend stand-in that records each request and answers according to its path. */
 async function startUpstream(seen: Seen[]): Promise<{ server: Server; url: string }> {
   let url = '';
@@ -27,6 +31,14 @@ async function startUpstream(seen: Seen[]): Promise<{ server: Server; url: strin
           'set-cookie': ['a=1; Path=/', 'b=2; Path=/'],
         });
         res.end(JSON.stringify({ method: req.method, url: req.url, body }));
+      } else if (path === '/api/v1/stream') {
+        // The backend's chat stream: text/event-stream, no-cache, X-Accel-Buffering: no (app/backend/app/routers/chat.py).
+        res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
+        res.write('event: start\ndata: {"conversation_id": 1}\n\n');
+        releaseStream = () => {
+          res.write('event: delta\ndata: {"text": "hi"}\n\n');
+          res.end('event: done\ndata: {"reply": "hi"}\n\n');
+        };
       } else if (path === '/api/v1/tasks/7') {
         res.writeHead(204);
         res.end();
@@ -126,6 +138,37 @@ proxy("rewrites a redirect to the backend's own address into a relative one the 
   const res = await fetch(`${frontend.url}/api/v1/moved`, { redirect: 'manual' });
   assert.is(res.status, 307);
   assert.is(res.headers.get('location'), '/api/v1/echo?from=moved');
+});
+
+proxy('streams server-sent events as the backend writes them, and passes Accept on', async () => {
+  const { frontend } = await ready();
+  const res = await fetch(`${frontend.url}/api/v1/stream`, {
+    method: 'POST',
+    // What a browser sends: it would get a compressed, buffered answer if the server compressed event streams.
+    headers: { accept: 'text/event-stream', 'accept-encoding': 'gzip, deflate, br', 'content-type': 'application/json' },
+    body: '{"message": "hi"}',
+  });
+  assert.is(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+  assert.is(res.headers.get('content-encoding'), null);
+  assert.is(seen.at(-1)?.headers.accept, 'text/event-stream');
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let received = '';
+  const deadline = AbortSignal.timeout(10_000);
+  while (!received.includes('\n\n')) {
+    const chunk = await Promise.race([
+      reader.read(),
+      new Promise<never>((_, reject) =>
+        deadline.addEventListener('abort', () => reject(new Error(`the first event did not arrive within 10 s; got ${JSON.stringify(received)}`))),
+      ),
+    ]);
+    if (chunk.done) throw new Error(`the stream ended before the first event: ${JSON.stringify(received)}`);
+    received += chunk.value;
+  }
+  assert.is(received, 'event: start\ndata: {"conversation_id": 1}\n\n');
+  releaseStream();
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) received += chunk.value;
+  assert.match(received, /event: delta\ndata: \{"text": "hi"\}\n\nevent: done\n/);
 });
 
 proxy.run();

@@ -22,6 +22,8 @@ export type BackendOptions = {
   port?: number;
   /** Extra environment for the backend; wins over the defaults (BETTER_AUTH_SECRET included). */
   env?: Record<string, string>;
+  /** Another ASGI app to serve the same way (`module:attribute`), e.g. a bench's reference app; it must answer GET /health. */
+  app?: { target: string; dir: string };
   /** Receives each line the backend logs; by default they go to stderr prefixed with [backend]. */
   onLog?: (line: string) => void;
 };
@@ -46,13 +48,14 @@ function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
-/** Runs `uvicorn app.main:app` on 127.0.0.1 and resolves once GET /health answers 200. */
+/** Runs `uvicorn app.main:app` (or `options.app`) on 127.0.0.1 and resolves once GET /health answers 200. */
 export async function startBackend(options: BackendOptions): Promise<Backend> {
   const python = await ensureBackendVenv();
   const port = options.port ?? (await freePort());
   const secret = options.env?.BETTER_AUTH_SECRET ?? randomBytes(36).toString('base64url');
   const onLog = options.onLog ?? ((line: string) => process.stderr.write(`[backend] ${line}\n`));
-  const child = spawn(python, ['-m', 'uvicorn', 'app.main:app', '--host', '127.0.0.1', '--port', String(port)], {
+  const target = options.app ? [options.app.target, '--app-dir', options.app.dir] : ['app.main:app'];
+  const child = spawn(python, ['-m', 'uvicorn', ...target, '--host', '127.0.0.1', '--port', String(port)], {
     cwd: backendDir,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {

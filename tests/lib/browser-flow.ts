@@ -3,8 +3,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
+export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',
@@ -14,15 +14,15 @@ const CHROMIUM_ARGS = [
   '--disable-quic',
   '--disable-sync',
 ];
-const STEP_TIMEOUT_MS = 20_000;
+export const STEP_TIMEOUT_MS = 20_000;
 // A chat turn goes browser → frontend → backend (and maybe a model) and back, then the list reloads.
-const CHAT_TIMEOUT_MS = 60_000;
+export const CHAT_TIMEOUT_MS = 60_000;
 
 /** Thrown from a check when the page shows something that waiting cannot fix (an error message). */
-class Shown extends Error {}
+export class Shown extends Error {}
 
 /** Polls `check` until it holds; fails with `what` and the last value seen, or at once on `Shown`. */
-async function until(what: string, check: () => Promise<boolean | string>, timeoutMs = STEP_TIMEOUT_MS): Promise<void> {
+export async function until(what: string, check: () => Promise<boolean | string>, timeoutMs = STEP_TIMEOUT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: boolean | string = false;
   for (;;) {
@@ -38,7 +38,7 @@ async function until(what: string, check: () => Promise<boolean | string>, timeo
   }
 }
 
-async function visible(locator: Locator, what: string, timeout = STEP_TIMEOUT_MS): Promise<void> {
+export async function visible(locator: Locator, what: string, timeout = STEP_TIMEOUT_MS): Promise<void> {
   try {
     await locator.first().waitFor({ state: 'visible', timeout });
   } catch {
@@ -46,14 +46,14 @@ async function visible(locator: Locator, what: string, timeout = STEP_TIMEOUT_MS
   }
 }
 
-async function textIs(locator: Locator, expected: string, what: string): Promise<void> {
+export async function textIs(locator: Locator, expected: string, what: string): Promise<void> {
   await until(`expected ${what} to read "${expected}"`, async () => {
     const text = ((await locator.textContent()) ?? '').replace(/\s+/g, ' ').trim();
     return text === expected || text;
   });
 }
 
-function taskItem(page: Page, title: string | RegExp): Locator {
+export function taskItem(page: Page, title: string | RegExp): Locator {
   return page.getByTestId('task-item').filter({ has: page.getByTestId('task-title').filter({ hasText: title }) });
 }
 

@@ -7,15 +7,28 @@ import { ensureMcpVenv } from '../mcp/venv.ts';
 import { root } from './chart.ts';
 import { freePort } from './docker.ts';
 
-export type RunningMcp = { url: string; stop(): Promise<void> };
+export type RunningMcp = {
+  /** http://127.0.0.1:PORT; the MCP endpoint itself is `${url}/mcp`. */
+  url: string;
+  /** The MCP_SHARED_SECRET it verifies identity tokens with: give the backend the same one. */
+  secret: string;
+  stop(): Promise<void>;
+};
 
-export async function startMcp(databaseUrl: string): Promise<RunningMcp> {
+export type McpOptions = {
+  /** Defaults to a random one; pass the backend's MCP_SHARED_SECRET to let it call the tools. */
+  secret?: string;
+  /** Chosen ahead when the backend must be told MCP_URL before this server can be ready (it waits for their tables). */
+  port?: number;
+};
+
+export async function startMcp(databaseUrl: string, { secret = randomBytes(36).toString('base64url'), port: wanted }: McpOptions = {}): Promise<RunningMcp> {
   const python = await ensureMcpVenv();
-  const port = await freePort();
+  const port = wanted ?? (await freePort());
   const child = spawn(python, ['-m', 'taskflow_mcp'], {
     cwd: join(root, 'app', 'mcp'),
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', HOST: '127.0.0.1', PORT: String(port), DATABASE_URL: databaseUrl, MCP_SHARED_SECRET: randomBytes(36).toString('base64url') },
+    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', HOST: '127.0.0.1', PORT: String(port), DATABASE_URL: databaseUrl, MCP_SHARED_SECRET: secret },
   });
   const recent: string[] = [];
   for (const s of [child.stdout, child.stderr]) {
@@ -40,11 +53,15 @@ export async function startMcp(databaseUrl: string): Promise<RunningMcp> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (exited !== undefined) throw new Error(`the MCP server exited before it was healthy (${exited}):\n${recent.join('\n')}`);
-    const ok = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) }).then((r) => r.status === 200, () => false);
-    if (ok) return { url, stop };
+    const health = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) }).then(
+      async (r) => ({ ok: r.status === 200, said: `HTTP ${r.status} ${await r.text()}` }),
+      (err: Error) => ({ ok: false, said: err.message }),
+    );
+    if (health.ok) return { url, secret, stop };
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`the MCP server was not healthy within 60 s:\n${recent.join('\n')}`);
+      // /health is 503 until the backend has created the tables; its last answer says which case this is.
+      throw new Error(`the MCP server was not healthy within 60 s (last: ${health.said}):\n${recent.join('\n')}`);
     }
     await new Promise((r) => setTimeout(r, 250));
   }

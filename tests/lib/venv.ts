@@ -4,19 +4,31 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** What the venv was built from: both requirement files and the interpreter that made it. */
+/** A requirements file and every file it pulls in with `-r` (another app's pins count too), each once. */
+function requirementFiles(file: string, seen: Set<string> = new Set()): string[] {
+  if (seen.has(file)) return [];
+  seen.add(file);
+  const included = readFileSync(file, 'utf8')
+    .split('\n')
+    .map((line) => /^\s*-r\s+(\S+)/.exec(line)?.[1])
+    .filter((path): path is string => path !== undefined)
+    .flatMap((path) => requirementFiles(resolve(dirname(file), path), seen));
+  return [file, ...included];
+}
+
+/** What the venv was built from: the requirement files (with what they include) and the interpreter that made it. */
 function wantedStamp(python: string, appDir: string): string {
   const version = spawnSync(python, ['-c', 'import sys; print(sys.version)'], { encoding: 'utf8' });
   if (version.status !== 0) throw new Error(`${python} not usable: ${version.stderr || version.error?.message}`);
   const hash = createHash('sha256');
-  for (const file of ['requirements.txt', 'requirements-dev.txt']) hash.update(readFileSync(join(appDir, file)));
+  for (const file of requirementFiles(join(appDir, 'requirements-dev.txt'))) hash.update(readFileSync(file));
   hash.update(version.stdout);
   return hash.digest('hex');
 }

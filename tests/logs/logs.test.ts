@@ -11,6 +11,7 @@ import { collect, FakeMachine, type FakePod, type RunResult } from '../lib/fake-
 
 const BACKEND = 'taskflow-backend-5d8f9c7b4-ax2kq';
 const FRONTEND = 'taskflow-frontend-5d8f9c7b4-ax2kq';
+const MCP = 'taskflow-mcp-5d8f9c7b4-ax2kq';
 const POSTGRES = 'taskflow-postgresql-0';
 
 const machines: FakeMachine[] = [];
@@ -73,6 +74,8 @@ Logs('--no-follow prints every component\'s lines, each prefixed with its compon
     'backend 5d8f9c7b4-ax2kq ready',
     `frontend 5d8f9c7b4-ax2kq hello from ${FRONTEND}`,
     'frontend 5d8f9c7b4-ax2kq ready',
+    `mcp 5d8f9c7b4-ax2kq hello from ${MCP}`,
+    'mcp 5d8f9c7b4-ax2kq ready',
     `postgresql 0 hello from ${POSTGRES}`,
     'postgresql 0 ready',
   ]);
@@ -80,6 +83,7 @@ Logs('--no-follow prints every component\'s lines, each prefixed with its compon
   assert.equal(logCalls(m), [
     `--context taskflow --namespace taskflow logs ${BACKEND} --container backend`,
     `--context taskflow --namespace taskflow logs ${FRONTEND} --container frontend`,
+    `--context taskflow --namespace taskflow logs ${MCP} --container mcp`,
     `--context taskflow --namespace taskflow logs ${POSTGRES} --container postgresql`,
   ]);
   assert.ok(m.calls().some((c) => c.args.join(' ') === '--context taskflow --namespace taskflow get pods --selector app.kubernetes.io/instance=taskflow --output json'));
@@ -106,8 +110,8 @@ Logs('following: new lines stream in, a pod replaced mid-stream is picked up wit
       list[i] = { ...list[i]!, name: 'taskflow-backend-7c6b9d8f5-qz7mn', logs: 'started on the new image' };
     });
     await run.until(/^backend 7c6b9d8f5-qz7mn started on the new image$/m, 'the new pod\'s lines with its own prefix');
-    // One follower per pod still there (the new backend, frontend, postgresql): the old one's kubectl ended.
-    await waitFor(() => m.liveProcesses().length === 3, { timeout: 5000, interval: 50, describe: 'the old pod\'s follower to end' });
+    // One follower per pod still there (the new backend, frontend, mcp, postgresql): the old one's kubectl ended.
+    await waitFor(() => m.liveProcesses().length === 4, { timeout: 5000, interval: 50, describe: 'the old pod\'s follower to end' });
     assert.ok(logCalls(m).some((a) => a.endsWith('logs taskflow-backend-7c6b9d8f5-qz7mn --container backend --follow')));
     assert.not.match(run.stderr(), /error|not found/i, 'a deleted pod ends quietly');
 
@@ -160,7 +164,7 @@ Logs('Ctrl+C stops every kubectl it started and exits 130', async () => {
   const run = follow(m);
   try {
     await run.until(/^postgresql 0 ready$/m, 'the first lines');
-    await waitFor(() => m.liveProcesses().length === 3, { timeout: 5000, interval: 50, describe: 'three followers' });
+    await waitFor(() => m.liveProcesses().length === 4, { timeout: 5000, interval: 50, describe: 'one follower per pod' });
     const r = await run.interrupt();
     assert.is(r.code, 130, r.output);
     assert.match(r.stderr, /logs stopped/);
@@ -240,9 +244,9 @@ Logs('--json prints one object per line with component, pod and line', async () 
   const r = await m.run('logs.ts', ['--no-follow', '--json']);
   assert.is(r.code, 0, r.output);
   const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
-  assert.is(lines.length, 6);
+  assert.is(lines.length, 8);
   assert.equal(lines[0], { component: 'backend', pod: BACKEND, line: `hello from ${BACKEND}` });
-  assert.equal(new Set(lines.map((l) => l.component)), new Set(['backend', 'frontend', 'postgresql']));
+  assert.equal(new Set(lines.map((l) => l.component)), new Set(['backend', 'frontend', 'mcp', 'postgresql']));
 });
 
 Logs('with no release installed it says to run setup (exit 3)', async () => {

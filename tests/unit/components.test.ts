@@ -84,20 +84,23 @@ Map('an app the chart does not know: its components get full entries, the chart\
   assert.equal(worker.serviceUrls, { WEB_URL: 'web' });
 });
 
-Map('a declared secret with a value goes to the Secret (secrets.extra) and nowhere else; an empty one is left out', () => {
+Map('a declared secret goes to the Secret (secrets.extra) and nowhere else; one left unset is held empty, so the pods that read it start', () => {
   const a = notes();
   const v = generated(a, { NOTES_API_TOKEN: 'tok-1234567890abcdef' });
   assert.equal((v.secrets as Values).extra, { NOTES_API_TOKEN: 'tok-1234567890abcdef' });
   assert.not.match(JSON.stringify(v.components), /tok-1234567890abcdef/);
-  assert.equal((generated(a).secrets as Values).extra, {});
+  assert.equal((generated(a).secrets as Values).extra, { NOTES_API_TOKEN: '' });
 });
 
 Map('a model key a component lists goes to the Secret; the chart\'s own keys are not repeated there', () => {
-  const text = readFileSync(join(root, 'env', 'app.yaml'), 'utf8').replace('secrets: [DATABASE_URL, BETTER_AUTH_SECRET, OPENAI_API_KEY]', 'secrets: [DATABASE_URL, BETTER_AUTH_SECRET, OPENAI_API_KEY, ANTHROPIC_API_KEY]');
+  const source = readFileSync(join(root, 'env', 'app.yaml'), 'utf8');
+  const listed = 'secrets: [DATABASE_URL, BETTER_AUTH_SECRET, OPENAI_API_KEY, MCP_SHARED_SECRET]';
+  assert.ok(source.includes(listed), 'the backend\'s secrets line changed: update this test');
+  const text = source.replace(listed, 'secrets: [DATABASE_URL, BETTER_AUTH_SECRET, OPENAI_API_KEY, MCP_SHARED_SECRET, ANTHROPIC_API_KEY]');
   const v = generated(app(text), { ANTHROPIC_API_KEY: 'sk-ant-test', OPENAI_API_KEY: 'sk-openai' });
   assert.equal((v.secrets as Values).extra, { ANTHROPIC_API_KEY: 'sk-ant-test' });
   assert.is((v.secrets as Values).openaiApiKey, 'sk-openai');
-  assert.equal(comp(v, 'backend').secretEnv, ['DATABASE_URL', 'BETTER_AUTH_SECRET', 'OPENAI_API_KEY', 'ANTHROPIC_API_KEY']);
+  assert.equal(comp(v, 'backend').secretEnv, ['DATABASE_URL', 'BETTER_AUTH_SECRET', 'OPENAI_API_KEY', 'MCP_SHARED_SECRET', 'ANTHROPIC_API_KEY']);
 });
 
 Map('on Docker Desktop the entry component becomes a LoadBalancer unless it declares a type', () => {

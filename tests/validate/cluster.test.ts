@@ -59,11 +59,13 @@ Cluster('a healthy release passes every cluster check and the smoke workflow thr
   assert.match(r.stdout, /✔ user isolation \d+ms/);
   assert.match(r.stdout, /✔ old access token refused \d+ms/);
   const pf = m.calls().filter((c) => c.tool === 'kubectl' && c.args.includes('port-forward'));
-  assert.is(pf.length, 2);
-  // Both tunnels start at once, so their calls may be logged in either order.
+  // One tunnel per component with a port, the MCP server's too; they start at once, so in any order.
+  assert.is(pf.length, 3);
   const lines = pf.map((c) => c.args.join(' ')).sort();
   assert.match(lines[0] ?? '', /--context taskflow --namespace taskflow port-forward service\/taskflow-backend \d+:8000/);
   assert.match(lines[1] ?? '', /--context taskflow --namespace taskflow port-forward service\/taskflow-frontend \d+:3000/);
+  assert.match(lines[2] ?? '', /--context taskflow --namespace taskflow port-forward service\/taskflow-mcp \d+:8001/);
+  assert.match(r.stdout, /✔ each component answers on its readiness path .*mcp \/health/);
   assert.equal(describeCalls(mutating(m.calls())).filter((c) => !c.includes('port-forward')), []);
 });
 

@@ -1,6 +1,6 @@
-"""The task assistant: a deterministic, offline rule-based parser that turns a chat message into task
-actions. It never calls a model, even when OPENAI_API_KEY is set, so answers are reproducible and the
-app works with no network."""
+"""The offline task assistant: a deterministic rule-based parser that turns a chat message into task
+actions. It answers only when no model provider is configured (see routers/chat.py), so the app works
+with no network; it never stands in for a model that failed."""
 
 from __future__ import annotations
 

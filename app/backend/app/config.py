@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres:postgres@localhost:5432/taskflow"
 DEFAULT_CORS_ORIGINS = ("http://localhost:3000", "http://127.0.0.1:3000")
+DEFAULT_MODEL_NAME = "gpt-4o-mini"
+DEFAULT_MCP_URL = "http://localhost:8001/mcp"
 
 
 def normalise_database_url(url: str) -> str:
@@ -23,6 +25,17 @@ def normalise_prefix(prefix: str) -> str:
     """'/api/v1/', 'api/v1' and '/api/v1' all mean '/api/v1'; '' or '/' mount at the root."""
     prefix = prefix.strip().strip("/")
     return f"/{prefix}" if prefix else ""
+
+
+def normalise_mcp_url(url: str) -> str:
+    """A bare server address ('http://release-mcp:8001', what a service link gives) means its /mcp endpoint."""
+    url = url.strip()
+    scheme, sep, rest = url.partition("://")
+    if sep and "/" not in rest:
+        return f"{url}/mcp"
+    if sep and rest.endswith("/") and rest.count("/") == 1:
+        return f"{url}mcp"
+    return url
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
@@ -53,8 +66,30 @@ class Settings:
     # Larger request bodies are refused with 413 before they are read into memory.
     max_body_bytes: int = 64 * 1024
     db_connect_timeout_seconds: int = 5
+    # Connections of the request path's pool (tasks and token checks); the rest of the app has its own small pool.
+    db_pool_size: int = 10
     # How long `python -m app.migrate` waits for the database before giving up.
     migrate_timeout_seconds: int = 120
+
+    # The assistant's model: any OpenAI-compatible chat-completions endpoint with tool calling.
+    # With neither a key nor a base URL the rule-based offline assistant answers instead.
+    openai_api_key: str = field(default="", repr=False)
+    # Empty means OpenAI's own endpoint; Ollama, vLLM, LM Studio, Gemini or Anthropic's compatible APIs otherwise.
+    openai_base_url: str = ""
+    model_name: str = DEFAULT_MODEL_NAME
+    # The MCP server whose tools the model uses, and the key of the identity tokens the backend signs for it.
+    mcp_url: str = DEFAULT_MCP_URL
+    mcp_shared_secret: str = field(default="", repr=False)
+    # Bounds of one chat turn: model rounds that call tools, wall-clock time, tokens per model answer.
+    max_tool_rounds: int = 5
+    chat_timeout_seconds: int = 60
+    max_tokens: int = 1024
+    # Stored messages of a conversation sent back to the model with each new message.
+    max_conversation_history: int = 20
+
+    @property
+    def provider_configured(self) -> bool:
+        return bool(self.openai_api_key or self.openai_base_url)
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -74,5 +109,29 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         bcrypt_rounds=rounds,
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024, minimum=1024),
         db_connect_timeout_seconds=_int(env, "DB_CONNECT_TIMEOUT_SECONDS", 5),
+        db_pool_size=_int(env, "DB_POOL_SIZE", 10),
         migrate_timeout_seconds=_int(env, "MIGRATE_TIMEOUT_SECONDS", 120),
+        openai_api_key=env.get("OPENAI_API_KEY", "").strip(),
+        openai_base_url=env.get("OPENAI_BASE_URL", "").strip(),
+        model_name=env.get("MODEL_NAME", "").strip() or DEFAULT_MODEL_NAME,
+        mcp_url=normalise_mcp_url(env.get("MCP_URL", "") or DEFAULT_MCP_URL),
+        mcp_shared_secret=env.get("MCP_SHARED_SECRET", ""),
+        max_tool_rounds=_int(env, "MAX_TOOL_ROUNDS", 5),
+        chat_timeout_seconds=_int(env, "CHAT_TIMEOUT_SECONDS", 60),
+        max_tokens=_int(env, "MAX_TOKENS", 1024, minimum=16),
+        max_conversation_history=_int(env, "MAX_CONVERSATION_HISTORY", 20, minimum=0),
     )
+
+
+# The MCP server refuses a shorter MCP_SHARED_SECRET, so the backend's would be useless.
+MIN_MCP_SECRET_LENGTH = 32
+
+
+def assistant_misconfiguration(settings: Settings) -> str | None:
+    """Why the model-backed assistant cannot work with these settings, or None."""
+    if settings.provider_configured and len(settings.mcp_shared_secret) < MIN_MCP_SECRET_LENGTH:
+        return (
+            f"MCP_SHARED_SECRET must be set (at least {MIN_MCP_SECRET_LENGTH} characters, the MCP server's value) "
+            "when a model provider is configured (OPENAI_API_KEY or OPENAI_BASE_URL)"
+        )
+    return None

@@ -1,10 +1,12 @@
 """Request dependencies: the settings, database sessions, and the signed-in user behind a bearer token.
 
-Sync endpoints and sync dependencies each run in a separate worker-thread hop. A pooled connection
-held from one hop to the next (a session opened by a dependency and closed after the endpoint) can
-deadlock under load: every worker thread waits for a connection while every connection waits for a
-thread. So nothing here hands an open session across hops: the principal is loaded and its session
-closed inside one hop, and endpoints open their own session with `with db() as session:`."""
+Everything here is async and does its database work on the event loop (the async engine), so it costs
+no worker-thread hop: FastAPI runs each sync dependency in a hop of its own.
+
+Sync endpoints (auth, the assistant) still open their own session with `with db() as session:` inside
+their one hop. A pooled connection held from one hop to the next (a session opened by a dependency and
+closed after the endpoint) can deadlock under load: every worker thread waits for a connection while
+every connection waits for a thread. So no dependency hands an open session to an endpoint."""
 
 from __future__ import annotations
 
@@ -14,31 +16,38 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import Session
 
 from .config import Settings
 from .models import AuthSession, User
 from .schemas import TOKEN_MAX
-from .security import TokenError, decode_token, now_utc
+from .security import TokenClaims, TokenError, decode_token, now_utc
 
 _bearer = HTTPBearer(auto_error=False, description="The access_token from signup, login or refresh.")
 
 SessionFactory = Callable[[], Session]
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_session_factory(request: Request) -> SessionFactory:
+async def get_session_factory(request: Request) -> SessionFactory:
     factory: SessionFactory = request.app.state.sessionmaker
     return factory
 
 
+async def get_async_engine(request: Request) -> AsyncEngine:
+    engine: AsyncEngine = request.app.state.async_engine
+    return engine
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbDep = Annotated[SessionFactory, Depends(get_session_factory)]
+AsyncDbDep = Annotated[AsyncEngine, Depends(get_async_engine)]
 
 
 def unauthorized(detail: str) -> HTTPException:
@@ -70,33 +79,51 @@ def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str | None
     return token if 0 < len(token) <= TOKEN_MAX else ""
 
 
-def get_principal(
-    db: DbDep,
+# One round trip: the user together with the live session the token names. Built once: SQLAlchemy
+# then finds its compiled form by a cache key it remembers, instead of building and hashing a new
+# statement on every request.
+_PRINCIPAL = (
+    select(User.id, User.email, User.name)
+    .join(AuthSession, AuthSession.user_id == User.id)
+    .where(
+        AuthSession.id == bindparam("session_id"),
+        User.id == bindparam("user_id"),
+        AuthSession.revoked_at.is_(None),
+        AuthSession.expires_at > bindparam("now"),
+    )
+)
+
+
+async def get_claims(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
+) -> TokenClaims:
     token = bearer_token(credentials)
     if token is None:
         raise unauthorized("Not authenticated")
     try:
-        claims = decode_token(token, secret=settings.auth_secret, expected_type="access")
+        return decode_token(token, secret=settings.auth_secret, expected_type="access")
     except TokenError as exc:
         raise unauthorized(str(exc)) from None
-    with db() as session:
-        # One round trip: the user together with the live session the token names.
-        row = session.execute(
-            select(User.id, User.email, User.name)
-            .join(AuthSession, AuthSession.user_id == User.id)
-            .where(
-                AuthSession.id == claims.session_id,
-                User.id == claims.user_id,
-                AuthSession.revoked_at.is_(None),
-                AuthSession.expires_at > now_utc(),
-            )
-        ).first()
+
+
+ClaimsDep = Annotated[TokenClaims, Depends(get_claims)]
+
+
+async def authenticate(conn: AsyncConnection, claims: TokenClaims) -> Principal:
+    row = (await conn.execute(
+        _PRINCIPAL, {"session_id": claims.session_id, "user_id": claims.user_id, "now": now_utc()}
+    )).first()
     if row is None:
         raise unauthorized("Session is no longer valid")
     return Principal(user_id=row.id, email=row.email, name=row.name, session_id=claims.session_id)
+
+
+async def get_principal(engine: AsyncDbDep, claims: ClaimsDep) -> Principal:
+    # The connection goes back to the pool as soon as the session is checked: the assistant's routes
+    # hold their request for a whole model turn.
+    async with engine.connect() as conn:
+        return await authenticate(conn, claims)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

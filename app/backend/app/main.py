@@ -12,8 +12,8 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from . import errors
-from .config import Settings, load_settings
-from .db import create_schema, describe_url, make_engine, make_sessionmaker, retry_with_backoff
+from .config import Settings, assistant_misconfiguration, load_settings
+from .db import create_schema, describe_url, make_async_engine, make_engine, make_sessionmaker, retry_with_backoff
 from .routers import auth, chat, health, tasks
 
 log = logging.getLogger("taskflow")
@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         raise RuntimeError(f"BETTER_AUTH_SECRET is too short: use at least {MIN_SECRET_LENGTH} characters")
 
     engine = make_engine(settings)
+    async_engine = make_async_engine(settings)
     schema_ready = threading.Event()
     stopping = threading.Event()
 
@@ -60,6 +61,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("starting: api prefix %r, database %s", settings.api_prefix or "/", describe_url(engine))
+        if settings.provider_configured:
+            log.info("assistant: model %s at %s, tools from %s", settings.model_name,
+                     settings.openai_base_url or "the OpenAI API", settings.mcp_url)
+            if problem := assistant_misconfiguration(settings):
+                # Not fatal: tasks and sign-in keep working, and each chat message reports this instead.
+                log.error("assistant: %s", problem)
+        else:
+            log.info("assistant: offline (rule-based); set OPENAI_API_KEY or OPENAI_BASE_URL to use a model")
         task = asyncio.create_task(asyncio.to_thread(prepare_database))
         try:
             yield
@@ -69,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(task, timeout=settings.db_connect_timeout_seconds + 5)
             engine.dispose()
+            await async_engine.dispose()
             log.info("stopped")
 
     app = FastAPI(
@@ -79,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.async_engine = async_engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.schema_ready = schema_ready
 

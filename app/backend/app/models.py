@@ -1,10 +1,12 @@
-"""Database tables: users, their login sessions (which make tokens revocable) and their tasks."""
+"""Database tables: users, their login sessions (which make tokens revocable), their tasks, and their
+conversations with the assistant."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Length caps shared by the request schemas and the columns, so a value that validates always fits.
@@ -60,3 +62,42 @@ class Task(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
     )
+
+
+class Conversation(Base):
+    """One chat thread of one user; its messages are what the model is shown again on the next turn."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_user_id_updated_at", "user_id", "updated_at"),)
+    __mapper_args__ = {"eager_defaults": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    # The first message, shortened: enough to tell conversations apart in a list.
+    title: Mapped[str] = mapped_column(String(TITLE_MAX), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
+    )
+
+
+class ChatMessage(Base):
+    """A user message or the assistant's answer to it. Tool calls are not replayed to the model (a capped
+    history could cut a call from its result); the actions a turn took are kept for display instead."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_conversation_id_id", "conversation_id", "id"),)
+    __mapper_args__ = {"eager_defaults": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False)
+    # "user" or "assistant".
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+    # What the turn did to tasks, e.g. [{"tool": "add_task", "task_id": 7, "title": "buy milk"}].
+    actions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
+    # Set when the turn failed; content is then the error the user was shown.
+    error: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # True when the rule-based offline assistant answered rather than a model.
+    offline: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default="false")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from .models import DESCRIPTION_MAX, EMAIL_MAX, NAME_MAX, TITLE_MAX
+from .models import DESCRIPTION_MAX, EMAIL_MAX, ID_MAX, NAME_MAX, TITLE_MAX
 
 MESSAGE_MAX = 2000
 PASSWORD_MIN = 8
@@ -132,11 +132,40 @@ class TaskOut(BaseModel):
 
 class ChatIn(BaseModel):
     message: Message
+    # Continue this conversation (its stored messages go to the model); omit to start a new one.
+    conversation_id: Annotated[int, Field(ge=1, le=ID_MAX)] | None = None
 
 
 class ChatOut(BaseModel):
     reply: str
     actions: list[dict[str, Any]]
+    conversation_id: int
+    # True when the rule-based offline assistant answered because no model provider is configured.
+    offline: bool
+    # A sentence the UI can show next to an offline answer.
+    notice: str | None = None
+
+
+class ConversationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    title: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class MessageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    role: Literal["user", "assistant"]
+    content: str
+    actions: list[dict[str, Any]]
+    # Set when the turn failed: the error's code, e.g. "timeout" or "rate_limited".
+    error: str | None
+    offline: bool
+    created_at: datetime
 
 
 class HealthOut(BaseModel):

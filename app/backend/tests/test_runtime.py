@@ -22,7 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
 
-from app.config import Settings, load_settings, normalise_database_url, normalise_prefix
+from app.config import Settings, assistant_misconfiguration, load_settings, normalise_database_url, normalise_prefix
 from app.db import retry_with_backoff
 from app.main import create_app
 
@@ -69,7 +69,42 @@ def test_settings_from_environment() -> None:
     assert "s" * 40 not in repr(s)
 
 
-@pytest.mark.parametrize("bad", [{"ACCESS_TOKEN_TTL_SECONDS": "soon"}, {"REFRESH_TOKEN_TTL_SECONDS": "0"}, {"BCRYPT_ROUNDS": "3"}])
+def test_assistant_settings_from_environment() -> None:
+    s = load_settings(
+        {
+            "OPENAI_API_KEY": "sk-secret-value",
+            "OPENAI_BASE_URL": "http://ollama:11434/v1",
+            "MODEL_NAME": "llama3.1:8b",
+            "MCP_URL": "http://demo-mcp:8001",
+            "MCP_SHARED_SECRET": "m" * 40,
+            "MAX_TOOL_ROUNDS": "3",
+            "CHAT_TIMEOUT_SECONDS": "30",
+            "MAX_TOKENS": "512",
+            "MAX_CONVERSATION_HISTORY": "0",
+        }
+    )
+    assert s.provider_configured and s.model_name == "llama3.1:8b" and s.openai_base_url == "http://ollama:11434/v1"
+    # A bare service address (what a service link gives) means its /mcp endpoint.
+    assert s.mcp_url == "http://demo-mcp:8001/mcp"
+    assert (s.max_tool_rounds, s.chat_timeout_seconds, s.max_tokens, s.max_conversation_history) == (3, 30, 512, 0)
+    assert "sk-secret-value" not in repr(s) and "m" * 40 not in repr(s)
+    defaults = load_settings({})
+    assert not defaults.provider_configured and defaults.mcp_url == "http://localhost:8001/mcp"
+    assert load_settings({"OPENAI_BASE_URL": "http://lmstudio:1234/v1"}).provider_configured
+
+
+def test_a_configured_provider_needs_the_mcp_secret() -> None:
+    assert assistant_misconfiguration(Settings()) is None
+    assert assistant_misconfiguration(Settings(openai_api_key="sk-x", mcp_shared_secret="m" * 32)) is None
+    for s in (Settings(openai_api_key="sk-x"), Settings(openai_base_url="http://ollama:11434/v1", mcp_shared_secret="short")):
+        assert "MCP_SHARED_SECRET" in (assistant_misconfiguration(s) or "")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"ACCESS_TOKEN_TTL_SECONDS": "soon"}, {"REFRESH_TOKEN_TTL_SECONDS": "0"}, {"BCRYPT_ROUNDS": "3"},
+     {"MAX_TOOL_ROUNDS": "0"}, {"CHAT_TIMEOUT_SECONDS": "fast"}, {"MAX_CONVERSATION_HISTORY": "-1"}],
+)
 def test_bad_numbers_in_environment_are_refused(bad: dict[str, str]) -> None:
     with pytest.raises(ValueError):
         load_settings(bad)

@@ -87,7 +87,7 @@ export default function Dashboard() {
       )}
       <main className="workspace">
         <TaskPanel tasks={tasks} setTasks={setTasks} onError={handleError} />
-        <ChatPanel onReply={reload} onError={handleError} />
+        <ChatPanel onTasksChanged={reload} onError={handleError} />
       </main>
     </div>
   );

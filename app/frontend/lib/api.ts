@@ -9,13 +9,39 @@ export type Task = {
   created_at: string;
   updated_at: string;
 };
-export type ChatAction = { tool: string; [key: string]: unknown };
-export type ChatReply = { reply: string; actions: ChatAction[] };
+export type ChatAction = { tool: string; task_id?: number; title?: string; [key: string]: unknown };
+export type Conversation = { id: number; title: string; created_at: string; updated_at: string };
+export type StoredMessage = {
+  id: number;
+  role: 'user' | 'assistant';
+  content: string;
+  actions: ChatAction[];
+  /** The failed turn's code (e.g. "provider_error"); `content` is then the error the user was shown. */
+  error: string | null;
+  offline: boolean;
+  created_at: string;
+};
+/** The events of `POST /chat` with `Accept: text/event-stream`, as app/backend/README.md lists them. */
+export type ChatEvent =
+  | { event: 'start'; data: { conversation_id: number; offline: boolean; model: string | null; notice?: string } }
+  | { event: 'tool_call'; data: { id: string; name: string; arguments: unknown } }
+  | { event: 'tool_result'; data: { id: string; name: string; ok: boolean; summary: string } }
+  | { event: 'tasks_changed'; data: { tool: string } }
+  | { event: 'delta'; data: { text: string } }
+  | {
+      event: 'done';
+      data: { conversation_id: number; reply: string; actions: ChatAction[]; offline: boolean; truncated?: boolean; notice?: string };
+    }
+  | {
+      event: 'error';
+      data: { code: string; message: string; conversation_id: number; actions: ChatAction[]; retry_after?: number };
+    };
 type AuthResponse = { access_token: string; refresh_token: string; token_type: string; user: User };
 
 const ACCESS_KEY = 'taskflow.access_token';
 const REFRESH_KEY = 'taskflow.refresh_token';
 const USER_KEY = 'taskflow.user';
+const CONVERSATION_KEY = 'taskflow.conversation';
 const API = '/api/v1';
 
 export class ApiError extends Error {
@@ -59,6 +85,18 @@ export function clearSession(): void {
   s?.removeItem(ACCESS_KEY);
   s?.removeItem(REFRESH_KEY);
   s?.removeItem(USER_KEY);
+  s?.removeItem(CONVERSATION_KEY);
+}
+
+/** The conversation the chat panel showed last, so a visit without `?c=` in the address opens it again. */
+export function lastConversation(): number | null {
+  const id = Number(store()?.getItem(CONVERSATION_KEY));
+  return Number.isSafeInteger(id) && id > 0 ? id : null;
+}
+
+export function rememberConversation(id: number | null): void {
+  if (id === null) store()?.removeItem(CONVERSATION_KEY);
+  else store()?.setItem(CONVERSATION_KEY, String(id));
 }
 
 /** Turns FastAPI's `{detail}` (a string, or a list of validation errors) into one readable sentence. */
@@ -116,11 +154,12 @@ async function refreshSession(): Promise<boolean> {
   return refreshing;
 }
 
-type RequestOptions = { method?: string; body?: unknown; auth?: boolean };
+type RequestOptions = { method?: string; body?: unknown; auth?: boolean; accept?: string; signal?: AbortSignal };
 
-export async function request<T>(path: string, { method = 'GET', body, auth = true }: RequestOptions = {}): Promise<T> {
-  const send = async (): Promise<Response> => {
-    const headers: Record<string, string> = { accept: 'application/json' };
+/** Sends one request with the bearer token, renewing an expired access token once; any status is returned as it is. */
+async function send(path: string, { method = 'GET', body, auth = true, accept = 'application/json', signal }: RequestOptions): Promise<Response> {
+  const attempt = async (): Promise<Response> => {
+    const headers: Record<string, string> = { accept };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const token = accessToken();
     if (auth && token) headers.authorization = `Bearer ${token}`;
@@ -130,20 +169,28 @@ export async function request<T>(path: string, { method = 'GET', body, auth = tr
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         cache: 'no-store',
+        signal,
       });
-    } catch {
+    } catch (err) {
+      if (signal?.aborted) throw err;
       throw new ApiError(0, 'Cannot reach the server. Check your connection and try again.');
     }
   };
+  let res = await attempt();
+  if (res.status === 401 && auth && (await refreshSession())) res = await attempt();
+  return res;
+}
 
-  let res = await send();
-  if (res.status === 401 && auth && (await refreshSession())) res = await send();
+async function failure(res: Response, auth: boolean): Promise<ApiError> {
   const data = await readJson(res);
-  if (!res.ok) {
-    if (res.status === 401 && auth) clearSession();
-    throw new ApiError(res.status, describe(res.status, data));
-  }
-  return data as T;
+  if (res.status === 401 && auth) clearSession();
+  return new ApiError(res.status, describe(res.status, data));
+}
+
+export async function request<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const res = await send(path, options);
+  if (!res.ok) throw await failure(res, options.auth ?? true);
+  return (await readJson(res)) as T;
 }
 
 export async function signup(name: string, email: string, password: string): Promise<User> {
@@ -185,6 +232,61 @@ export const tasks = {
   remove: (id: Task['id']) => request<null>(`/tasks/${encodeURIComponent(String(id))}`, { method: 'DELETE' }),
 };
 
-export function chat(message: string): Promise<ChatReply> {
-  return request<ChatReply>('/chat', { method: 'POST', body: { message } });
+export const conversations = {
+  list: () => request<Conversation[]>('/conversations'),
+  messages: (id: number) => request<StoredMessage[]>(`/conversations/${encodeURIComponent(String(id))}/messages`),
+};
+
+/** Splits a server-sent event stream into events as its bytes arrive (WHATWG HTML, "Server-sent events"). */
+async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<{ event: string; data: string }> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffered = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    // CRLF may be split across reads, so normalise the whole buffer; lone CR line ends are not used by the backend.
+    buffered = (buffered + decoder.decode(value, { stream: true })).replace(/\r\n/g, '\n');
+    let end: number;
+    while ((end = buffered.indexOf('\n\n')) >= 0) {
+      const block = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      let event = 'message';
+      const data: string[] = [];
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event:')) event = line.slice(6).trim();
+        else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+      }
+      if (data.length) yield { event, data: data.join('\n') };
+    }
+  }
+}
+
+/**
+ * Sends a chat message and hands each event of the streamed answer to `onEvent` as it arrives.
+ * Resolves after `done` or `error`; throws ApiError when the request is refused or the stream breaks off.
+ */
+export async function streamChat(
+  message: string,
+  conversationId: number | null,
+  onEvent: (event: ChatEvent) => void,
+  signal?: AbortSignal,
+): Promise<void> {
+  const body = conversationId === null ? { message } : { message, conversation_id: conversationId };
+  const res = await send('/chat', { method: 'POST', body, accept: 'text/event-stream', signal });
+  if (!res.ok) throw await failure(res, true);
+  if (!res.body || !(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+    throw new ApiError(res.status, 'The server answered without streaming; the assistant could not be reached properly.');
+  }
+  for await (const { event, data } of readEvents(res.body)) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      continue;
+    }
+    onEvent({ event, data: parsed } as ChatEvent);
+    if (event === 'done' || event === 'error') return;
+  }
+  throw new ApiError(0, 'The connection closed before the answer was complete. Please try again.');
 }

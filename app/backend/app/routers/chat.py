@@ -1,25 +1,242 @@
-"""POST /chat: the task assistant, acting on the signed-in user's tasks only."""
+"""POST /chat and the stored conversations: the task assistant, acting on the signed-in user's tasks only.
+
+With a model provider configured (OPENAI_API_KEY or OPENAI_BASE_URL) a model answers, using the MCP
+server's tools; without one the rule-based offline assistant does, and says so. A failed model call is
+reported as a failure, never answered by the offline assistant instead."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
+import anyio
+from anyio.to_thread import run_sync
+from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from ..agent import ChatEvent, Emit, Turn, TurnFailed, make_llm, run_turn
 from ..chat import respond
-from ..deps import DbDep, PrincipalDep
-from ..schemas import ChatIn, ChatOut
+from ..config import Settings, assistant_misconfiguration
+from ..conversations import ConversationNotFound, list_conversations, list_messages, open_conversation, recent_history, save_turn
+from ..deps import DbDep, PrincipalDep, SessionFactory, SettingsDep
+from ..mcp_client import ToolsUnavailable, connect_tools
+from ..models import ID_MAX
+from ..schemas import ChatIn, ChatOut, ConversationOut, MessageOut
+
+log = logging.getLogger("taskflow.chat")
 
 router = APIRouter(tags=["chat"])
+
+OFFLINE_NOTICE = "Offline assistant: no model is configured, so only simple task commands are understood."
+_READ_ONLY_OFFLINE_ACTIONS = {"list_tasks"}
+
+ConversationId = Annotated[int, Path(ge=1, le=ID_MAX, description="A conversation id from GET /conversations")]
+
+
+def _not_found() -> HTTPException:
+    return HTTPException(status_code=404, detail="Conversation not found")
+
+
+def _sse(event: ChatEvent) -> bytes:
+    return f"event: {event.name}\ndata: {json.dumps(event.data, ensure_ascii=False, default=str)}\n\n".encode()
+
+
+class EventStream(Response):
+    """A text/event-stream answer written by `run` as the turn happens.
+
+    The turn is driven by the response itself rather than by a generator the server pulls from, so it
+    runs to its end (and is stored) even when the browser goes away halfway: uvicorn drops writes to a
+    closed connection instead of failing them."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, run: Callable[[Emit], Awaitable[None]]) -> None:
+        self.status_code = 200
+        self.background = None
+        self.raw_headers = [
+            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"cache-control", b"no-cache"),
+            # Proxies such as nginx would otherwise hold the events back until the turn ends.
+            (b"x-accel-buffering", b"no"),
+        ]
+        self._run = run
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+
+        async def emit(event: ChatEvent) -> None:
+            await send({"type": "http.response.body", "body": _sse(event), "more_body": True})
+
+        await self._run(emit)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _ignore(_: ChatEvent) -> None:
+    return None
+
+
+def _failure_message(failure: TurnFailed, turn: Turn) -> str:
+    if not turn.actions:
+        return failure.message
+    done = ", ".join(
+        f"{a['tool']}" + (f" #{a['task_id']}" if "task_id" in a else "") for a in turn.actions
+    )
+    return f"{failure.message} Before that, these were carried out: {done}."
+
+
+async def _offline_turn(db: SessionFactory, user_id: int, conversation_id: int, message: str, emit: Emit) -> dict[str, Any]:
+    def work() -> tuple[str, list[dict[str, Any]]]:
+        with db() as session:
+            reply, actions = respond(session, user_id, message)
+            save_turn(session, conversation_id, message=message, reply=reply, actions=actions, offline=True)
+            return reply, actions
+
+    reply, actions = await run_sync(work)
+    for action in actions:
+        if action.get("tool") not in _READ_ONLY_OFFLINE_ACTIONS:
+            await emit(ChatEvent("tasks_changed", {"tool": action.get("tool")}))
+    await emit(ChatEvent("delta", {"text": reply}))
+    return {"reply": reply, "actions": actions}
+
+
+async def _model_turn(
+    settings: Settings, db: SessionFactory, user_id: int, conversation_id: int, message: str, emit: Emit
+) -> tuple[Turn, TurnFailed | None]:
+    """Runs the turn with the model and stores it, whatever happened. Returns the failure, if any."""
+    turn = Turn()
+    failure: TurnFailed | None = None
+    try:
+        if assistant_misconfiguration(settings):
+            raise TurnFailed("misconfigured", "The assistant is not set up completely (MCP_SHARED_SECRET is missing), so nothing was done.")
+        history = await run_sync(_history, db, conversation_id, settings.max_conversation_history)
+        async with connect_tools(settings.mcp_url, settings.mcp_shared_secret, user_id) as tools:
+            async with make_llm(settings) as llm:
+                await run_turn(llm=llm, tools=tools, settings=settings, history=history, message=message, turn=turn, emit=emit)
+    except TurnFailed as exc:
+        failure = exc
+    except ToolsUnavailable as exc:
+        log.warning("chat: %s (%s)", exc, settings.mcp_url)
+        failure = TurnFailed("tools_unavailable", "The task server cannot be reached right now, so nothing was done. Please try again shortly.")
+    except Exception:
+        log.exception("chat: turn failed unexpectedly")
+        failure = TurnFailed("internal", "Something went wrong while answering. Please try again.")
+    finally:
+        reply = _failure_message(failure, turn) if failure else turn.reply
+        # Stored even if this request is being cancelled: the actions already happened.
+        with anyio.CancelScope(shield=True):
+            await run_sync(_store, db, conversation_id, message, reply, turn.actions, failure.code if failure else None)
+    return turn, failure
+
+
+def _history(db: SessionFactory, conversation_id: int, limit: int) -> list[dict[str, str]]:
+    with db() as session:
+        return recent_history(session, conversation_id, limit)
+
+
+def _store(db: SessionFactory, conversation_id: int, message: str, reply: str, actions: list[dict[str, Any]], error: str | None) -> None:
+    with db() as session:
+        save_turn(session, conversation_id, message=message, reply=reply, actions=actions, error=error)
+
+
+def _open(db: SessionFactory, user_id: int, conversation_id: int | None, message: str) -> int:
+    with db() as session:
+        return open_conversation(session, user_id, conversation_id, message)
 
 
 @router.post(
     "/chat",
     response_model=ChatOut,
-    responses={401: {"description": "Not signed in"}},
-    description='Understands "add task …", "list my tasks", "complete task N", "reopen task N" and "delete task N" '
-    "(N is a task id). Answers in words plus the actions it took, e.g. "
-    '{"tool": "add_task", "task_id": 7, "title": "buy milk"}.',
+    responses={
+        401: {"description": "Not signed in"},
+        404: {"description": "No such conversation of yours"},
+        429: {"description": "The model provider is rate-limiting; Retry-After says when to try again"},
+        502: {"description": "The model provider or the task server failed; `detail` says which and why"},
+        504: {"description": "The model did not answer within CHAT_TIMEOUT_SECONDS"},
+    },
+    description="Answers a chat message, acting on your tasks. With `Accept: text/event-stream` the answer is a "
+    "stream of server-sent events: `start`, `delta` (text), `tool_call`, `tool_result`, `tasks_changed`, then `done` "
+    "or `error`. Otherwise one JSON body: the reply, the actions taken (e.g. "
+    '{"tool": "add_task", "task_id": 7, "title": "buy milk"}), the conversation id to continue with, and '
+    "`offline: true` when the rule-based offline assistant answered because no model is configured.",
 )
-def chat(body: ChatIn, principal: PrincipalDep, db: DbDep) -> ChatOut:
+async def chat(body: ChatIn, principal: PrincipalDep, db: DbDep, settings: SettingsDep, request: Request) -> Response:
+    user_id = principal.user_id
+    try:
+        conversation_id = await run_sync(_open, db, user_id, body.conversation_id, body.message)
+    except ConversationNotFound:
+        raise _not_found() from None
+    offline = not settings.provider_configured
+    start = ChatEvent(
+        "start",
+        {"conversation_id": conversation_id, "offline": offline, "model": None if offline else settings.model_name}
+        | ({"notice": OFFLINE_NOTICE} if offline else {}),
+    )
+
+    if "text/event-stream" in request.headers.get("accept", ""):
+
+        async def run(emit: Emit) -> None:
+            await emit(start)
+            if offline:
+                try:
+                    answer = await _offline_turn(db, user_id, conversation_id, body.message, emit)
+                except Exception:
+                    log.exception("chat: offline assistant failed")
+                    await emit(ChatEvent("error", {"code": "internal", "message": "Something went wrong. Please try again.",
+                                                   "conversation_id": conversation_id, "actions": []}))
+                    return
+                await emit(ChatEvent("done", {"conversation_id": conversation_id, "offline": True, "notice": OFFLINE_NOTICE, **answer}))
+                return
+            turn, failure = await _model_turn(settings, db, user_id, conversation_id, body.message, emit)
+            if failure is None:
+                await emit(ChatEvent("done", {"conversation_id": conversation_id, "offline": False, "reply": turn.reply,
+                                              "actions": turn.actions, "truncated": turn.truncated}))
+            else:
+                data = {"code": failure.code, "message": _failure_message(failure, turn),
+                        "conversation_id": conversation_id, "actions": turn.actions}
+                if failure.retry_after is not None:
+                    data["retry_after"] = failure.retry_after
+                await emit(ChatEvent("error", data))
+
+        return EventStream(run)
+
+    if offline:
+        answer = await _offline_turn(db, user_id, conversation_id, body.message, _ignore)
+        return JSONResponse(
+            ChatOut(conversation_id=conversation_id, offline=True, notice=OFFLINE_NOTICE, **answer).model_dump(mode="json")
+        )
+    turn, failure = await _model_turn(settings, db, user_id, conversation_id, body.message, _ignore)
+    if failure is not None:
+        headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else None
+        return JSONResponse(
+            {"detail": _failure_message(failure, turn), "code": failure.code, "conversation_id": conversation_id,
+             "actions": turn.actions},
+            status_code=failure.status,
+            headers=headers,
+        )
+    return JSONResponse(
+        ChatOut(reply=turn.reply, actions=turn.actions, conversation_id=conversation_id, offline=False).model_dump(mode="json")
+    )
+
+
+@router.get("/conversations", response_model=list[ConversationOut], responses={401: {"description": "Not signed in"}})
+def get_conversations(principal: PrincipalDep, db: DbDep) -> list[ConversationOut]:
+    """Your conversations with the assistant, most recently active first."""
     with db() as session:
-        reply, actions = respond(session, principal.user_id, body.message)
-    return ChatOut(reply=reply, actions=actions)
+        return [ConversationOut.model_validate(c) for c in list_conversations(session, principal.user_id)]
+
+
+@router.get(
+    "/conversations/{conversation_id}/messages",
+    response_model=list[MessageOut],
+    responses={401: {"description": "Not signed in"}, 404: {"description": "No such conversation of yours"}},
+)
+def get_messages(conversation_id: ConversationId, principal: PrincipalDep, db: DbDep) -> list[MessageOut]:
+    """A conversation's messages, oldest first; another user's conversation is 404."""
+    with db() as session:
+        try:
+            return [MessageOut.model_validate(m) for m in list_messages(session, principal.user_id, conversation_id)]
+        except ConversationNotFound:
+            raise _not_found() from None

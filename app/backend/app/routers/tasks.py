@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Row, and_, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..deps import DbDep, PrincipalDep
+from ..deps import AsyncDbDep, PrincipalDep
 from ..models import ID_MAX, Task
 from ..schemas import TaskCreate, TaskOut, TaskUpdate
 
@@ -18,6 +18,7 @@ TaskId = Annotated[int, Path(ge=1, le=ID_MAX, description="A task id from GET /t
 _RESPONSES: dict[int | str, dict[str, Any]] = {401: {"description": "Not signed in"}, 404: {"description": "No such task of yours"}}
 
 
+# The offline assistant (app/chat.py) works on ORM tasks in its own sync session.
 def list_user_tasks(db: Session, user_id: int, completed: bool | None = None) -> list[Task]:
     query = select(Task).where(Task.user_id == user_id)
     if completed is not None:
@@ -31,53 +32,74 @@ def get_user_task(db: Session, user_id: int, task_id: int) -> Task | None:
     return db.scalar(select(Task).where(Task.id == task_id, Task.user_id == user_id))
 
 
-def _owned(db: Session, user_id: int, task_id: int) -> Task:
-    task = get_user_task(db, user_id, task_id)
-    if task is None:
+# The routes read and write columns, not ORM objects: each is one statement on the async engine
+# (autocommit, so no BEGIN/ROLLBACK around it), and the rows go straight to the response model.
+_COLUMNS = (Task.id, Task.title, Task.description, Task.completed, Task.created_at, Task.updated_at)
+
+
+# The reads are built once, so SQLAlchemy finds their compiled form without rebuilding them per request.
+_LIST = select(*_COLUMNS).where(Task.user_id == bindparam("user_id")).order_by(Task.id)
+_LIST_BY_COMPLETED = (
+    select(*_COLUMNS).where(Task.user_id == bindparam("user_id"), Task.completed == bindparam("completed")).order_by(Task.id)
+)
+_ONE = select(*_COLUMNS).where(Task.id == bindparam("task_id"), Task.user_id == bindparam("user_id"))
+
+
+def _mine(user_id: int, task_id: int) -> ColumnElement[bool]:
+    return and_(Task.id == task_id, Task.user_id == user_id)
+
+
+def _found(row: Row[Any] | None) -> Row[Any]:
+    if row is None:
         raise HTTPException(status_code=404, detail="Task not found")
-    return task
+    return row
 
 
 @router.get("", response_model=list[TaskOut], responses=_RESPONSES)
-def list_tasks(
+async def list_tasks(
     principal: PrincipalDep,
-    db: DbDep,
+    engine: AsyncDbDep,
     completed: Annotated[bool | None, Query(description="Only completed (true) or open (false) tasks")] = None,
-) -> list[Task]:
-    with db() as session:
-        return list_user_tasks(session, principal.user_id, completed)
+) -> Any:
+    params: dict[str, Any] = {"user_id": principal.user_id}
+    if completed is not None:
+        params["completed"] = completed
+    async with engine.connect() as conn:
+        return (await conn.execute(_LIST if completed is None else _LIST_BY_COMPLETED, params)).all()
 
 
 @router.post("", response_model=TaskOut, status_code=status.HTTP_201_CREATED, responses=_RESPONSES)
-def create_task(body: TaskCreate, principal: PrincipalDep, db: DbDep) -> Task:
-    with db() as session:
-        task = Task(user_id=principal.user_id, title=body.title, description=body.description, completed=False)
-        session.add(task)
-        session.commit()
-        return task
+async def create_task(body: TaskCreate, principal: PrincipalDep, engine: AsyncDbDep) -> Any:
+    values = {"user_id": principal.user_id, "title": body.title, "description": body.description, "completed": False}
+    async with engine.connect() as conn:
+        return (await conn.execute(insert(Task).values(values).returning(*_COLUMNS))).one()
 
 
 @router.get("/{task_id}", response_model=TaskOut, responses=_RESPONSES)
-def get_task(task_id: TaskId, principal: PrincipalDep, db: DbDep) -> Task:
-    with db() as session:
-        return _owned(session, principal.user_id, task_id)
+async def get_task(task_id: TaskId, principal: PrincipalDep, engine: AsyncDbDep) -> Any:
+    async with engine.connect() as conn:
+        return _found((await conn.execute(_ONE, {"user_id": principal.user_id, "task_id": task_id})).first())
 
 
 @router.put("/{task_id}", response_model=TaskOut, responses=_RESPONSES)
-def update_task(task_id: TaskId, body: TaskUpdate, principal: PrincipalDep, db: DbDep) -> Task:
-    with db() as session:
-        task = _owned(session, principal.user_id, task_id)
-        for key, value in body.model_dump(exclude_unset=True).items():
-            setattr(task, key, value)
-        session.commit()
-        return task
+async def update_task(task_id: TaskId, body: TaskUpdate, principal: PrincipalDep, engine: AsyncDbDep) -> Any:
+    changes = body.model_dump(exclude_unset=True)
+    # As with the ORM before: updated_at moves only when a value really changes.
+    changed = or_(*(getattr(Task, key).is_distinct_from(value) for key, value in changes.items()))
+    statement = (
+        update(Task)
+        .where(_mine(principal.user_id, task_id))
+        .values({**changes, "updated_at": case((changed, func.now()), else_=Task.updated_at)})
+        .returning(*_COLUMNS)
+    )
+    async with engine.connect() as conn:
+        return _found((await conn.execute(statement)).first())
 
 
 @router.delete(
     "/{task_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response, responses=_RESPONSES
 )
-def delete_task(task_id: TaskId, principal: PrincipalDep, db: DbDep) -> Response:
-    with db() as session:
-        session.delete(_owned(session, principal.user_id, task_id))
-        session.commit()
+async def delete_task(task_id: TaskId, principal: PrincipalDep, engine: AsyncDbDep) -> Response:
+    async with engine.connect() as conn:
+        _found((await conn.execute(delete(Task).where(_mine(principal.user_id, task_id)).returning(Task.id))).first())
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,431 @@
+"""The assistant with a model: the real `openai` SDK against a scripted OpenAI-compatible server, tool calls
+through the real MCP server process on the real database, answers streamed as server-sent events.
+
+Each script names the real model behaviour it stands for."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from assistant_support import (
+    API_KEY, McpServer, app_client, model_settings, names, one, parse_sse, run_mcp_server, stream_chat,
+)
+from conftest import Account, sign_up
+from fake_model import Failure, FakeModel, call, serve_fake_model, text, tools
+from fastapi.testclient import TestClient
+
+from app.config import Settings
+
+TOOL_NAMES = {"add_task", "list_tasks", "complete_task", "reopen_task", "update_task", "delete_task"}
+
+
+@pytest.fixture(scope="module")
+def fake_server() -> Iterator[FakeModel]:
+    with serve_fake_model() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake(fake_server: FakeModel) -> Iterator[FakeModel]:
+    """The fake model; after each test every scripted turn must have been asked for, and nothing more."""
+    fake_server.play()
+    yield fake_server
+    assert not fake_server.unexpected, fake_server.unexpected
+    assert fake_server.script == [], f"scripted turns never requested: {fake_server.script}"
+
+
+@pytest.fixture(scope="module")
+def mcp(client: TestClient) -> Iterator[McpServer]:
+    # `client` has created the tables; the MCP server only reads and writes them.
+    with run_mcp_server(os.environ["DATABASE_URL"]) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def ai(app_settings: Settings, fake_server: FakeModel, mcp: McpServer) -> Iterator[TestClient]:
+    """The app with a model provider configured: the fake model, the real MCP server."""
+    with app_client(model_settings(app_settings, fake_server.url, mcp.url, max_conversation_history=4)) as c:
+        yield c
+
+
+@pytest.fixture
+def alice(ai: TestClient, api: str) -> Account:
+    return sign_up(ai, api, name="Alice")
+
+
+@pytest.fixture
+def bob(ai: TestClient, api: str) -> Account:
+    return sign_up(ai, api, name="Bob")
+
+
+def task_list(client: TestClient, api: str, account: Account) -> list[dict[str, Any]]:
+    res = client.get(f"{api}/tasks", headers=account.headers)
+    assert res.status_code == 200
+    return res.json()
+
+
+def tool_messages(request: dict[str, Any]) -> list[str]:
+    return [m["content"] for m in request["messages"] if m["role"] == "tool"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The agent loop
+
+
+def test_a_streamed_tool_call_adds_the_task_through_mcp_and_the_answer_streams(
+    ai: TestClient, api: str, fake: FakeModel, alice: Account
+) -> None:
+    fake.play(
+        # OpenAI's streamed tool call: name in the first delta, the arguments JSON split over several.
+        tools(call("add_task", {"title": "buy milk"}, pieces=5)),
+        # Then the final answer in text deltas, after the tool result was sent back.
+        text("Added “buy milk” to your list."),
+    )
+    events = stream_chat(ai, api, alice.headers, "please add buy milk")
+
+    assert names(events)[:5] == ["start", "tool_call", "tool_result", "tasks_changed", "delta"]
+    assert names(events)[-1] == "done"
+    start = one(events, "start")
+    assert start["offline"] is False and start["model"] == "fake-model"
+    assert one(events, "tool_call")["name"] == "add_task"
+    assert one(events, "tool_call")["arguments"] == {"title": "buy milk"}
+    result = one(events, "tool_result")
+    assert result["ok"] is True and "buy milk" in result["summary"]
+    assert "".join(e.data["text"] for e in events if e.name == "delta") == "Added “buy milk” to your list."
+
+    [task] = task_list(ai, api, alice)
+    assert task["title"] == "buy milk" and task["completed"] is False
+    done = one(events, "done")
+    assert done["reply"] == "Added “buy milk” to your list."
+    assert done["actions"] == [{"tool": "add_task", "task_id": task["id"], "title": "buy milk"}]
+    assert done["conversation_id"] == start["conversation_id"]
+
+    # What the model was sent: the MCP server's six tools with their own JSON Schemas, the bounds, the key.
+    first, second = fake.requests
+    assert first["model"] == "fake-model" and first["stream"] is True and first["max_tokens"] == 1024
+    assert {t["function"]["name"] for t in first["tools"]} == TOOL_NAMES
+    add = next(t["function"] for t in first["tools"] if t["function"]["name"] == "add_task")
+    assert add["parameters"]["required"] == ["title"] and add["parameters"]["additionalProperties"] is False
+    assert "user_id" not in json.dumps(first["tools"])
+    assert fake.headers[0]["authorization"] == f"Bearer {API_KEY}"
+    assert first["messages"][0]["role"] == "system" and first["messages"][-1] == {"role": "user", "content": "please add buy milk"}
+    # The second request carries the call the model made and the MCP server's result.
+    assistant = second["messages"][-2]
+    assert assistant["tool_calls"][0]["function"] == {"name": "add_task", "arguments": '{"title": "buy milk"}'}
+    assert json.loads(tool_messages(second)[0])["id"] == task["id"]
+
+
+def test_without_event_stream_the_answer_is_todays_json_shape(ai: TestClient, api: str, fake: FakeModel, alice: Account) -> None:
+    fake.play(
+        # A model that says something before calling a tool, as GPT-4o often does.
+        tools(call("add_task", {"title": "water plants", "description": "the ferns"}), text="Sure, adding it."),
+        text("Done."),
+    )
+    res = ai.post(f"{api}/chat", headers=alice.headers, json={"message": "add water plants"})
+    assert res.status_code == 200, res.text
+    body = res.json()
+    [task] = task_list(ai, api, alice)
+    assert task["description"] == "the ferns"
+    assert body["actions"] == [{"tool": "add_task", "task_id": task["id"], "title": "water plants"}]
+    assert body["reply"] == "Sure, adding it.\n\nDone."
+    assert body["offline"] is False and isinstance(body["conversation_id"], int)
+
+
+def test_several_rounds_of_tools_then_an_answer(ai: TestClient, api: str, fake: FakeModel, alice: Account) -> None:
+    made = ai.post(f"{api}/tasks", headers=alice.headers, json={"title": "call mum"}).json()
+    fake.play(
+        # A model that looks first, then acts on what it found: two tool rounds.
+        tools(call("list_tasks", {})),
+        tools(call("complete_task", {"task_id": made["id"]})),
+        text("Marked “call mum” as done."),
+    )
+    events = stream_chat(ai, api, alice.headers, "I called mum")
+    assert [e.data["name"] for e in events if e.name == "tool_result"] == ["list_tasks", "complete_task"]
+    # Listing changes nothing; completing does.
+    assert [e.data["tool"] for e in events if e.name == "tasks_changed"] == ["complete_task"]
+    assert json.loads(tool_messages(fake.requests[1])[0])["count"] == 1
+    assert task_list(ai, api, alice)[0]["completed"] is True
+    assert [a["tool"] for a in one(events, "done")["actions"]] == ["list_tasks", "complete_task"]
+
+
+def test_the_tool_rounds_are_bounded(
+    app_settings: Settings, api: str, fake: FakeModel, mcp: McpServer
+) -> None:
+    with app_client(model_settings(app_settings, fake.url, mcp.url, max_tool_rounds=2)) as c:
+        user = sign_up(c, api)
+        # A model stuck in a loop, calling list_tasks again and again.
+        fake.play(tools(call("list_tasks", {})), tools(call("list_tasks", {})), tools(call("list_tasks", {})))
+        events = stream_chat(c, api, user.headers, "what's up")
+    error = one(events, "error")
+    assert error["code"] == "too_many_tool_rounds" and "2" in error["message"]
+    assert len(fake.requests) == 3 and "done" not in names(events)
+
+
+# ---------------------------------------------------------------------------------------------
+# Identity: the model never chooses the user
+
+
+def test_one_users_chat_cannot_see_or_change_another_users_tasks(
+    ai: TestClient, api: str, fake: FakeModel, alice: Account, bob: Account
+) -> None:
+    alices = ai.post(f"{api}/tasks", headers=alice.headers, json={"title": "alice's secret"}).json()
+    fake.play(
+        # A model (or a prompt injection) trying everything: list, act on someone else's id, name a user.
+        tools(
+            call("list_tasks", {}),
+            call("complete_task", {"task_id": alices["id"]}),
+            call("delete_task", {"task_id": alices["id"]}),
+            call("add_task", {"title": "planted", "user_id": alice.id}),
+        ),
+        text("I could not find that task."),
+    )
+    events = stream_chat(ai, api, bob.headers, f"complete task {alices['id']}")
+    results = [e.data for e in events if e.name == "tool_result"]
+    assert [r["ok"] for r in results] == [True, False, False, False]
+    assert results[0]["summary"] == "0 task(s)"
+    assert "not found" in results[1]["summary"] and "not found" in results[2]["summary"]
+    listed, completed, deleted, planted = tool_messages(fake.requests[1])
+    assert json.loads(listed)["count"] == 0 and "alice's secret" not in listed
+    assert "user_id" in planted and "Extra inputs are not permitted" in planted
+    assert "tasks_changed" not in names(events)
+    assert task_list(ai, api, alice) == [ai.get(f"{api}/tasks/{alices['id']}", headers=alice.headers).json()]
+    assert task_list(ai, api, alice)[0]["completed"] is False
+    assert task_list(ai, api, bob) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Conversations
+
+
+def test_a_conversation_sends_its_stored_history_capped(
+    ai: TestClient, api: str, fake: FakeModel, alice: Account
+) -> None:
+    # Plain chat turns, no tools: what a model does with "hello".
+    fake.play(text("Hi!"), text("Two."), text("Three."), text("Four."))
+    first = one(stream_chat(ai, api, alice.headers, "hello"), "done")
+    cid = first["conversation_id"]
+    stream_chat(ai, api, alice.headers, "second", conversation_id=cid)
+    sent = fake.requests[1]["messages"]
+    assert [(m["role"], m["content"]) for m in sent] == [
+        ("system", sent[0]["content"]), ("user", "hello"), ("assistant", "Hi!"), ("user", "second"),
+    ]
+    stream_chat(ai, api, alice.headers, "third", conversation_id=cid)
+    stream_chat(ai, api, alice.headers, "fourth", conversation_id=cid)
+    # MAX_CONVERSATION_HISTORY is 4 here: of the six stored messages only the last four go back.
+    assert [(m["role"], m["content"]) for m in fake.requests[3]["messages"][1:]] == [
+        ("user", "second"), ("assistant", "Two."), ("user", "third"), ("assistant", "Three."), ("user", "fourth"),
+    ]
+
+    listed = ai.get(f"{api}/conversations", headers=alice.headers).json()
+    assert [(c["id"], c["title"]) for c in listed] == [(cid, "hello")]
+    messages = ai.get(f"{api}/conversations/{cid}/messages", headers=alice.headers).json()
+    assert [(m["role"], m["content"]) for m in messages] == [
+        ("user", "hello"), ("assistant", "Hi!"), ("user", "second"), ("assistant", "Two."),
+        ("user", "third"), ("assistant", "Three."), ("user", "fourth"), ("assistant", "Four."),
+    ]
+    assert all(m["offline"] is False and m["error"] is None for m in messages)
+
+
+def test_another_users_conversation_is_404(ai: TestClient, api: str, fake: FakeModel, alice: Account, bob: Account) -> None:
+    fake.play(text("Hi Alice."))
+    cid = one(stream_chat(ai, api, alice.headers, "hello"), "done")["conversation_id"]
+    for accept in ("application/json", "text/event-stream"):
+        res = ai.post(f"{api}/chat", headers={**bob.headers, "Accept": accept}, json={"message": "hi", "conversation_id": cid})
+        assert res.status_code == 404 and res.json() == {"detail": "Conversation not found"}
+    assert ai.get(f"{api}/conversations/{cid}/messages", headers=bob.headers).status_code == 404
+    assert ai.get(f"{api}/conversations", headers=bob.headers).json() == []
+    assert ai.get(f"{api}/conversations/{cid + 1000}/messages", headers=alice.headers).status_code == 404
+    # Bob's attempts reached no model and wrote nothing into Alice's conversation.
+    assert len(fake.requests) == 1
+    assert len(ai.get(f"{api}/conversations/{cid}/messages", headers=alice.headers).json()) == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Failures: each is told to the user, and a task action either happened and is reported or did not happen
+
+
+def test_malformed_tool_arguments_are_sent_back_to_the_model_not_to_mcp(
+    ai: TestClient, api: str, fake: FakeModel, alice: Account
+) -> None:
+    fake.play(
+        # A small local model cutting its JSON short (Ollama/llama3 does this).
+        tools(call("add_task", '{"title": "buy milk"')),
+        text("Sorry, I could not add that task."),
+    )
+    events = stream_chat(ai, api, alice.headers, "add buy milk")
+    result = one(events, "tool_result")
+    assert result["ok"] is False and "not valid JSON" in result["summary"]
+    assert one(events, "tool_call")["arguments"] == '{"title": "buy milk"'
+    [told] = tool_messages(fake.requests[1])
+    assert "not valid JSON" in told
+    # Malformed arguments are not echoed back to the provider in the history.
+    assert fake.requests[1]["messages"][-2]["tool_calls"][0]["function"]["arguments"] == "{}"
+    assert task_list(ai, api, alice) == [] and "tasks_changed" not in names(events)
+    assert one(events, "done")["actions"] == []
+
+
+def test_a_call_to_an_unknown_tool_is_refused_without_reaching_mcp(
+    ai: TestClient, api: str, fake: FakeModel, alice: Account
+) -> None:
+    fake.play(
+        # A model inventing a tool it was never offered.
+        tools(call("drop_all_tasks", {})),
+        text("I can't do that."),
+    )
+    events = stream_chat(ai, api, alice.headers, "remove everything")
+    result = one(events, "tool_result")
+    assert result["ok"] is False and "no tool named 'drop_all_tasks'" in result["summary"]
+    assert "add_task" in tool_messages(fake.requests[1])[0]
+    assert one(events, "done")["reply"] == "I can't do that."
+
+
+def test_a_tool_error_reaches_the_model_and_the_user(ai: TestClient, api: str, fake: FakeModel, alice: Account) -> None:
+    fake.play(
+        # The model completing a task id that does not exist: the MCP server answers isError.
+        tools(call("complete_task", {"task_id": 2_000_000_000})),
+        text("There is no task 2000000000."),
+    )
+    events = stream_chat(ai, api, alice.headers, "complete task 2000000000")
+    result = one(events, "tool_result")
+    assert result["ok"] is False and "Task 2000000000 not found" in result["summary"]
+    assert "Task 2000000000 not found" in tool_messages(fake.requests[1])[0]
+    assert "tasks_changed" not in names(events) and one(events, "done")["actions"] == []
+
+
+def test_model_timeout_is_reported_and_nothing_is_done(
+    app_settings: Settings, api: str, fake: FakeModel, mcp: McpServer
+) -> None:
+    with app_client(model_settings(app_settings, fake.url, mcp.url, chat_timeout_seconds=1)) as c:
+        user = sign_up(c, api)
+        # A provider that takes longer than CHAT_TIMEOUT_SECONDS to answer at all (a cold Ollama model).
+        fake.play(text("too late", delay=3))
+        events = stream_chat(c, api, user.headers, "add task x")
+        error = one(events, "error")
+        assert error["code"] == "timeout" and "1 s" in error["message"] and error["actions"] == []
+        assert "done" not in names(events) and "delta" not in names(events)
+        fake.play(text("too late", delay=3))
+        res = c.post(f"{api}/chat", headers=user.headers, json={"message": "add task x"})
+        assert res.status_code == 504 and res.json()["code"] == "timeout"
+        assert task_list(c, api, user) == []
+
+
+def test_rate_limit_says_when_to_retry_and_is_not_retried_silently(
+    ai: TestClient, api: str, fake: FakeModel, alice: Account
+) -> None:
+    limited = Failure(
+        429,
+        "Rate limit reached for fake-model in organization org-test on requests per min (RPM): Limit 3, Used 3, "
+        "Requested 1. Please try again in 20s.",
+        "requests",
+        "rate_limit_exceeded",
+        headers={"Retry-After": "20"},
+    )
+    # OpenAI's 429 answer to a request over the per-minute limit.
+    fake.play(limited)
+    error = one(stream_chat(ai, api, alice.headers, "hi"), "error")
+    assert error["code"] == "rate_limited" and error["retry_after"] == 20 and "20 s" in error["message"]
+    fake.play(limited)
+    res = ai.post(f"{api}/chat", headers=alice.headers, json={"message": "hi"})
+    assert res.status_code == 429 and res.headers["retry-after"] == "20" and res.json()["code"] == "rate_limited"
+    assert len(fake.requests) == 1
+
+
+def test_a_provider_5xx_is_an_error_not_an_offline_answer(
+    ai: TestClient, api: str, fake: FakeModel, alice: Account
+) -> None:
+    # OpenAI's 503 while overloaded.
+    fake.play(Failure(503, "The engine is currently overloaded, please try again later.", "server_error"))
+    events = stream_chat(ai, api, alice.headers, "list my tasks")
+    error = one(events, "error")
+    assert error["code"] == "provider_error" and "503" in error["message"] and "overloaded" in error["message"]
+    assert "delta" not in names(events) and one(events, "start")["offline"] is False
+    # OpenAI's 500 on an internal failure, as JSON: 502 to the browser, and no rule-based reply in its place.
+    fake.play(Failure(500, "The server had an error while processing your request. Sorry about that!", "server_error"))
+    res = ai.post(f"{api}/chat", headers=alice.headers, json={"message": "list my tasks"})
+    assert res.status_code == 502 and "reply" not in res.json() and "500" in res.json()["detail"]
+    messages = ai.get(f"{api}/conversations/{res.json()['conversation_id']}/messages", headers=alice.headers).json()
+    assert [m["error"] for m in messages] == [None, "provider_error"]
+
+
+def test_a_failure_after_a_tool_ran_reports_what_was_done(ai: TestClient, api: str, fake: FakeModel, alice: Account) -> None:
+    fake.play(
+        tools(call("add_task", {"title": "pay rent"})),
+        # The provider failing on the follow-up request, after the task was added.
+        Failure(500, "The server had an error while processing your request. Sorry about that!", "server_error"),
+    )
+    events = stream_chat(ai, api, alice.headers, "add pay rent")
+    [task] = task_list(ai, api, alice)
+    assert "tasks_changed" in names(events)
+    error = one(events, "error")
+    assert error["actions"] == [{"tool": "add_task", "task_id": task["id"], "title": "pay rent"}]
+    assert f"add_task #{task['id']}" in error["message"]
+
+
+def test_a_refused_key_is_logged_without_the_key(ai: TestClient, api: str, fake: FakeModel, alice: Account) -> None:
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("taskflow")
+    logger.addHandler(handler)
+    try:
+        # OpenAI's 401 echoes the key it got (masked); this one echoes it whole, which is harsher.
+        fake.play(Failure(401, f"Incorrect API key provided: {API_KEY}.", "invalid_request_error", "invalid_api_key"))
+        error = one(stream_chat(ai, api, alice.headers, "hi"), "error")
+    finally:
+        logger.removeHandler(handler)
+    assert error["code"] == "provider_auth" and API_KEY not in json.dumps(error)
+    logged = "\n".join(seen)
+    assert "model call failed" in logged and "401" in logged and "Incorrect API key provided: ***" in logged
+    assert API_KEY not in logged
+
+
+def test_an_unreachable_mcp_server_is_an_error_and_nothing_is_asked_of_the_model(
+    app_settings: Settings, api: str, fake: FakeModel
+) -> None:
+    with app_client(model_settings(app_settings, fake.url, "http://127.0.0.1:1/mcp")) as c:
+        user = sign_up(c, api)
+        error = one(stream_chat(c, api, user.headers, "add task x"), "error")
+    assert error["code"] == "tools_unavailable" and fake.requests == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Offline
+
+
+def test_offline_assistant_says_so_in_the_stream(client: TestClient, api: str, user: Account) -> None:
+    events = parse_sse(
+        client.post(
+            f"{api}/chat", headers={**user.headers, "Accept": "text/event-stream"}, json={"message": "add task buy bread"}
+        ).text
+    )
+    assert names(events) == ["start", "tasks_changed", "delta", "done"]
+    assert one(events, "start")["offline"] is True and "Offline assistant" in one(events, "start")["notice"]
+    done = one(events, "done")
+    assert done["offline"] is True and done["actions"][0]["tool"] == "add_task" and done["reply"].startswith("Added task")
+    stored = client.get(f"{api}/conversations/{done['conversation_id']}/messages", headers=user.headers).json()
+    assert [(m["role"], m["offline"]) for m in stored] == [("user", True), ("assistant", True)]
+
+
+def test_an_answer_cut_at_max_tokens_is_marked_truncated(ai: TestClient, api: str, fake: FakeModel, alice: Account) -> None:
+    # A model that hit max_tokens mid-sentence: finish_reason "length".
+    fake.play(text("Here is a very long", finish_reason="length"))
+    done = one(stream_chat(ai, api, alice.headers, "tell me everything"), "done")
+    assert done["truncated"] is True and done["reply"] == "Here is a very long"
+
+
+def test_a_provider_without_the_mcp_secret_starts_but_every_message_says_what_is_missing(
+    app_settings: Settings, api: str, fake: FakeModel, mcp: McpServer
+) -> None:
+    # An OPENAI_API_KEY given to a deployment that does not pass MCP_SHARED_SECRET to the backend yet.
+    with app_client(model_settings(app_settings, fake.url, mcp.url, mcp_shared_secret="")) as c:
+        user = sign_up(c, api)
+        error = one(stream_chat(c, api, user.headers, "add task x"), "error")
+        res = c.post(f"{api}/chat", headers=user.headers, json={"message": "add task x"})
+    assert error["code"] == "misconfigured" and "MCP_SHARED_SECRET" in error["message"]
+    assert res.status_code == 502 and res.json()["code"] == "misconfigured"
+    assert fake.requests == []
