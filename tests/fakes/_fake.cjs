@@ -57,7 +57,9 @@ function update(fn) {
 
 /** Appends this call to the log the tests assert on. */
 function record(tool, args) {
-  fs.appendFileSync(`${STATE}.calls`, `${JSON.stringify({ tool, args })}\n`);
+  // DOCKER_HOST is recorded with the call: it says which daemon a docker command talked to.
+  const dockerHost = tool === 'docker' && process.env.DOCKER_HOST ? { dockerHost: process.env.DOCKER_HOST } : {};
+  fs.appendFileSync(`${STATE}.calls`, `${JSON.stringify({ tool, args, ...dockerHost })}\n`);
   // While it runs, each fake leaves its PID here, so a test can see a CLI the toolkit left behind.
   const live = `${STATE}.live`;
   fs.mkdirSync(live, { recursive: true });
@@ -73,6 +75,11 @@ function record(tool, args) {
     const argv = [...args];
     process.on('exit', () => fs.appendFileSync(`${STATE}.timing`, `${JSON.stringify({ tool, args: argv, start, end: Date.now() })}\n`));
   }
+}
+
+/** A minikube profile's node address: fixed at start, 192.168.49.2 for a profile made by a test. */
+function profileIp(p) {
+  return p.ip ?? '192.168.49.2';
 }
 
 function unsupported(tool, args) {
@@ -133,4 +140,4 @@ function clusterOf(state, context) {
   return { kind, running: kind === 'minikube' ? c.host === 'Running' : c.running, images: c.images };
 }
 
-module.exports = { read, update, record, unsupported, out, fail, takeOption, takeAll, takeFlag, clusterOf, sleep, withLock, STATE };
+module.exports = { profileIp, read, update, record, unsupported, out, fail, takeOption, takeAll, takeFlag, clusterOf, sleep, withLock, STATE };
