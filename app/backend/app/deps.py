@@ -102,12 +102,15 @@ _PRINCIPAL = select(User.id, User.email, User.name).join(AuthSession, AuthSessio
 
 
 async def get_claims(
-    settings: SettingsDep,
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> TokenClaims:
     token = bearer_token(credentials)
     if token is None:
         raise unauthorized("Not authenticated")
+    # The settings straight from the app, not through get_settings: every authenticated request passes
+    # here, and each dependency FastAPI resolves costs more than the attribute lookup.
+    settings: Settings = request.app.state.settings
     try:
         return decode_token(token, secret=settings.auth_secret, expected_type="access")
     except TokenError as exc:
