@@ -81,7 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await asyncio.wait_for(task, timeout=settings.db_connect_timeout_seconds + 5)
             engine.dispose()
             await async_engine.dispose()
-            await read_pool.close()
+            # The app's pool, not the one built above: a test may have swapped in its own.
+            await app.state.read_pool.close()
             log.info("stopped")
 
     app = FastAPI(
