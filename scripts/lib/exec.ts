@@ -52,6 +52,11 @@ function track(child: ChildProcess): void {
   child.once('error', () => live.delete(child));
 }
 
+/** True once Ctrl+C (or SIGTERM) has been passed on: a child that ends now was stopped, not failed. */
+export function interruptRequested(): boolean {
+  return interrupted;
+}
+
 /** The commands still running, for the message shown while they stop. */
 export function runningChildren(): string[] {
   return [...live].map((c) => `${c.spawnfile} (pid ${c.pid})`);

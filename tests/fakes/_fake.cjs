@@ -60,10 +60,11 @@ function record(tool, args) {
   // DOCKER_HOST is recorded with the call: it says which daemon a docker command talked to.
   const dockerHost = tool === 'docker' && process.env.DOCKER_HOST ? { dockerHost: process.env.DOCKER_HOST } : {};
   fs.appendFileSync(`${STATE}.calls`, `${JSON.stringify({ tool, args, ...dockerHost })}\n`);
-  // While it runs, each fake leaves its PID here, so a test can see a CLI the toolkit left behind.
+  // While it runs, each fake leaves its PID here, with its call, so a test can see a CLI the
+  // toolkit left behind, and tell a long-running watch from a log follower.
   const live = `${STATE}.live`;
   fs.mkdirSync(live, { recursive: true });
-  fs.writeFileSync(`${live}/${process.pid}`, tool);
+  fs.writeFileSync(`${live}/${process.pid}`, JSON.stringify({ tool, args }));
   process.on('exit', () => fs.rmSync(`${live}/${process.pid}`, { force: true }));
   // Benchmarks only: FAKE_CLI_LATENCY_MS stands for a real CLI's start-up and API round trip
   // (each minikube call takes 0.5–2 s on a real machine), and each call's start and end are kept

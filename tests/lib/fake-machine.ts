@@ -67,6 +67,10 @@ export type FakeState = {
     pvcs: Record<string, Record<string, string[]>>;
     deployments: Record<string, Record<string, Record<string, { replicas: number }>>>;
     metricsApi?: boolean;
+    /** Bump it to make the API server end every open watch (its request timeout): `get --watch` exits 0, silently. */
+    closeWatches?: number;
+    /** RBAC allows listing pods but not watching them: `get --watch` prints the list, then fails Forbidden. */
+    watchForbidden?: boolean;
     objects: Record<string, Record<string, unknown[]>>;
     pvcPhase?: string;
     secrets?: Record<string, Record<string, Record<string, Record<string, string>>>>;
@@ -196,6 +200,18 @@ export class FakeMachine {
       }
     };
     return existsSync(dir) ? readdirSync(dir).map(Number).filter(alive) : [];
+  }
+
+  /** The calls of the fake CLIs still running, with their PIDs. */
+  liveCalls(): (Call & { pid: number })[] {
+    const dir = `${this.statePath}.live`;
+    return this.liveProcesses().flatMap((pid) => {
+      try {
+        return [{ pid, ...(JSON.parse(readFileSync(`${dir}/${pid}`, 'utf8')) as Call) }];
+      } catch {
+        return []; // it exited between the two reads
+      }
+    });
   }
 
   clearCalls(): void {
