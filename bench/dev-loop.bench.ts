@@ -1,6 +1,7 @@
-// The dev loop against the fake CLIs: from saving a backend file to "ready" (rebuilt, loaded,
-// rolled, pods ready), and the process calls one cycle makes. Beside it, its baseline from the
-// same run: the same edit followed by a `setup` rerun, what one does without dev. Each with instant
+// The dev loop against the fake CLIs: from saving a backend file to "ready" (rebuilt in the node's
+// daemon on minikube's default docker runtime, rolled, pods ready), and the process calls one
+// cycle makes. Beside it, its baseline from the same run: the same edit followed by a `setup` rerun,
+// what one does without dev. Each with instant
 // fakes (the toolkit's own time) and with every fake call taking FAKE_CLI_LATENCY_MS, as a real
 // CLI does. dev runs with --no-port-forward: the fakes have no pods to answer through a tunnel.
 import { appendFileSync } from 'node:fs';

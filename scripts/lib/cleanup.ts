@@ -77,7 +77,9 @@ export async function runCleanup(sn: Session, opts: CleanupOptions): Promise<num
       await ui.step('images', async () => {
         const lists = await Promise.all(Object.keys(sn.config.app.components).map((c) => t.docker.listImages(imageRepository(sn.config, c))));
         const refs = lists.flat();
-        if (refs.length === 0) return { status: 'skipped', detail: `no ${sn.config.app.name} images in local Docker` };
+        // On minikube's docker runtime setup builds in the node's own daemon: those images went with the profile.
+        const inNode = s.TASKFLOW_DRIVER === 'minikube' ? " (images built in minikube's Docker daemon went with the profile)" : '';
+        if (refs.length === 0) return { status: 'skipped', detail: `no ${sn.config.app.name} images in local Docker${inNode}` };
         for (const ref of refs) await t.docker.removeImage(ref);
         return { status: 'done', detail: `${sn.dryRun ? 'would remove' : 'removed'} ${refs.join(', ')}` };
       });

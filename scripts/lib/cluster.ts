@@ -29,6 +29,19 @@ export type AccessInfo = {
 /** Service ports of the LoadBalancer components, by component. */
 export type LoadBalancerPorts = Record<string, number>;
 
+/**
+ * Where setup builds images so the cluster can run them, read once the cluster runs.
+ * `daemon`: straight into the cluster's own Docker daemon (minikube's docker runtime, through
+ *   `minikube docker-env`), so the build is the delivery and "in the cluster" means "in that
+ *   daemon"; `host`: on the host's Docker, then loadImage (kind, minikube on containerd or cri-o,
+ *   multi-node minikube) or nothing more (Docker Desktop shares the host's images);
+ * `undecided`: the cluster does not run yet (a dry run before the first start), so it cannot be asked.
+ */
+export type ImageRoute =
+  | { via: 'daemon'; env: Record<string, string>; where: string; why: string }
+  | { via: 'host'; why: string }
+  | { via: 'undecided'; why: string };
+
 export interface ClusterDriver {
   readonly driver: Driver;
   /** The kube context this cluster writes to kubeconfig. */
@@ -53,6 +66,8 @@ export interface ClusterDriver {
   readonly sharesDockerImages: boolean;
   /** Puts a locally built image into the cluster's runtime, and checks it arrived. */
   loadImage(image: string, logFile?: string): Promise<void>;
+  /** Where images are built for this cluster (one read on minikube, none elsewhere). */
+  imageRoute(): Promise<ImageRoute>;
   access(ingressHost: string, entryPort: number, loadBalancers?: LoadBalancerPorts): Promise<AccessInfo>;
 }
 
@@ -105,6 +120,31 @@ export class MinikubeCluster implements ClusterDriver {
 
   repairContext() {
     return this.minikube.updateContext(this.profile);
+  }
+
+  /**
+   * With the docker runtime (minikube's default), images are built by the node's own Docker daemon,
+   * as Skaffold does (pkg/skaffold/docker/client.go): the build context goes over, the image never
+   * does, and there is no `minikube image load` to exit 0 on a failed load (kubernetes/minikube#22466
+   * for its exit codes, #21393 for the load). `minikube docker-env` is the read that decides: it
+   * answers only for the docker runtime on a single-node profile, with the same check minikube uses,
+   * and it costs no round of its own, since setup asks it beside `minikube status`. Containerd,
+   * cri-o and multi-node profiles keep the host build and `minikube image load`.
+   */
+  async imageRoute(): Promise<ImageRoute> {
+    const a = await this.minikube.dockerEnv(this.profile);
+    switch (a.kind) {
+      case 'env':
+        return { via: 'daemon', env: a.env, where: `minikube's Docker daemon (${a.env.DOCKER_HOST})`, why: 'docker runtime: built in the node by minikube docker-env' };
+      case 'other-runtime':
+        return { via: 'host', why: `${a.runtime} runtime has no Docker daemon to build in: built on the host and loaded with minikube image load` };
+      case 'multi-node':
+        return { via: 'host', why: 'multi-node profile (each node has its own daemon): built on the host and loaded with minikube image load' };
+      case 'not-running':
+        return { via: 'undecided', why: `decided by minikube docker-env once ${this.profile} runs: its Docker daemon on the docker runtime, else the host and minikube image load` };
+      case 'failed':
+        return { via: 'host', why: `minikube docker-env failed (exit ${a.exitCode}: ${a.message.split('\n')[0]}): built on the host and loaded with minikube image load` };
+    }
   }
 
   /**
@@ -193,6 +233,10 @@ export class KindCluster implements ClusterDriver {
     /* no addon system */
   }
 
+  async imageRoute(): Promise<ImageRoute> {
+    return { via: 'host', why: 'built on the host and loaded with kind load' };
+  }
+
   hasImage(image: string) {
     return this.docker.execIn(`${this.name}-control-plane`, ['crictl', 'inspecti', `docker.io/library/${image}`]);
   }
@@ -274,6 +318,10 @@ export class DockerDesktopCluster implements ClusterDriver {
 
   hasImage(image: string) {
     return this.docker.hasImage(image);
+  }
+
+  async imageRoute(): Promise<ImageRoute> {
+    return { via: 'host', why: "built in Docker's own image store, which the cluster uses" };
   }
 
   async loadImage(): Promise<void> {

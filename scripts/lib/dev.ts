@@ -109,7 +109,6 @@ async function answers(t: Tunnel): Promise<boolean> {
 export async function runDev(sn: Session, opts: DevOptions): Promise<number> {
   const { ui } = sn;
   const s = sn.config.settings;
-  const verb = deliveryVerb(sn);
   const tunnelPlan: TunnelPlan = opts.portForward ? await planPorts(sn, opts.portForward.autoPort) : { skip: '--no-port-forward' };
 
   let stopping = false;
@@ -161,6 +160,7 @@ export async function runDev(sn: Session, opts: DevOptions): Promise<number> {
   if (stopping) return shutDown();
   /** The images the release runs: what each cycle compares the content tags with. */
   let images: ImageRefs = setup.images;
+  const verb = deliveryVerb(sn, setup.route);
 
   // ── port-forward, in this process ────────────────────────────────────────────────────────────
   ui.info('');
@@ -205,15 +205,15 @@ export async function runDev(sn: Session, opts: DevOptions): Promise<number> {
     const release = observeRelease(sn);
     release.catch(() => {}); // a failure surfaces in the rollout, if the cycle gets there
     try {
-      const plans = await observeImages(sn, { skipBuild: false, clusterRunning: true, only: moved.map((m) => m.component) });
+      const plans = await observeImages(sn, { skipBuild: false, clusterRunning: true, route: setup.route, only: moved.map((m) => m.component) });
       // The tag the plan holds is the one built: the files may have moved again since the check above.
       result.components = plans.map((p) => ({ component: p.src.component, tag: p.tag, previous: images[p.src.component]?.tag ?? 'none', built: p.verdict.action === 'build', delivered: p.verdict.action === 'deliver' || (p.verdict.action === 'build' && p.verdict.deliver) }));
       let t = Date.now();
-      await buildImages(sn, plans);
+      await buildImages(sn, plans, setup.route);
       result.buildMs = Date.now() - t;
       stage = 'deliver';
       t = Date.now();
-      await deliverBuilt(sn, plans, true);
+      await deliverBuilt(sn, plans, true, setup.route);
       result.deliverMs = Date.now() - t;
       stage = 'rollout';
       t = Date.now();

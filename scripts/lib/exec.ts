@@ -15,6 +15,8 @@ export type ExecResult = { stdout: string; stderr: string; exitCode: number };
 export type RunOptions = {
   cwd?: string;
   env?: Record<string, string | undefined>;
+  /** Keys of `env` shown before the command where it is printed (verbose, dry run, logs), e.g. DOCKER_HOST. */
+  showEnv?: string[];
   /** Written to the child's stdin (how secrets reach helm: never argv). */
   input?: string;
   /** A non-zero exit is an answer, not a failure: return it instead of throwing. */
@@ -48,6 +50,11 @@ function track(child: ChildProcess): void {
   live.add(child);
   child.once('exit', () => live.delete(child));
   child.once('error', () => live.delete(child));
+}
+
+/** True once Ctrl+C (or SIGTERM) has been passed on: a child that ends now was stopped, not failed. */
+export function interruptRequested(): boolean {
+  return interrupted;
 }
 
 /** The commands still running, for the message shown while they stop. */
@@ -163,7 +170,7 @@ export class Exec {
   }
 
   async run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<ExecResult> {
-    const shown = formatCommand(cmd, args);
+    const shown = [...(opts.showEnv ?? []).filter((k) => opts.env?.[k] !== undefined).map((k) => `${k}=${displayArg(opts.env?.[k] ?? '')} `), formatCommand(cmd, args)].join('');
     const skip = this.settings.dryRun && opts.mutating === true;
     this.history.push({ command: shown, dryRun: skip });
     if (skip) {

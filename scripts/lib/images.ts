@@ -6,7 +6,9 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import type { Config, SettingKey } from './config.ts';
 import { InputError, UserError } from './errors.ts';
+import type { ImageRoute } from './cluster.ts';
 import type { Session } from './session.ts';
+import type { Docker } from './tools/docker.ts';
 import type { StepOutcome } from './ui.ts';
 
 /** One .dockerignore rule, compiled. */
@@ -202,14 +204,47 @@ export type ImageRefs = Record<string, { repository: string; tag: string }>;
 /** One component's image: where it comes from, its reference, and what to do about it. */
 export type ImagePlan = { src: ImageSource; repository: string; tag: string; ref: string; verdict: ImageVerdict };
 
-/** Where the cluster gets images from: its own runtime, or the registry when one is configured. */
-function target(sn: Session, clusterRunning: boolean) {
+/** Where images are built, where they are looked up, and whether a build still needs a delivery. */
+type Target = {
+  registry?: string;
+  where: string;
+  has: (ref: string) => Promise<boolean>;
+  /** The Docker that builds: the host's, or the cluster's own daemon (minikube docker-env). */
+  builder: Docker;
+  /** The builder's store is the one the cluster reads: a build is all it takes. */
+  sharesDocker: boolean;
+  /** A host build not yet delivered is looked for here (absent where the builder is the cluster). */
+  local?: Docker;
+  route: ImageRoute;
+};
+
+/**
+ * Where the cluster gets images from: the registry when one is configured; else the cluster's own
+ * Docker daemon when the route says so (one `docker image ls` there answers every lookup, as one
+ * `minikube image ls` did); else its runtime, fed from the host's Docker.
+ */
+function target(sn: Session, clusterRunning: boolean, route: ImageRoute): Target {
+  const { docker } = sn.tools;
   const registry = sn.config.settings.TASKFLOW_IMAGE_REGISTRY;
+  if (registry) return { registry, where: 'the registry', has: (ref) => docker.inRegistry(ref), builder: docker, sharesDocker: false, local: docker, route };
+  if (route.via === 'daemon') {
+    const daemon = docker.withEnv(route.env);
+    let listed: Promise<Set<string>> | undefined;
+    return {
+      where: 'the cluster',
+      has: async (ref) => (await (listed ??= daemon.images())).has(ref),
+      builder: daemon,
+      sharesDocker: true,
+      route,
+    };
+  }
   return {
-    registry,
-    where: registry ? 'the registry' : 'the cluster',
-    has: (ref: string) => (registry ? sn.tools.docker.inRegistry(ref) : clusterRunning ? sn.cluster.hasImage(ref) : Promise.resolve(false)),
-    sharesDocker: !registry && sn.cluster.sharesDockerImages,
+    where: 'the cluster',
+    has: (ref) => (clusterRunning ? sn.cluster.hasImage(ref) : Promise.resolve(false)),
+    builder: docker,
+    sharesDocker: sn.cluster.sharesDockerImages,
+    local: docker,
+    route,
   };
 }
 
@@ -217,8 +252,8 @@ function target(sn: Session, clusterRunning: boolean) {
  * Reads where each component's image already is and decides, without changing anything. `only`
  * limits it to those components (dev, after an edit to one of them).
  */
-export async function observeImages(sn: Session, opts: { skipBuild: boolean; clusterRunning: boolean; only?: string[] }): Promise<ImagePlan[]> {
-  const at = target(sn, opts.clusterRunning);
+export async function observeImages(sn: Session, opts: { skipBuild: boolean; clusterRunning: boolean; route: Promise<ImageRoute> | ImageRoute; only?: string[] }): Promise<ImagePlan[]> {
+  const at = target(sn, opts.clusterRunning, await opts.route);
   return Promise.all(
     imageSources(sn.config)
       .filter((src) => !opts.only || opts.only.includes(src.component))
@@ -227,28 +262,34 @@ export async function observeImages(sn: Session, opts: { skipBuild: boolean; clu
         const repository = imageRepository(sn.config, src.component);
         const ref = `${repository}:${tag}`;
         const found = await at.has(ref);
-        const inLocalDocker = found ? false : await sn.tools.docker.hasImage(ref);
+        const inLocalDocker = found || !at.local ? false : await at.local.hasImage(ref);
         return { src, repository, tag, ref, verdict: decideImage({ atTarget: found, inLocalDocker }, { skipBuild: opts.skipBuild, clusterSharesDocker: at.sharesDocker }) };
       }),
   );
 }
 
-/** How an image reaches the cluster here: `load`ed into its runtime, `push`ed to the registry, or nothing (it shares Docker's images). */
-export function deliveryVerb(sn: Session): 'load' | 'push' | undefined {
-  const at = target(sn, true);
+/** How an image reaches the cluster on this route: `load`ed into its runtime, `push`ed to the registry, or nothing (built where the cluster reads it). */
+export function deliveryVerb(sn: Session, route: ImageRoute): 'load' | 'push' | undefined {
+  const at = target(sn, true, route);
   return at.registry ? 'push' : at.sharesDocker ? undefined : 'load';
 }
 
-/** Builds every planned image that is missing, in parallel, output in .cache/logs/build-<component>.log. */
-export async function buildImages(sn: Session, plans: ImagePlan[]): Promise<ImagePlan[]> {
+/** Where the route builds, for messages: " in minikube's Docker daemon", or nothing for the host's Docker. */
+function builtIn(at: Target): string {
+  return !at.registry && at.route.via === 'daemon' ? ` in ${at.route.where}` : '';
+}
+
+/** Builds every planned image that is missing, in parallel, where the route says, output in .cache/logs/build-<component>.log. */
+export async function buildImages(sn: Session, plans: ImagePlan[], route: ImageRoute): Promise<ImagePlan[]> {
+  const at = target(sn, true, route);
   const builds = plans.filter((p) => p.verdict.action === 'build');
   const logDir = join(sn.root, '.cache', 'logs');
   await Promise.all(
     builds.map((b) =>
-      sn.tools.docker
+      at.builder
         .build({ image: b.ref, dockerfile: b.src.dockerfile, context: b.src.contextDir, target: b.src.target, buildArgs: b.src.buildArgs, logFile: join(logDir, `build-${b.src.component}.log`) })
         .catch((err: Error) => {
-          throw new UserError(`building ${b.ref} failed; the full output is in .cache/logs/build-${b.src.component}.log`, err.message.split('\n').slice(-8).join('\n'));
+          throw new UserError(`building ${b.ref}${builtIn(at)} failed; the full output is in .cache/logs/build-${b.src.component}.log`, err.message.split('\n').slice(-8).join('\n'));
         }),
     ),
   );
@@ -256,8 +297,8 @@ export async function buildImages(sn: Session, plans: ImagePlan[]): Promise<Imag
 }
 
 /** Delivers what the plans say to: a load into the cluster, or a push to the registry. */
-export async function deliverBuilt(sn: Session, plans: ImagePlan[], clusterRunning: boolean): Promise<ImagePlan[]> {
-  const at = target(sn, clusterRunning);
+export async function deliverBuilt(sn: Session, plans: ImagePlan[], clusterRunning: boolean, route: ImageRoute): Promise<ImagePlan[]> {
+  const at = target(sn, clusterRunning, route);
   const logDir = join(sn.root, '.cache', 'logs');
   const deliveries = plans.filter((p) => p.verdict.action === 'deliver' || (p.verdict.action === 'build' && p.verdict.deliver));
   for (const d of deliveries) {
@@ -268,29 +309,43 @@ export async function deliverBuilt(sn: Session, plans: ImagePlan[], clusterRunni
 }
 
 /**
- * The images step: build what is missing (in parallel, output in .cache/logs) and deliver it
- * (load into the cluster, or push to the registry). A dry run prints the builds and deliveries.
+ * The images step: build what is missing (in parallel, output in .cache/logs) where the cluster can
+ * use it, and deliver what a host build left outside (load into the cluster, or push to the
+ * registry). A dry run prints the builds and deliveries.
  */
-export async function deliverImages(sn: Session, opts: { clusterRunning: boolean; observed: Promise<ImagePlan[]> }): Promise<StepOutcome<ImageRefs>> {
-  const at = target(sn, opts.clusterRunning);
+export async function deliverImages(sn: Session, opts: { clusterRunning: boolean; route: Promise<ImageRoute> | ImageRoute; observed: Promise<ImagePlan[]> }): Promise<StepOutcome<ImageRefs>> {
+  const route = await opts.route;
+  const at = target(sn, opts.clusterRunning, route);
   const plans = await opts.observed;
   const missing = plans.filter((p) => p.verdict.action === 'skip-build');
   if (missing.length) {
     const refs = missing.map((p) => p.ref);
     const listed = refs.length > 1 ? `${refs.slice(0, -1).join(', ')} and ${refs.at(-1)}` : refs[0];
-    throw new InputError(`--skip-build, but ${listed} ${refs.length > 1 ? 'are' : 'is'} in neither ${at.where} nor local Docker`, 'Run setup without --skip-build once.');
+    const places = at.local ? `in neither ${at.where} nor local Docker` : `not in ${at.where} (${at.route.via === 'daemon' ? at.route.where : 'its runtime'})`;
+    throw new InputError(`--skip-build, but ${listed} ${refs.length > 1 ? 'are' : 'is'} ${places}`, 'Run setup without --skip-build once.');
   }
   const toBuild = plans.filter((p) => p.verdict.action === 'build');
-  if (toBuild.length && !sn.dryRun) sn.ui.info(`  building ${toBuild.map((b) => b.ref).join(', ')} (output in .cache/logs/build-*.log)`);
-  const builds = await buildImages(sn, plans);
-  const deliveries = await deliverBuilt(sn, plans, opts.clusterRunning);
+  if (toBuild.length && !sn.dryRun) sn.ui.info(`  building ${toBuild.map((b) => b.ref).join(', ')}${builtIn(at)} (output in .cache/logs/build-*.log)`);
+  const builds = await buildImages(sn, plans, route);
+  const deliveries = await deliverBuilt(sn, plans, opts.clusterRunning, route);
   const delivered = at.registry ? 'pushed' : 'loaded';
   const would = sn.dryRun ? 'would be ' : '';
   const lines = plans.map((p) => {
     const v = p.verdict;
-    const what = v.action === 'none' ? `found in ${at.where}, skipping build` : v.action === 'deliver' ? `built already, ${would}${delivered}` : at.sharesDocker ? `${would}built` : `${would}built and ${delivered}`;
+    const what =
+      v.action === 'none'
+        ? `found in ${at.where}, skipping build`
+        : v.action === 'deliver'
+          ? `built already, ${would}${delivered}`
+          : builtIn(at)
+            ? `${would}built in the cluster's Docker daemon`
+            : at.sharesDocker || (!at.registry && at.route.via === 'undecided')
+              ? `${would}built`
+              : `${would}built and ${delivered}`;
     return `${p.src.component} ${p.tag}: ${what}`;
   });
+  // Where the images went, once something was built or delivered (or the route is not known yet).
+  const why = !at.registry && (builds.length || deliveries.length || at.route.via === 'undecided') ? ` (${at.route.why})` : '';
   const images = Object.fromEntries(plans.map((p) => [p.src.component, { repository: p.repository, tag: p.tag }]));
-  return { status: builds.length || deliveries.length ? 'done' : 'skipped', detail: lines.join('; '), value: images };
+  return { status: builds.length || deliveries.length ? 'done' : 'skipped', detail: `${lines.join('; ')}${why}`, value: images };
 }

@@ -1,22 +1,31 @@
 // `logs`: every pod of the release in one stream, each line prefixed with its component and pod,
 // following pods as rollouts and scaling replace them (one `kubectl logs --follow` per container).
 //
-// Pods are found by polling `kubectl get pods -o json` every 2 s rather than by `get pods --watch
-// -o json`. The watch output is a stream of pretty-printed objects with no separator, a deleted
-// pod looks like any other update unless --output-watch-events is given, and the server closes a
-// watch after its timeout, so a watcher needs a parser, a resync and a restart of its own. A poll
-// is a full resync every time, costs one short kubectl call, and 2 s is well inside the time a
-// new pod takes to start; a deleted pod's follower ends by itself when its container stops.
+// While following, pods are found by one long-running `kubectl get pods --watch
+// --output-watch-events --output json`: it prints the current pods as ADDED events, then every
+// change as it happens, so a new pod is followed as soon as the API server knows it, and nothing
+// runs while nothing changes. The events tell a deleted pod from an updated one (plain `-o json`
+// prints both as the bare object). The API server ends every watch after its request timeout
+// (30–60 min) and a dropped connection ends it too; kubectl then exits 0 without a word, so the
+// watch is started again, with a bounded back-off when it keeps ending quickly, after one list
+// read that drops the pods deleted in between. Where RBAC allows listing pods but not watching
+// them, `logs` says so and reads the list every 2 s instead.
 import type { Session } from './session.ts';
 import { InputError, InterruptedError, UserError } from './errors.ts';
-import type { LongRunning } from './exec.ts';
+import { interruptRequested, type LongRunning } from './exec.ts';
 import { serviceName } from './names.ts';
 import { closest } from './suggest.ts';
-import type { LogPod, LogsRequest } from './tools/kubectl.ts';
+import type { LogPod, LogsRequest, PodEvent } from './tools/kubectl.ts';
 import { delay } from './wait.ts';
 
-/** How often the pod list is read again while following. */
+/** How often the pod list is read while following, when the watch is not allowed. */
 export const POLL_MS = 2000;
+/** How long a container kubectl says has not started is left before its log is asked for again. */
+export const RETRY_NOT_STARTED_MS = 1000;
+/** A watch that lived this long was healthy: when it ends, the next one starts at once. */
+export const HEALTHY_WATCH_MS = 10_000;
+/** The pauses before starting the watch again after quick ends in a row; the last one repeats. */
+export const WATCH_BACKOFF_MS = [1000, 2000, 4000, 8000, 16_000, 30_000] as const;
 
 export type LogsOptions = {
   /** Raw --component values (repeatable, each may be a comma list); checked against the app's components. */
@@ -136,6 +145,38 @@ export function planFollow(pods: LogPod[], targets: Target[], active: ReadonlySe
   return { start, stop };
 }
 
+// ── watching the pods ────────────────────────────────────────────────────────────────────────
+
+/**
+ * Applies one watch event to the pods known, by name. A DELETED event for an older pod of the same
+ * name (a StatefulSet's pod recreated) leaves the newer one alone.
+ */
+export function applyPodEvent(pods: Map<string, LogPod>, e: Exclude<PodEvent, { type: 'ERROR' }>): void {
+  if (e.type !== 'DELETED') pods.set(e.pod.name, e.pod);
+  else if (pods.get(e.pod.name)?.uid === e.pod.uid) pods.delete(e.pod.name);
+}
+
+/** How a watch ended, and so what comes next. */
+export type WatchEnd =
+  /** Exit 0: the API server ended it (its request timeout) or the connection dropped; kubectl says nothing. */
+  | { kind: 'closed' }
+  /** RBAC lets this user list pods but not watch them: read the list instead. */
+  | { kind: 'forbidden'; message: string }
+  /** Anything else: start it again after a pause, and say why once. */
+  | { kind: 'failed'; message: string };
+
+export function classifyWatchEnd(exit: { code: number | null; signal: NodeJS.Signals | null }, lastStderr: string): WatchEnd {
+  if (exit.code === 0) return { kind: 'closed' };
+  if (/\(Forbidden\)/.test(lastStderr)) return { kind: 'forbidden', message: lastStderr };
+  return { kind: 'failed', message: lastStderr || (exit.signal ? `kubectl was stopped by ${exit.signal}` : `kubectl exited ${exit.code} without saying why`) };
+}
+
+/** The pause before the next watch: none after a healthy one, then 1 s, 2 s, … up to 30 s. */
+export function watchRestartDelay(quickEnds: number): number {
+  if (quickEnds <= 0) return 0;
+  return WATCH_BACKOFF_MS[Math.min(quickEnds, WATCH_BACKOFF_MS.length) - 1] as number;
+}
+
 // ── the command ──────────────────────────────────────────────────────────────────────────────
 
 export async function runLogs(sn: Session, opts: LogsOptions): Promise<number> {
@@ -185,9 +226,10 @@ export async function runLogs(sn: Session, opts: LogsOptions): Promise<number> {
 
   const active = new Map<string, LongRunning>();
   const finished = new Set<string>();
-  let listing: LogPod[] = pods;
-  let pollFailing = false;
-  for (;;) {
+  const known = new Map(pods.map((p) => [p.name, p]));
+  /** Starts a follower for each running container that has none, stops those whose pod is gone. */
+  const reconcile = (): void => {
+    const listing = [...known.values()];
     const plan = planFollow(listing, targetsOf(listing, release, components), new Set(active.keys()), finished);
     for (const key of plan.stop) active.get(key)?.kill('SIGTERM');
     for (const target of plan.start) {
@@ -198,6 +240,11 @@ export async function runLogs(sn: Session, opts: LogsOptions): Promise<number> {
           // A container that has not started yet is tried again once it runs; anything else ends this instance.
           if (err?.kind !== 'not-started') finished.add(instanceOf(target));
           if (err?.kind === 'error') note(target, err.note);
+          // The pod's next instance may be known already (a StatefulSet pod recreated under the same
+          // name arrives while this follower stops), and no event will come again to start it. A
+          // container kubectl calls not started is left a moment, so a stale state cannot spin.
+          if (err?.kind === 'not-started') setTimeout(reconcile, RETRY_NOT_STARTED_MS);
+          else reconcile();
         },
         (err: unknown) => {
           active.delete(key);
@@ -206,16 +253,81 @@ export async function runLogs(sn: Session, opts: LogsOptions): Promise<number> {
         },
       );
     }
-    await delay(POLL_MS);
+  };
+  // A problem is said once, when it starts, and its end once, when things work again.
+  let problem: { from: 'list' | 'watch'; text: string } | undefined;
+  const warn = (from: 'list' | 'watch', text: string) => {
+    if (problem?.text !== text) process.stderr.write(`✖ ${text}\n`);
+    problem = { from, text };
+  };
+  /** A list read clears a list problem; a watch event shows everything works again. */
+  const recovered = (from: 'list' | 'watch', text: string) => {
+    if (!problem || (from === 'list' && problem.from !== 'list')) return;
+    process.stderr.write(`${text}\n`);
+    problem = undefined;
+  };
+  /** Replaces what is known with a fresh list; when it cannot be read, says so (once) and keeps what is known. */
+  const resync = async (retry: string): Promise<void> => {
     try {
-      listing = await t.kubectl.logPods(context, ns, selector);
-      if (pollFailing) process.stderr.write('pods can be read again\n');
-      pollFailing = false;
+      const listing = await t.kubectl.logPods(context, ns, selector);
+      recovered('list', 'pods can be read again');
+      known.clear();
+      for (const p of listing) known.set(p.name, p);
+      reconcile();
     } catch (err) {
       if (err instanceof InterruptedError || !(err instanceof UserError)) throw err;
-      if (!pollFailing) process.stderr.write(`✖ ${err.message.split('\n')[0]}; trying again every ${POLL_MS / 1000}s\n`);
-      pollFailing = true;
+      warn('list', `${err.message.split('\n')[0]}; ${retry}`);
     }
+  };
+
+  reconcile();
+  let quickEnds = 0;
+  for (;;) {
+    const startedAt = Date.now();
+    let lastStderr = '';
+    let apiError = false;
+    const watch: LongRunning = t.kubectl.startPodWatch(
+      context,
+      ns,
+      selector,
+      (e) => {
+        if (e.type === 'ERROR') {
+          // The API ended the watch with a Status (e.g. 410 Gone): start another, as after a timeout.
+          apiError = true;
+          watch.kill('SIGTERM');
+          return;
+        }
+        recovered('watch', 'pods are watched again');
+        applyPodEvent(known, e);
+        reconcile();
+      },
+      (line) => {
+        if (line.trim()) lastStderr = line.trim();
+      },
+    );
+    const exit = await watch.exited;
+    if (exit.error) throw exit.error;
+    if (interruptRequested()) throw new InterruptedError();
+    const end: WatchEnd = apiError ? { kind: 'closed' } : classifyWatchEnd(exit, lastStderr);
+    if (end.kind === 'forbidden') {
+      process.stderr.write(`✖ kubectl get pods --watch is not allowed: ${end.message}\n  → reading the pod list every ${POLL_MS / 1000}s instead\n`);
+      problem = undefined;
+      return pollPods(resync);
+    }
+    quickEnds = end.kind === 'closed' && Date.now() - startedAt >= HEALTHY_WATCH_MS ? 0 : quickEnds + 1;
+    const pause = watchRestartDelay(quickEnds);
+    if (end.kind === 'failed') warn('watch', `the pod watch stopped: ${end.message}; starting it again${pause ? ` in ${pause / 1000}s` : ''}`);
+    await delay(pause);
+    // Pods deleted while no watch ran never get their DELETED event: the list read drops them.
+    await resync(`trying again in ${watchRestartDelay(quickEnds + 1) / 1000}s`);
+  }
+}
+
+/** The fallback where pods may be listed but not watched: read the list every POLL_MS, for ever. */
+async function pollPods(resync: (retry: string) => Promise<void>): Promise<never> {
+  for (;;) {
+    await delay(POLL_MS);
+    await resync(`trying again every ${POLL_MS / 1000}s`);
   }
 }
 

@@ -2,7 +2,7 @@
 // release → report. Each step observes first, decides with a pure function, acts only when
 // needed, handles --dry-run itself, and says what it found. Reads that do not depend on each other
 // run at once: a no-op rerun takes three rounds of process calls, not one call after another.
-import { checkContext, type AccessInfo } from './cluster.ts';
+import { checkContext, type AccessInfo, type ImageRoute } from './cluster.ts';
 import { ensureEnvFile } from './env-file.ts';
 import { PrerequisiteError } from './errors.ts';
 import { entryComponent, entryPort, loadBalancerPorts } from './components.ts';
@@ -23,8 +23,8 @@ function early<T>(read: () => Promise<T>): Promise<T> {
   return p;
 }
 
-/** What setup brought up, for a command that goes on from there (dev): the images running, the URLs, the helm found. */
-export type SetupResult = { clusterRunning: boolean; images: ImageRefs; access: AccessInfo; helm: HelmVersion };
+/** What setup brought up, for a command that goes on from there (dev): the images running, the URLs, the helm found, where images are built. */
+export type SetupResult = { clusterRunning: boolean; images: ImageRefs; access: AccessInfo; helm: HelmVersion; route: ImageRoute };
 
 export async function runSetup(sn: Session, opts: SetupOptions): Promise<number> {
   await setUp(sn, opts);
@@ -41,6 +41,9 @@ export async function setUp(sn: Session, opts: SetupOptions): Promise<SetupResul
   // Round 1: the tools' versions (in preflight), the cluster's state and the kubeconfig, at once.
   const clusterState = early(() => cluster.observe());
   const contexts = early(() => t.kubectl.contexts());
+  // Where images are built (minikube: `docker-env`, which also tells its runtime) is read beside
+  // the cluster's state, so a no-op rerun spends no round on it.
+  const firstRoute = early(() => cluster.imageRoute());
   try {
     const helm = await ui.step('preflight', async () => {
       const r = await preflight(sn);
@@ -77,6 +80,8 @@ export async function setUp(sn: Session, opts: SetupOptions): Promise<SetupResul
       return { status: 'skipped', detail: `${context} (passed explicitly to every kubectl and helm call)` };
     });
 
+    // A cluster started just now could not answer before; asked again, it decides the route.
+    const route = startedNow && clusterRunning ? early(() => cluster.imageRoute()) : firstRoute;
     const entry = entryComponent(sn.config.app);
     const entryLocal = entryPort(sn.config);
     // Round 2: everything the remaining steps read from the cluster and helm, at once.
@@ -84,7 +89,7 @@ export async function setUp(sn: Session, opts: SetupOptions): Promise<SetupResul
     const reads = {
       addons: early(async () => (clusterRunning ? cluster.addons() : undefined)),
       namespace: early(async () => (clusterRunning ? t.kubectl.namespace(sn.context, s.TASKFLOW_NAMESPACE) : 'missing' as const)),
-      images: early(() => observeImages(sn, { skipBuild: opts.skipBuild, clusterRunning })),
+      images: early(() => observeImages(sn, { skipBuild: opts.skipBuild, clusterRunning, route })),
       release: early(async () => (clusterRunning ? observeRelease(sn) : { history: [] })),
       workloads: early(async () => (clusterRunning ? t.kubectl.releaseObjects(sn.context, s.TASKFLOW_NAMESPACE, s.TASKFLOW_RELEASE) : [])),
       access: early(() => cluster.access(s.TASKFLOW_INGRESS_HOST, entryLocal, loadBalancerPorts(sn.config.app, s.TASKFLOW_DRIVER))),
@@ -103,14 +108,14 @@ export async function setUp(sn: Session, opts: SetupOptions): Promise<SetupResul
     });
 
     await ui.step(`namespace ${s.TASKFLOW_NAMESPACE}`, () => ensureNamespace(sn, { clusterRunning, observed: reads.namespace }));
-    const images = await ui.step('images', () => deliverImages(sn, { clusterRunning, observed: reads.images }));
+    const images = await ui.step('images', () => deliverImages(sn, { clusterRunning, route, observed: reads.images }));
     const access = await reads.access;
     await ui.step(`release ${s.TASKFLOW_RELEASE}`, () => applyRelease(sn, { clusterRunning, images, access, helm, timeout: opts.timeout, observed: reads.release, workloads: reads.workloads }));
 
     if (!clusterRunning) {
       ui.info('  (the cluster is not running yet, so these steps could not read its state)');
       ui.finish({ dryRun: true });
-      return { clusterRunning, images, access, helm };
+      return { clusterRunning, images, access, helm, route: await route };
     }
     ui.info('');
     ui.info(`The app (${s.TASKFLOW_PROFILE}) is ready in ${((Date.now() - started) / 1000).toFixed(1)}s:`);
@@ -125,7 +130,7 @@ export async function setUp(sn: Session, opts: SetupOptions): Promise<SetupResul
     }
     ui.info(`  next:          make status · make validate · make port-forward · make scale ARGS="--${entry ?? 'component'} 2" · make cleanup`);
     ui.finish({ access, images });
-    return { clusterRunning, images, access, helm };
+    return { clusterRunning, images, access, helm, route: await route };
   } catch (err) {
     ui.finish({ error: (err as Error).message.split('\n')[0] });
     throw err;

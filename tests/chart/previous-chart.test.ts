@@ -83,7 +83,7 @@ function intended(objects: K8sObject[]): Change[] {
     if (o.kind === 'HorizontalPodAutoscaler') out.push(`+ ${r} spec.metrics.1`, `+ ${r} spec.behavior`);
     // The migration Job no longer gets the model provider key, which was its last env entry.
     if (o.kind === 'Job') {
-      const env = (o as { spec: { template: { spec: { containers: { env: unknown[] }[] } } } }).spec.template.spec.containers[0]?.env ?? [];
+      const env = (o as unknown as { spec: { template: { spec: { containers: { env: unknown[] }[] } } } }).spec.template.spec.containers[0]?.env ?? [];
       out.push(`- ${r} spec.template.spec.containers.0.env.${env.length}`);
     }
   }

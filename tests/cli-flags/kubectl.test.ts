@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Exec, type ExecResult, type RunOptions } from '../../scripts/lib/exec.ts';
-import { Kubectl } from '../../scripts/lib/tools/kubectl.ts';
+import { Kubectl, podWatchArgs } from '../../scripts/lib/tools/kubectl.ts';
 import { portForwardArgs } from '../../scripts/lib/tunnels.ts';
 import { matrix, provision, type ToolSet } from '../lib/tool-versions.ts';
 
@@ -45,7 +45,8 @@ async function toolkitCalls(): Promise<string[][]> {
   await k.deletePod(ctx, ns, 'taskflow-backend-0');
   await k.secretData(ctx, ns, 'taskflow');
   const tunnel = { component: 'backend' as const, service: 'taskflow-backend', localPort: 8000, remotePort: 8000, healthPath: '/health' };
-  return [...exec.calls, portForwardArgs(ctx, ns, tunnel)];
+  // Long-running ones, which go through exec.start: the pod watch `logs` follows pods with.
+  return [...exec.calls, portForwardArgs(ctx, ns, tunnel), podWatchArgs(ctx, ns, 'app.kubernetes.io/instance=taskflow')];
 }
 
 /** The command words of a call, without the global --context/--namespace in front: ["create", "namespace"]. */

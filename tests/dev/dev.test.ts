@@ -87,9 +87,22 @@ async function noneLeft(m: FakeMachine): Promise<void> {
   await waitFor(() => m.liveProcesses().length === 0, { timeout: 10_000, interval: 50, describe: 'every fake CLI to exit', onTimeout: () => new Error(`still running: ${m.liveProcesses().join(', ')}`) });
 }
 
-const CYCLE_OK = (component: string) => new RegExp(`^✔ ${component} [0-9a-f]{12}: build \\d+(\\.\\d)?m?s, load \\d+(\\.\\d)?m?s, rollout \\d+(\\.\\d)?m?s \\(ready \\d+(\\.\\d)?m?s after save\\)$`, 'm');
+/**
+ * A cycle's success line. On minikube's default docker runtime the image is built in the node's
+ * daemon and there is nothing to load; with containerd (or cri-o) it is built on the host and loaded.
+ */
+const CYCLE_OK = (component: string, loaded = false) => new RegExp(`^✔ ${component} [0-9a-f]{12}: build \\d+(\\.\\d)?m?s, ${loaded ? 'load \\d+(\\.\\d)?m?s, ' : ''}rollout \\d+(\\.\\d)?m?s \\(ready \\d+(\\.\\d)?m?s after save\\)$`, 'm');
 
-Dev('a backend edit builds, loads and rolls only the backend, with one helm upgrade', async () => {
+/** The node's daemon, as the fake minikube's docker-env gives it for the default profile. */
+const NODE_DAEMON = 'tcp://192.168.49.2:2376';
+
+/** Setup on a containerd profile the user made (stopped): images are built on the host and loaded. */
+const containerd = (s: FakeState) => {
+  s.minikube.profiles.taskflow = { host: 'Stopped', runtime: 'containerd', cpus: 2, memory: '4096mb', addons: {}, images: [] };
+  s.kube.contexts.taskflow = 'minikube:taskflow';
+};
+
+Dev('docker runtime: a backend edit builds only the backend in the node\'s daemon and rolls it with one helm upgrade, loading nothing', async () => {
   const m = await deployed();
   const before = { backend: tagOf(m, 'backend'), frontend: tagOf(m, 'frontend'), mcp: tagOf(m, 'mcp') };
   assert.is(backendTag(m), before.backend, 'the test hashes the backend as setup does');
@@ -101,6 +114,29 @@ Dev('a backend edit builds, loads and rolls only the backend, with one helm upgr
     assert.match(run.stdout(), new RegExp(`^✔ backend ${tag}: `, 'm'));
     const changed = changes(m);
     assert.equal(builds(m), ['taskflow-backend'], changed.join('\n'));
+    assert.equal(mutating(m.calls()).filter((c) => c.tool === 'docker' && c.args[0] === 'build').map((c) => c.dockerHost), [NODE_DAEMON]);
+    assert.equal(changed.filter((c) => c.startsWith('minikube ')), []);
+    assert.is(changed.filter((c) => c.startsWith('helm upgrade')).length, 1);
+    assert.is(changed.length, 2, changed.join('\n'));
+    assert.is(tagOf(m, 'backend'), tag);
+    assert.is(tagOf(m, 'frontend'), before.frontend);
+    assert.is(tagOf(m, 'mcp'), before.mcp);
+  } finally {
+    await run.interrupt();
+  }
+});
+
+Dev('containerd runtime: a backend edit builds only the backend on the host, loads it and rolls it with one helm upgrade', async () => {
+  const m = await deployed({ state: containerd });
+  const before = { frontend: tagOf(m, 'frontend'), mcp: tagOf(m, 'mcp') };
+  const run = await watching(m, ['--no-port-forward']);
+  try {
+    edit(m, 'backend', 'app/main.py');
+    await run.until(CYCLE_OK('backend', true), 'the backend cycle line');
+    const tag = backendTag(m);
+    const changed = changes(m);
+    assert.equal(builds(m), ['taskflow-backend'], changed.join('\n'));
+    assert.equal(mutating(m.calls()).filter((c) => c.tool === 'docker' && c.args[0] === 'build').map((c) => c.dockerHost), [undefined]);
     assert.equal(changed.filter((c) => c.startsWith('minikube ')), [`minikube image load taskflow-backend:${tag} --profile taskflow`]);
     assert.is(changed.filter((c) => c.startsWith('helm upgrade')).length, 1);
     assert.is(changed.length, 3, changed.join('\n'));
@@ -168,7 +204,7 @@ Dev('a broken build is printed and the old version keeps serving; the next good 
     m.patchState((s) => void (s.docker.failBuild = 'taskflow-backend'));
     edit(m, 'backend', 'app/main.py', '\nthis is not python\n');
     await run.until(new RegExp(`^✖ backend [0-9a-f]{12}: build failed; backend ${serving} keeps serving$`, 'm'), 'the failed cycle line');
-    assert.match(run.stdout(), /building taskflow-backend:[0-9a-f]{12} failed; the full output is in \.cache\/logs\/build-backend\.log/);
+    assert.match(run.stdout(), /building taskflow-backend:[0-9a-f]{12} in minikube's Docker daemon \(tcp:\/\/192\.168\.49\.2:2376\) failed; the full output is in \.cache\/logs\/build-backend\.log/);
     assert.match(run.stdout(), /did not complete successfully/);
     assert.match(run.stdout(), /watching for the next edit/);
     assert.is(tagOf(m, 'backend'), serving);
@@ -191,7 +227,7 @@ Dev('a failed rollout is rolled back and printed; dev keeps watching', async () 
   try {
     m.patchState((s) => void (s.helm.failUpgrade = 'CrashLoopBackOff'));
     edit(m, 'backend', 'app/main.py');
-    await run.until(new RegExp(`^✖ backend [0-9a-f]{12}: build \\S+, load \\S+, rollout failed; backend ${serving} keeps serving$`, 'm'), 'the failed rollout line');
+    await run.until(new RegExp(`^✖ backend [0-9a-f]{12}: build \\S+, rollout failed; backend ${serving} keeps serving$`, 'm'), 'the failed rollout line');
     assert.match(run.stdout(), /helm upgrade failed and the release was rolled back to revision 1/);
     assert.match(run.stdout(), /pod taskflow-backend-\S+: Pending \(CrashLoopBackOff\)/);
     assert.is(tagOf(m, 'backend'), serving);

@@ -57,11 +57,14 @@ function update(fn) {
 
 /** Appends this call to the log the tests assert on. */
 function record(tool, args) {
-  fs.appendFileSync(`${STATE}.calls`, `${JSON.stringify({ tool, args })}\n`);
-  // While it runs, each fake leaves its PID here, so a test can see a CLI the toolkit left behind.
+  // DOCKER_HOST is recorded with the call: it says which daemon a docker command talked to.
+  const dockerHost = tool === 'docker' && process.env.DOCKER_HOST ? { dockerHost: process.env.DOCKER_HOST } : {};
+  fs.appendFileSync(`${STATE}.calls`, `${JSON.stringify({ tool, args, ...dockerHost })}\n`);
+  // While it runs, each fake leaves its PID here, with its call, so a test can see a CLI the
+  // toolkit left behind, and tell a long-running watch from a log follower.
   const live = `${STATE}.live`;
   fs.mkdirSync(live, { recursive: true });
-  fs.writeFileSync(`${live}/${process.pid}`, tool);
+  fs.writeFileSync(`${live}/${process.pid}`, JSON.stringify({ tool, args }));
   process.on('exit', () => fs.rmSync(`${live}/${process.pid}`, { force: true }));
   // Benchmarks only: FAKE_CLI_LATENCY_MS stands for a real CLI's start-up and API round trip
   // (each minikube call takes 0.5–2 s on a real machine), and each call's start and end are kept
@@ -73,6 +76,11 @@ function record(tool, args) {
     const argv = [...args];
     process.on('exit', () => fs.appendFileSync(`${STATE}.timing`, `${JSON.stringify({ tool, args: argv, start, end: Date.now() })}\n`));
   }
+}
+
+/** A minikube profile's node address: fixed at start, 192.168.49.2 for a profile made by a test. */
+function profileIp(p) {
+  return p.ip ?? '192.168.49.2';
 }
 
 function unsupported(tool, args) {
@@ -133,4 +141,4 @@ function clusterOf(state, context) {
   return { kind, running: kind === 'minikube' ? c.host === 'Running' : c.running, images: c.images };
 }
 
-module.exports = { read, update, record, unsupported, out, fail, takeOption, takeAll, takeFlag, clusterOf, sleep, withLock, STATE };
+module.exports = { profileIp, read, update, record, unsupported, out, fail, takeOption, takeAll, takeFlag, clusterOf, sleep, withLock, STATE };

@@ -10,7 +10,8 @@ import { root } from './chart.ts';
 import { defaultHelm } from './tool-versions.ts';
 
 export type Tool = 'docker' | 'minikube' | 'kind' | 'kubectl' | 'helm';
-export type Call = { tool: Tool; args: string[] };
+/** `dockerHost`: the DOCKER_HOST a docker call ran with (minikube's daemon), absent for the host's. */
+export type Call = { tool: Tool; args: string[]; dockerHost?: string };
 
 /** A pod as the fakes keep it; the fake helm creates them from the rendered workloads. */
 export type FakePod = {
@@ -34,8 +35,26 @@ export type FakePod = {
 
 /** The machine's state as the fakes keep it (see tests/fakes/_fake.cjs). */
 export type FakeState = {
-  docker: { daemon: boolean; version: string; cpus: number; memBytes: number; images: string[]; registry?: string[]; failBuild?: string; downInfo?: 'exit-1' | 'exit-0'; httpRegistries?: string[] };
-  minikube: { version: string; profiles: Record<string, { host: 'Running' | 'Stopped' | 'Gone'; kubeconfig?: 'Misconfigured'; workers?: number; loadFails?: boolean; cpus: number; memory: string; addons: Record<string, boolean>; images: string[] }> };
+  docker: {
+    daemon: boolean;
+    version: string;
+    cpus: number;
+    memBytes: number;
+    images: string[];
+    /** Size the fake recorded for each image it built (a stand-in: repoBytes, else the context's bytes). */
+    imageBytes?: Record<string, number>;
+    /** Benches: the size to record for every image of a repository. */
+    repoBytes?: Record<string, number>;
+    registry?: string[];
+    failBuild?: string;
+    downInfo?: 'exit-1' | 'exit-0';
+    httpRegistries?: string[];
+  };
+  minikube: {
+    version: string;
+    /** `runtime`: the profile's container runtime (docker when absent); `ip`: its node address (192.168.49.2 when absent). */
+    profiles: Record<string, { host: 'Running' | 'Stopped' | 'Gone'; runtime?: 'docker' | 'containerd' | 'cri-o'; ip?: string; kubeconfig?: 'Misconfigured'; workers?: number; loadFails?: boolean; cpus: number; memory: string; addons: Record<string, boolean>; images: string[] }>;
+  };
   kind: { version: string; containerdStore?: boolean; clusters: Record<string, { running: boolean; images: string[] }> };
   dockerDesktop: { running: boolean };
   kube: {
@@ -48,6 +67,10 @@ export type FakeState = {
     pvcs: Record<string, Record<string, string[]>>;
     deployments: Record<string, Record<string, Record<string, { replicas: number }>>>;
     metricsApi?: boolean;
+    /** Bump it to make the API server end every open watch (its request timeout): `get --watch` exits 0, silently. */
+    closeWatches?: number;
+    /** RBAC allows listing pods but not watching them: `get --watch` prints the list, then fails Forbidden. */
+    watchForbidden?: boolean;
     objects: Record<string, Record<string, unknown[]>>;
     pvcPhase?: string;
     secrets?: Record<string, Record<string, Record<string, Record<string, string>>>>;
@@ -179,6 +202,18 @@ export class FakeMachine {
     return existsSync(dir) ? readdirSync(dir).map(Number).filter(alive) : [];
   }
 
+  /** The calls of the fake CLIs still running, with their PIDs. */
+  liveCalls(): (Call & { pid: number })[] {
+    const dir = `${this.statePath}.live`;
+    return this.liveProcesses().flatMap((pid) => {
+      try {
+        return [{ pid, ...(JSON.parse(readFileSync(`${dir}/${pid}`, 'utf8')) as Call) }];
+      } catch {
+        return []; // it exited between the two reads
+      }
+    });
+  }
+
   clearCalls(): void {
     writeFileSync(`${this.statePath}.calls`, '');
   }
@@ -230,7 +265,7 @@ export function collect(child: ChildProcess, timeoutMs = 120_000): Promise<RunRe
 export function mutating(calls: Call[]): Call[] {
   const reads: Record<Tool, (a: string[]) => boolean> = {
     docker: (a) => a[0] === 'info' || (a[0] === 'image' && (a[1] === 'inspect' || a[1] === 'ls')) || a[0] === 'exec' || (a[0] === 'manifest' && a[1] === 'inspect'),
-    minikube: (a) => ['version', 'status', 'ip'].includes(a[0] ?? '') || (a[0] === 'addons' && a[1] === 'list') || (a[0] === 'image' && a[1] === 'ls'),
+    minikube: (a) => ['version', 'status', 'ip', 'docker-env'].includes(a[0] ?? '') || (a[0] === 'addons' && a[1] === 'list') || (a[0] === 'image' && a[1] === 'ls'),
     kind: (a) => a[0] === 'version' || a[0] === 'get',
     kubectl: (a) => a.includes('get') || a[0] === 'version' || a[0] === 'config' || a.includes('logs'),
     helm: (a) => ['version', 'status', 'history', 'get', 'template', 'lint'].includes(a[0] ?? ''),

@@ -1,12 +1,14 @@
 // logs as a real process over the fake kubectl: every component's lines with their prefixes, pods
-// that come and go while it follows, the filters and modes, bad input refused before any process,
-// and Ctrl+C leaving no kubectl behind.
+// that come and go while it follows (found through one kubectl get --watch, started again when it
+// ends), the filters and modes, bad input refused before any process, and Ctrl+C leaving no
+// kubectl behind.
 import type { ChildProcess } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { classifyLogError, formatLine, parseComponents, parseSince, planFollow, shortPod, targetsOf, useColor } from '../../scripts/lib/logs.ts';
-import type { LogPod } from '../../scripts/lib/tools/kubectl.ts';
-import { waitFor } from '../../scripts/lib/wait.ts';
+import { JsonStream } from '../../scripts/lib/json-stream.ts';
+import { applyPodEvent, classifyLogError, classifyWatchEnd, formatLine, parseComponents, parseSince, planFollow, POLL_MS, shortPod, targetsOf, useColor, watchRestartDelay } from '../../scripts/lib/logs.ts';
+import { parseWatchEvent, type LogPod } from '../../scripts/lib/tools/kubectl.ts';
+import { delay, waitFor } from '../../scripts/lib/wait.ts';
 import { collect, FakeMachine, type FakePod, type RunResult } from '../lib/fake-machine.ts';
 
 const BACKEND = 'taskflow-backend-5d8f9c7b4-ax2kq';
@@ -28,6 +30,14 @@ async function deployed(): Promise<FakeMachine> {
 
 const pods = (s: ReturnType<FakeMachine['state']>): FakePod[] => s.kube.pods.taskflow?.taskflow ?? [];
 const logCalls = (m: FakeMachine) => m.calls().filter((c) => c.tool === 'kubectl' && c.args.includes('logs')).map((c) => c.args.join(' '));
+
+const LIST = '--context taskflow --namespace taskflow get pods --selector app.kubernetes.io/instance=taskflow --output json';
+const WATCH = '--context taskflow --namespace taskflow get pods --selector app.kubernetes.io/instance=taskflow --watch --output-watch-events --output json';
+/** Every `kubectl get pods` the fakes received: the list reads and the watches. */
+const podCalls = (m: FakeMachine) => m.calls().filter((c) => c.tool === 'kubectl' && c.args.includes('get') && c.args.includes('pods')).map((c) => c.args.join(' '));
+/** The fake kubectl processes running now: the log followers, and the pod watches. */
+const followers = (m: FakeMachine) => m.liveCalls().filter((c) => c.args.includes('logs'));
+const watches = (m: FakeMachine) => m.liveCalls().filter((c) => c.args.includes('--watch'));
 
 /** A running `logs` that the test reads while it runs and stops in the end. */
 type Follower = { child: ChildProcess; stdout(): string; stderr(): string; until(re: RegExp, what: string): Promise<void>; interrupt(): Promise<RunResult> };
@@ -93,9 +103,8 @@ Logs('following: new lines stream in, a pod replaced mid-stream is picked up wit
   const m = await deployed();
   const run = follow(m);
   try {
-    await run.until(/^postgresql 0 ready$/m, 'the first lines of every pod');
-    assert.match(run.stdout(), /^backend 5d8f9c7b4-ax2kq ready$/m);
-    assert.match(run.stdout(), /^frontend 5d8f9c7b4-ax2kq ready$/m);
+    // The followers start together, so their first lines come in any order.
+    for (const c of ['backend 5d8f9c7b4-ax2kq', 'frontend 5d8f9c7b4-ax2kq', 'mcp 5d8f9c7b4-ax2kq', 'postgresql 0']) await run.until(new RegExp(`^${c} ready$`, 'm'), `${c}'s first lines`);
 
     m.patchState((s) => {
       const be = pods(s).find((p) => p.name === BACKEND)!;
@@ -111,7 +120,7 @@ Logs('following: new lines stream in, a pod replaced mid-stream is picked up wit
     });
     await run.until(/^backend 7c6b9d8f5-qz7mn started on the new image$/m, 'the new pod\'s lines with its own prefix');
     // One follower per pod still there (the new backend, frontend, mcp, postgresql): the old one's kubectl ended.
-    await waitFor(() => m.liveProcesses().length === 4, { timeout: 5000, interval: 50, describe: 'the old pod\'s follower to end' });
+    await waitFor(() => followers(m).length === 4 && !followers(m).some((c) => c.args.includes(BACKEND)), { timeout: 5000, interval: 50, describe: 'the old pod\'s follower to end' });
     assert.ok(logCalls(m).some((a) => a.endsWith('logs taskflow-backend-7c6b9d8f5-qz7mn --container backend --follow')));
     assert.not.match(run.stderr(), /error|not found/i, 'a deleted pod ends quietly');
 
@@ -159,15 +168,122 @@ Logs('scaling up while following adds the new replica\'s stream', async () => {
   }
 });
 
-Logs('Ctrl+C stops every kubectl it started and exits 130', async () => {
+Logs('Ctrl+C stops every kubectl it started, the followers and the watch, and exits 130', async () => {
   const m = await deployed();
   const run = follow(m);
   try {
     await run.until(/^postgresql 0 ready$/m, 'the first lines');
-    await waitFor(() => m.liveProcesses().length === 4, { timeout: 5000, interval: 50, describe: 'one follower per pod' });
+    await waitFor(() => followers(m).length === 4 && watches(m).length === 1, { timeout: 5000, interval: 50, describe: 'one follower per pod and the watch' });
     const r = await run.interrupt();
     assert.is(r.code, 130, r.output);
     assert.match(r.stderr, /logs stopped/);
+    await noneLeft(m);
+  } finally {
+    await run.interrupt();
+  }
+});
+
+Logs('following reads the pod list once, then only watches: no kubectl get pods every few seconds', async () => {
+  const m = await deployed();
+  const run = follow(m);
+  try {
+    await run.until(/^postgresql 0 ready$/m, 'the first lines');
+    await waitFor(() => watches(m).length === 1, { timeout: 5000, interval: 50, describe: 'the pod watch to run' });
+    // Nothing is expected to happen here: the window is long enough for a poll to show.
+    await delay(POLL_MS * 2.5);
+    assert.equal(podCalls(m), [LIST, WATCH]);
+    assert.equal(watches(m).map((c) => c.args.join(' ')), [WATCH]);
+    assert.is((await run.interrupt()).code, 130);
+    await noneLeft(m);
+  } finally {
+    await run.interrupt();
+  }
+});
+
+Logs('a replica added by scale is picked up through the watch, without reading the list again', async () => {
+  const m = await deployed();
+  const run = follow(m, ['--component', 'frontend']);
+  try {
+    await run.until(/^frontend 5d8f9c7b4-ax2kq ready$/m, 'the frontend\'s first lines');
+    await waitFor(() => watches(m).length === 1, { timeout: 5000, interval: 50, describe: 'the pod watch to run' });
+    const scaled = await m.run('scale.ts', ['--frontend', '2']);
+    assert.is(scaled.code, 0, scaled.output);
+    await run.until(/^frontend 5d8f9c7b4-bx2kq INFO: {5}Application startup complete\.$/m, 'the new replica\'s line');
+    // scale reads pods for itself; logs made one list read and one watch, and that watch still runs.
+    const mine = m.calls().filter((c) => c.tool === 'kubectl' && (c.args.join(' ') === LIST || c.args.join(' ') === WATCH));
+    assert.ok(mine.filter((c) => c.args.includes('--watch')).length === 1, podCalls(m).join('\n'));
+    assert.equal(watches(m).map((c) => c.args.join(' ')), [WATCH]);
+    assert.not.match(run.stdout(), /^(backend|postgresql) /m, '--component keeps the others out');
+    assert.is((await run.interrupt()).code, 130);
+    await noneLeft(m);
+  } finally {
+    await run.interrupt();
+  }
+});
+
+Logs('a watch the API server ends (its timeout) is started again quietly, and a pod added meanwhile is followed', async () => {
+  const m = await deployed();
+  const run = follow(m, ['--component', 'frontend']);
+  try {
+    await run.until(/^frontend 5d8f9c7b4-ax2kq ready$/m, 'the first lines');
+    await waitFor(() => watches(m).length === 1, { timeout: 5000, interval: 50, describe: 'the pod watch to run' });
+    // The server closes the watch (kubectl exits 0, silently) while a replica comes up.
+    m.patchState((s) => {
+      s.kube.closeWatches = 1;
+      const fe = pods(s).find((p) => p.name === FRONTEND)!;
+      pods(s).push({ ...fe, name: 'taskflow-frontend-5d8f9c7b4-cx2kq', uid: undefined, logs: 'up while nobody watched' });
+    });
+    await run.until(/^frontend 5d8f9c7b4-cx2kq up while nobody watched$/m, 'the replica added between two watches');
+    await waitFor(() => podCalls(m).filter((c) => c === WATCH).length === 2 && watches(m).length === 1, { timeout: 5000, interval: 50, describe: 'a second watch to run' });
+    // One list read at the start and one between the two watches, for the pods deleted meanwhile.
+    assert.equal(podCalls(m), [LIST, WATCH, LIST, WATCH]);
+    assert.is(run.stderr(), '', 'a watch ending is routine: nothing to say');
+    assert.is((await run.interrupt()).code, 130);
+    await noneLeft(m);
+  } finally {
+    await run.interrupt();
+  }
+});
+
+Logs('a watch that dies (kubectl killed, connection gone) is restarted after a pause, said once, and new pods still come in', async () => {
+  const m = await deployed();
+  const run = follow(m, ['--component', 'frontend']);
+  try {
+    await run.until(/^frontend 5d8f9c7b4-ax2kq ready$/m, 'the first lines');
+    await waitFor(() => watches(m).length === 1, { timeout: 5000, interval: 50, describe: 'the pod watch to run' });
+    const [first] = watches(m);
+    process.kill(first!.pid, 'SIGKILL');
+    await waitFor(() => watches(m).length === 1 && watches(m)[0]!.pid !== first!.pid, { timeout: 10_000, interval: 50, describe: 'a new watch to run' });
+    await waitFor(() => /pods are watched again/.test(run.stderr()), { timeout: 5000, interval: 50, describe: 'the recovery to be said' });
+    assert.match(run.stderr(), /✖ the pod watch stopped: kubectl was stopped by SIGKILL; starting it again in 1s\npods are watched again\n/);
+    m.patchState((s) => {
+      const fe = pods(s).find((p) => p.name === FRONTEND)!;
+      pods(s).push({ ...fe, name: 'taskflow-frontend-5d8f9c7b4-dx2kq', uid: undefined, logs: 'after the restart' });
+    });
+    await run.until(/^frontend 5d8f9c7b4-dx2kq after the restart$/m, 'a pod added after the restart');
+    assert.is((await run.interrupt()).code, 130);
+    await noneLeft(m);
+  } finally {
+    await run.interrupt();
+  }
+});
+
+Logs('where pods may be listed but not watched, it says so and reads the list every 2s instead', async () => {
+  const m = await deployed();
+  m.patchState((s) => void (s.kube.watchForbidden = true));
+  const run = follow(m, ['--component', 'frontend']);
+  try {
+    await run.until(/^frontend 5d8f9c7b4-ax2kq ready$/m, 'the first lines');
+    await waitFor(() => /reading the pod list every 2s instead/.test(run.stderr()), { timeout: 5000, interval: 50, describe: 'the fallback to be said' });
+    assert.match(run.stderr(), /✖ kubectl get pods --watch is not allowed: Error from server \(Forbidden\): unknown \(get pods\)\n {2}→ reading the pod list every 2s instead/);
+    m.patchState((s) => {
+      const fe = pods(s).find((p) => p.name === FRONTEND)!;
+      pods(s).push({ ...fe, name: 'taskflow-frontend-5d8f9c7b4-ex2kq', uid: undefined, logs: 'found by a list read' });
+    });
+    await run.until(/^frontend 5d8f9c7b4-ex2kq found by a list read$/m, 'the new pod, found by polling');
+    assert.is(podCalls(m).filter((c) => c === WATCH).length, 1, 'the watch is not tried again and again');
+    assert.ok(podCalls(m).filter((c) => c === LIST).length >= 2);
+    assert.is((await run.interrupt()).code, 130);
     await noneLeft(m);
   } finally {
     await run.interrupt();
@@ -334,6 +450,58 @@ Parts('kubectl\'s errors: a gone pod is quiet, a container not started yet is re
   assert.is(classifyLogError('Error from server (BadRequest): container "backend" in pod "p" is waiting to start: ContainerCreating').kind, 'not-started');
   assert.is(classifyLogError('Error from server (BadRequest): previous terminated container "backend" in pod "p" not found').kind, 'no-previous');
   assert.is(classifyLogError('error: You must be logged in to the server (Unauthorized)').kind, 'error');
+});
+
+Parts('the watch stream: concatenated JSON values are split wherever the text breaks, pretty-printed or one per line', () => {
+  const events = [
+    { type: 'ADDED', object: { kind: 'Pod', metadata: { name: 'a', uid: '1', labels: { x: 'y}{"' } }, spec: { containers: [{ name: 'c' }] } } },
+    { type: 'DELETED', object: { kind: 'Pod', metadata: { name: 'a', uid: '1' }, spec: { containers: [{ name: 'c' }] } } },
+  ];
+  for (const text of [events.map((e) => `${JSON.stringify(e)}\n`).join(''), events.map((e) => `${JSON.stringify(e, null, 4)}\n`).join('')]) {
+    for (const size of [1, 7, 64, text.length]) {
+      const stream = new JsonStream();
+      const got: unknown[] = [];
+      for (let i = 0; i < text.length; i += size) got.push(...stream.push(text.slice(i, i + size)));
+      assert.equal(got, events, `pieces of ${size}`);
+      assert.is(stream.pending(), false);
+    }
+  }
+  const half = new JsonStream();
+  assert.equal(half.push('{"type":"ADDED","object":{"meta'), []);
+  assert.is(half.pending(), true);
+  assert.throws(() => new JsonStream().push('W1201 a klog line\n'), /not a JSON object/);
+});
+
+Parts('watch events become pod changes; an ERROR ends the watch; a bookmark is skipped', () => {
+  const object = { metadata: { name: 'taskflow-backend-x-1', uid: 'u1', labels: { 'app.kubernetes.io/component': 'backend' } }, spec: { containers: [{ name: 'backend' }] }, status: { containerStatuses: [{ name: 'backend', restartCount: 2, state: { running: {} } }] } };
+  assert.equal(parseWatchEvent({ type: 'MODIFIED', object }), { type: 'MODIFIED', pod: { name: 'taskflow-backend-x-1', uid: 'u1', labels: { 'app.kubernetes.io/component': 'backend' }, containers: [{ name: 'backend', state: 'running', restarts: 2 }] } });
+  assert.equal(parseWatchEvent({ type: 'ERROR', object: { kind: 'Status', message: 'too old resource version: 1 (2)', code: 410 } }), { type: 'ERROR', message: 'too old resource version: 1 (2)' });
+  assert.is(parseWatchEvent({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '5' } } }), undefined);
+  assert.throws(() => parseWatchEvent({ type: 'ADDED', object: { kind: 'Status' } }), /without a pod/);
+});
+
+Parts('pod changes: added and modified replace by name, a delete of an older pod of the same name is ignored', () => {
+  const known = new Map<string, LogPod>();
+  const a = pod('taskflow-postgresql-0', 'postgresql');
+  applyPodEvent(known, { type: 'ADDED', pod: a });
+  const recreated = { ...a, uid: 'uid-new' };
+  applyPodEvent(known, { type: 'ADDED', pod: recreated });
+  applyPodEvent(known, { type: 'DELETED', pod: a });
+  assert.equal([...known.values()], [recreated]);
+  applyPodEvent(known, { type: 'DELETED', pod: recreated });
+  assert.is(known.size, 0);
+});
+
+Parts('a watch\'s end: exit 0 is routine, Forbidden means poll instead, anything else is a failure with its reason', () => {
+  assert.equal(classifyWatchEnd({ code: 0, signal: null }, ''), { kind: 'closed' });
+  assert.equal(classifyWatchEnd({ code: 1, signal: null }, 'Error from server (Forbidden): unknown (get pods)'), { kind: 'forbidden', message: 'Error from server (Forbidden): unknown (get pods)' });
+  assert.equal(classifyWatchEnd({ code: 1, signal: null }, 'The connection to the server 192.168.49.2:8443 was refused - did you specify the right host or port?').kind, 'failed');
+  assert.equal(classifyWatchEnd({ code: null, signal: 'SIGKILL' }, ''), { kind: 'failed', message: 'kubectl was stopped by SIGKILL' });
+  assert.equal(classifyWatchEnd({ code: 1, signal: null }, ''), { kind: 'failed', message: 'kubectl exited 1 without saying why' });
+});
+
+Parts('restarting the watch: at once after a healthy one, then 1 s doubling up to 30 s', () => {
+  assert.equal([0, 1, 2, 3, 4, 5, 6, 7, 50].map(watchRestartDelay), [0, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000]);
 });
 
 Parts.run();

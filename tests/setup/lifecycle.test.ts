@@ -26,7 +26,7 @@ async function setup(m: FakeMachine, args: string[] = []): Promise<RunResult> {
 const release = (s: FakeState, ctx = 'taskflow') => s.helm.releases[`${ctx}/taskflow/taskflow`];
 const upgrades = (m: FakeMachine) => m.calls().filter((c) => c.tool === 'helm' && c.args[0] === 'upgrade');
 
-Setup('a fresh machine gets a running cluster, built and loaded images, and a deployed release', async () => {
+Setup("a fresh machine gets a running cluster, images built in minikube's Docker daemon (nothing loaded), and a deployed release", async () => {
   const m = await machine();
   const r = await setup(m);
   assert.is(r.code, 0, r.output);
@@ -38,21 +38,23 @@ Setup('a fresh machine gets a running cluster, built and loaded images, and a de
     'docker build --tag',
     'docker build --tag',
     'docker build --tag',
-    'minikube image load',
-    'minikube image load',
-    'minikube image load',
     'helm upgrade --install',
   ]);
+  // Each build ran against the node's daemon, with the address minikube docker-env gave.
+  const builds = m.calls().filter((c) => c.tool === 'docker' && c.args[0] === 'build');
+  assert.equal(builds.map((c) => c.dockerHost), ['tcp://192.168.49.2:2376', 'tcp://192.168.49.2:2376', 'tcp://192.168.49.2:2376']);
+  assert.ok(m.calls().some((c) => c.tool === 'minikube' && c.args.join(' ') === 'docker-env --shell none --profile taskflow'));
   const s = m.state();
   assert.is(s.minikube.profiles.taskflow?.host, 'Running');
   assert.ok(s.minikube.profiles.taskflow?.addons.ingress);
   const rel = release(s);
   assert.equal(rel?.revisions.map((x) => x.status), ['deployed']);
-  // The images the release runs are the ones built and loaded, tagged by content.
-  const values = rel?.revisions[0]?.values as { components: { backend: { image: { tag: string } }; frontend: { image: { tag: string } } } };
+  // The images the release runs are the ones built in the node, tagged by content; the host's Docker holds none.
+  const values = rel?.revisions[0]?.values as { components: Record<'backend' | 'frontend' | 'mcp', { image: { tag: string } }> };
   assert.match(values.components.backend.image.tag, /^[0-9a-f]{12}$/);
-  assert.ok(s.minikube.profiles.taskflow?.images.includes(`taskflow-backend:${values.components.backend.image.tag}`));
-  assert.ok(s.minikube.profiles.taskflow?.images.includes(`taskflow-frontend:${values.components.frontend.image.tag}`));
+  for (const c of ['backend', 'frontend', 'mcp'] as const) assert.ok(s.minikube.profiles.taskflow?.images.includes(`taskflow-${c}:${values.components[c].image.tag}`), c);
+  assert.equal(s.docker.images.filter((i) => i.startsWith('taskflow-')), []);
+  assert.match(r.stdout, /built in the cluster's Docker daemon \(docker runtime: built in the node by minikube docker-env\)/);
   assert.ok(s.kube.pods.taskflow?.taskflow?.every((p) => p.ready));
   assert.match(r.stdout, /http:\/\/localhost:3000/);
   assert.match(r.stdout, /192\.168\.49\.2 taskflow\.local/);
@@ -104,7 +106,7 @@ Setup('a rerun with nothing changed starts nothing, builds nothing, loads nothin
   assert.match(r.stdout, /unchanged: revision 1 deployed/);
 });
 
-Setup('changing one backend source file rebuilds and loads only the backend and upgrades the release', async () => {
+Setup("changing one backend source file rebuilds only the backend, in minikube's Docker daemon, and upgrades the release", async () => {
   const m = await machine();
   assert.is((await setup(m)).code, 0);
   const before = release(m.state())?.revisions[0]?.values as { components: { backend: { image: { tag: string } }; frontend: { image: { tag: string } } } };
@@ -113,10 +115,10 @@ Setup('changing one backend source file rebuilds and loads only the backend and 
   const r = await setup(m);
   assert.is(r.code, 0, r.output);
   const changed = describeCalls(mutating(m.calls()));
-  assert.is(changed.length, 3, changed.join('\n'));
+  assert.is(changed.length, 2, changed.join('\n'));
   assert.match(changed[0] ?? '', /^docker build --tag taskflow-backend:/);
-  assert.match(changed[1] ?? '', /^minikube image load taskflow-backend:/);
-  assert.match(changed[2] ?? '', /^helm upgrade --install/);
+  assert.match(changed[1] ?? '', /^helm upgrade --install/);
+  assert.is(mutating(m.calls())[0]?.dockerHost, 'tcp://192.168.49.2:2376');
   const after = release(m.state())?.revisions.at(-1)?.values as typeof before;
   assert.is.not(after.components.backend.image.tag, before.components.backend.image.tag);
   assert.is(after.components.frontend.image.tag, before.components.frontend.image.tag);
@@ -360,7 +362,8 @@ Setup('--dry-run on a running cluster shows the upgrade it would make, with no s
   const r = await setup(m, ['--dry-run']);
   assert.is(r.code, 0, r.output);
   assert.equal(describeCalls(mutating(m.calls())), []);
-  assert.match(r.stderr, /\[dry-run\] would run: docker build --tag taskflow-frontend:/);
+  // The build goes to minikube's daemon, and the printed command says so.
+  assert.match(r.stderr, /\[dry-run\] would run: DOCKER_HOST=tcp:\/\/192\.168\.49\.2:2376 docker build --tag taskflow-frontend:/);
   assert.match(r.stderr, /\[dry-run\] would run: \S*helm upgrade --install taskflow/);
 });
 
@@ -368,7 +371,7 @@ Setup('--skip-build with an image nobody built stops with exit 2 before changing
   const m = await machine();
   const r = await setup(m, ['--skip-build']);
   assert.is(r.code, 2, r.output);
-  assert.match(r.stderr, /--skip-build, but taskflow-backend:\w+, taskflow-frontend:\w+ and taskflow-mcp:\w+ are in neither/);
+  assert.match(r.stderr, /--skip-build, but taskflow-backend:\w+, taskflow-frontend:\w+ and taskflow-mcp:\w+ are not in the cluster \(minikube's Docker daemon \(tcp:\/\/192\.168\.49\.2:2376\)\)/);
   assert.not.ok(mutating(m.calls()).some((c) => c.tool === 'docker' || c.tool === 'helm'));
 });
 

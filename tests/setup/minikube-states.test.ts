@@ -1,6 +1,7 @@
 // setup and cleanup against the states minikube really reports (tests/fakes/minikube cites each):
 // a profile whose node is gone (`null`, exit 0 since v1.35), a stale kubeconfig, a multi-node
-// profile, and an image load that exits 0 without loading.
+// profile, and (on containerd, the runtime that still loads images) an image load that exits 0
+// without loading.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { describeCalls, FakeMachine, mutating, type RunResult } from '../lib/fake-machine.ts';
@@ -75,9 +76,11 @@ States('a multi-node profile (a JSON array) with every node running is reused', 
   assert.equal(describeCalls(mutating(m.calls())), []);
 });
 
-States('an image load that exits 0 without loading fails the images step before helm waits on it (exit 1)', async () => {
+States('containerd: an image load that exits 0 without loading fails the images step before helm waits on it (exit 1)', async () => {
+  // Only a profile whose runtime is not docker still loads images (the docker runtime builds in the node).
   const m = await deployed();
   m.patchState((s) => {
+    s.minikube.profiles.taskflow!.runtime = 'containerd';
     s.minikube.profiles.taskflow!.loadFails = true;
     s.minikube.profiles.taskflow!.images = [];
   });

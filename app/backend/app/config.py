@@ -66,7 +66,8 @@ class Settings:
     # Larger request bodies are refused with 413 before they are read into memory.
     max_body_bytes: int = 64 * 1024
     db_connect_timeout_seconds: int = 5
-    # Connections of the request path's pool (tasks and token checks); the rest of the app has its own small pool.
+    # Connections of the request path's pool (tasks and token checks), and as many again for the task list's
+    # read pool (app/pool.py); the rest of the app has its own small pool.
     db_pool_size: int = 10
     # How long `python -m app.migrate` waits for the database before giving up.
     migrate_timeout_seconds: int = 120

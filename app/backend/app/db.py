@@ -25,7 +25,7 @@ _SCHEMA_LOCK_KEY = 0x7A5C_F10E
 PING_AFTER_IDLE_SECONDS = 5.0
 
 
-def _connect_args(settings: Settings) -> dict[str, Any]:
+def connect_args(settings: Settings) -> dict[str, Any]:
     return {"connect_timeout": settings.db_connect_timeout_seconds, "application_name": "taskflow-backend"}
 
 
@@ -62,7 +62,7 @@ def make_engine(settings: Settings) -> Engine:
         pool_size=5,
         max_overflow=10,
         pool_timeout=10,
-        connect_args=_connect_args(settings),
+        connect_args=connect_args(settings),
     )
     ping_when_idle(engine)
     return engine
@@ -82,7 +82,7 @@ def make_async_engine(settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=0,
         pool_timeout=10,
-        connect_args=_connect_args(settings),
+        connect_args=connect_args(settings),
     )
     ping_when_idle(engine.sync_engine)
     return engine

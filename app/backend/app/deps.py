@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from .config import Settings
 from .models import AuthSession, User
+from .pool import ConnectionPool
 from .schemas import TOKEN_MAX
 from .security import TokenClaims, TokenError, decode_token, now_utc
 
@@ -45,9 +46,15 @@ async def get_async_engine(request: Request) -> AsyncEngine:
     return engine
 
 
+async def get_read_pool(request: Request) -> ConnectionPool:
+    pool: ConnectionPool = request.app.state.read_pool
+    return pool
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbDep = Annotated[SessionFactory, Depends(get_session_factory)]
 AsyncDbDep = Annotated[AsyncEngine, Depends(get_async_engine)]
+ReadPoolDep = Annotated[ConnectionPool, Depends(get_read_pool)]
 
 
 def unauthorized(detail: str) -> HTTPException:
@@ -79,28 +86,31 @@ def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str | None
     return token if 0 < len(token) <= TOKEN_MAX else ""
 
 
+# What makes a token's session live: it exists, belongs to the token's user, was not revoked and has
+# not expired. Bound as session_id, user_id and now; to be joined on users and auth_sessions.
+LIVE_SESSION = (
+    AuthSession.id == bindparam("session_id"),
+    User.id == bindparam("user_id"),
+    AuthSession.revoked_at.is_(None),
+    AuthSession.expires_at > bindparam("now"),
+)
+
 # One round trip: the user together with the live session the token names. Built once: SQLAlchemy
 # then finds its compiled form by a cache key it remembers, instead of building and hashing a new
 # statement on every request.
-_PRINCIPAL = (
-    select(User.id, User.email, User.name)
-    .join(AuthSession, AuthSession.user_id == User.id)
-    .where(
-        AuthSession.id == bindparam("session_id"),
-        User.id == bindparam("user_id"),
-        AuthSession.revoked_at.is_(None),
-        AuthSession.expires_at > bindparam("now"),
-    )
-)
+_PRINCIPAL = select(User.id, User.email, User.name).join(AuthSession, AuthSession.user_id == User.id).where(*LIVE_SESSION)
 
 
 async def get_claims(
-    settings: SettingsDep,
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> TokenClaims:
     token = bearer_token(credentials)
     if token is None:
         raise unauthorized("Not authenticated")
+    # The settings straight from the app, not through get_settings: every authenticated request passes
+    # here, and each dependency FastAPI resolves costs more than the attribute lookup.
+    settings: Settings = request.app.state.settings
     try:
         return decode_token(token, secret=settings.auth_secret, expected_type="access")
     except TokenError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -13,6 +14,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .db import db_error_summary
+from .pool import PoolTimeout
 
 log = logging.getLogger("taskflow.errors")
 
@@ -101,7 +103,8 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI, max_body_bytes: int) -> None:
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    for exc_type in (OperationalError, InterfaceError, PoolTimeoutError):
+    # psycopg's own errors and PoolTimeout come from the read pool (app/pool.py), SQLAlchemy's from the engines.
+    for exc_type in (OperationalError, InterfaceError, PoolTimeoutError, psycopg.OperationalError, PoolTimeout):
         app.add_exception_handler(exc_type, _database_unavailable)
     app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(Exception, _unexpected)

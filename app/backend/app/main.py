@@ -15,6 +15,7 @@ from . import errors
 from .clients import AssistantClients
 from .config import Settings, assistant_misconfiguration, load_settings
 from .db import create_schema, describe_url, make_async_engine, make_engine, make_sessionmaker, retry_with_backoff
+from .pool import make_read_pool
 from .routers import auth, chat, health, tasks
 
 log = logging.getLogger("taskflow")
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     engine = make_engine(settings)
     async_engine = make_async_engine(settings)
+    read_pool = make_read_pool(settings)
     schema_ready = threading.Event()
     stopping = threading.Event()
     assistant = AssistantClients(settings)
@@ -82,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await asyncio.wait_for(task, timeout=settings.db_connect_timeout_seconds + 5)
             engine.dispose()
             await async_engine.dispose()
+            # The app's pool, not the one built above: a test may have swapped in its own.
+            await app.state.read_pool.close()
             await assistant.aclose()
             log.info("stopped")
 
@@ -94,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.async_engine = async_engine
+    app.state.read_pool = read_pool
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.schema_ready = schema_ready
     app.state.assistant = assistant

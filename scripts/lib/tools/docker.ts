@@ -1,6 +1,6 @@
 // Typed wrapper of the docker CLI (client + daemon): versions, image lookups, builds.
 import { PrerequisiteError } from '../errors.ts';
-import type { Exec } from '../exec.ts';
+import type { Exec, RunOptions } from '../exec.ts';
 import { parseVersion, requireVersion, type Version } from './versions.ts';
 
 export type DockerInfo = {
@@ -41,10 +41,26 @@ export type BuildSpec = {
 };
 
 export class Docker {
+  /**
+   * `env` points this client at another daemon (minikube's, from `minikube docker-env`): it goes
+   * to each docker process as its environment, never through a shell.
+   */
   constructor(
     private readonly exec: Exec,
     readonly bin = 'docker',
+    readonly env: Record<string, string> = {},
   ) {}
+
+  /** The same CLI talking to the daemon these variables name (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, …). */
+  withEnv(env: Record<string, string>): Docker {
+    return new Docker(this.exec, this.bin, { ...this.env, ...env });
+  }
+
+  private run(args: string[], opts: RunOptions = {}) {
+    const env = { ...this.env, ...opts.env };
+    // DOCKER_HOST is printed with the command, so a verbose or dry run says which daemon it talks to.
+    return this.exec.run(this.bin, args, Object.keys(env).length ? { ...opts, env, showEnv: this.env.DOCKER_HOST ? ['DOCKER_HOST'] : [] } : opts);
+  }
 
   /**
    * Client present, daemon reachable and recent enough; the daemon's CPU and memory for preflight.
@@ -60,7 +76,7 @@ export class Docker {
   }
 
   private async readInfo(): Promise<DockerInfo> {
-    const out = await this.exec.run(this.bin, ['info', '--format', '{{json .}}'], { nothrow: true });
+    const out = await this.run(['info', '--format', '{{json .}}'], { nothrow: true });
     let data: { ServerVersion?: string; ServerErrors?: string[]; NCPU?: number; MemTotal?: number; RegistryConfig?: RegistryConfig } | undefined;
     try {
       data = JSON.parse(out.stdout) as typeof data;
@@ -81,15 +97,21 @@ export class Docker {
   }
 
   async hasImage(image: string): Promise<boolean> {
-    const out = await this.exec.run(this.bin, ['image', 'inspect', '--format', '{{.Id}}', image], { nothrow: true });
+    const out = await this.run(['image', 'inspect', '--format', '{{.Id}}', image], { nothrow: true });
     return out.exitCode === 0;
+  }
+
+  /** Every "repository:tag" the daemon holds, in one call (one round however many images are looked up). */
+  async images(): Promise<Set<string>> {
+    const out = await this.run(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}']);
+    return new Set(out.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
   }
 
   async build(spec: BuildSpec): Promise<void> {
     const args = ['build', '--tag', spec.image, '--file', spec.dockerfile, ...(spec.target ? ['--target', spec.target] : [])];
     for (const [k, v] of Object.entries(spec.buildArgs).sort()) args.push('--build-arg', `${k}=${v}`);
     args.push(spec.context);
-    await this.exec.run(this.bin, args, { mutating: true, env: { DOCKER_BUILDKIT: '1' }, logFile: spec.logFile });
+    await this.run(args, { mutating: true, env: { DOCKER_BUILDKIT: '1' }, logFile: spec.logFile });
   }
 
   /**
@@ -102,33 +124,33 @@ export class Docker {
   async inRegistry(image: string): Promise<boolean> {
     const host = image.split('/')[0] ?? '';
     const insecure = image.includes('/') && (await this.info()).insecure(host);
-    const out = await this.exec.run(this.bin, ['manifest', 'inspect', ...(insecure ? ['--insecure'] : []), image], { nothrow: true });
+    const out = await this.run(['manifest', 'inspect', ...(insecure ? ['--insecure'] : []), image], { nothrow: true });
     return out.exitCode === 0;
   }
 
   /** Writes the image as a tarball (`docker save`), for a cluster that cannot take it from the daemon. */
   async save(image: string, file: string, logFile?: string): Promise<void> {
-    await this.exec.run(this.bin, ['save', '--output', file, image], { mutating: true, logFile });
+    await this.run(['save', '--output', file, image], { mutating: true, logFile });
   }
 
   async push(image: string, logFile?: string): Promise<void> {
-    await this.exec.run(this.bin, ['push', image], { mutating: true, logFile });
+    await this.run(['push', image], { mutating: true, logFile });
   }
 
   async removeImage(image: string): Promise<boolean> {
-    const out = await this.exec.run(this.bin, ['image', 'rm', image], { mutating: true, nothrow: true });
+    const out = await this.run(['image', 'rm', image], { mutating: true, nothrow: true });
     return out.exitCode === 0;
   }
 
   /** Lists local images of a repository as "repo:tag". */
   async listImages(repository: string): Promise<string[]> {
-    const out = await this.exec.run(this.bin, ['image', 'ls', repository, '--format', '{{.Repository}}:{{.Tag}}'], { nothrow: true });
+    const out = await this.run(['image', 'ls', repository, '--format', '{{.Repository}}:{{.Tag}}'], { nothrow: true });
     return out.exitCode === 0 ? out.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];
   }
 
   /** Runs a command in a container (kind's node) and says whether it succeeded. */
   async execIn(container: string, command: string[]): Promise<boolean> {
-    const out = await this.exec.run(this.bin, ['exec', container, ...command], { nothrow: true });
+    const out = await this.run(['exec', container, ...command], { nothrow: true });
     return out.exitCode === 0;
   }
 }

@@ -2,6 +2,7 @@
 // whatever context happens to be current. JSON shapes are the Kubernetes API objects.
 import { PrerequisiteError, UserError } from '../errors.ts';
 import type { Exec, LongRunning } from '../exec.ts';
+import { JsonStream } from '../json-stream.ts';
 import { parseVersion, requireVersion, type Version } from './versions.ts';
 
 export type NamespaceState = 'active' | 'terminating' | 'missing';
@@ -50,6 +51,54 @@ type LogPodJson = {
   spec: { containers: { name: string }[] };
   status?: { containerStatuses?: { name: string; restartCount?: number; state?: { running?: object; waiting?: object; terminated?: object } }[] };
 };
+
+/** A pod object (from a list or a watch event) as `logs` sees it. */
+function toLogPod(p: LogPodJson): LogPod {
+  return {
+    name: p.metadata.name,
+    uid: p.metadata.uid ?? p.metadata.name,
+    labels: p.metadata.labels ?? {},
+    containers: p.spec.containers.map((c) => {
+      const st = p.status?.containerStatuses?.find((x) => x.name === c.name);
+      const state = st?.state?.running ? 'running' : st?.state?.terminated ? 'terminated' : 'waiting';
+      return { name: c.name, state, restarts: st?.restartCount ?? 0 };
+    }),
+  };
+}
+
+/**
+ * One change to the pods a watch covers. ERROR is the API's own end of a watch (a Status object,
+ * e.g. 410 Gone when its resourceVersion is too old); the watch must be started again.
+ */
+export type PodEvent = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; pod: LogPod } | { type: 'ERROR'; message: string };
+
+/**
+ * One value printed by `kubectl get pods --watch --output-watch-events --output json`:
+ * {"type":"ADDED","object":{…Pod}} (cli-runtime pkg/printers/json.go prints a metav1.WatchEvent
+ * with json.Marshal, one per line). BOOKMARK events, which kubectl does not ask for, are skipped.
+ */
+export function parseWatchEvent(value: unknown): PodEvent | undefined {
+  const e = value as { type?: string; object?: LogPodJson & { kind?: string; message?: string } };
+  if (e.type === 'ERROR') return { type: 'ERROR', message: e.object?.message ?? 'the watch ended with an error' };
+  if (e.type !== 'ADDED' && e.type !== 'MODIFIED' && e.type !== 'DELETED') return undefined;
+  if (!e.object?.metadata?.name || !Array.isArray(e.object.spec?.containers)) throw new Error(`a watch event without a pod: ${JSON.stringify(value).slice(0, 200)}`);
+  return { type: e.type, pod: toLogPod(e.object) };
+}
+
+/** The exact argv of the pod watch: the current pods first as ADDED events, then every change. */
+export function podWatchArgs(context: string, ns: string, selector: string): string[] {
+  return ['--context', context, '--namespace', ns, 'get', 'pods', '--selector', selector, '--watch', '--output-watch-events', '--output', 'json'];
+}
+
+/**
+ * A failed kubectl call's last stderr line as the error `logs` reports: a missing context or a
+ * cluster that does not answer is a missing prerequisite (exit 3), anything else a failure.
+ */
+export function kubectlReadError(context: string, what: string, why: string): UserError {
+  if (/context .* does not exist|context was not found/i.test(why)) return new PrerequisiteError(`kube context ${context} does not exist`, 'Run setup first, or name an existing context with --context.');
+  if (/connection to the server .* was refused|Unable to connect to the server|no such host/i.test(why)) return new PrerequisiteError(`the cluster of context ${context} is not answering: ${why}`, 'Start it with setup, then rerun.');
+  return new UserError(`${what} failed: ${why}`, `Check the cluster answers: kubectl --context ${context} get --raw /readyz`);
+}
 
 /** What `kubectl logs` is asked for: one container of one pod. */
 export type LogsRequest = { pod: string; container: string; follow: boolean; since?: string; previous: boolean };
@@ -142,28 +191,39 @@ export class Kubectl {
 
   /**
    * The pods a selector matches, with their containers' states, for `logs`. Unlike pods(), a
-   * failure is not an empty answer: a missing context or a cluster that does not answer is a
-   * missing prerequisite (exit 3), anything else a failure.
+   * failure is not an empty answer (see kubectlReadError).
    */
   async logPods(context: string, ns: string, selector: string): Promise<LogPod[]> {
     const out = await this.exec.run(this.bin, ['--context', context, '--namespace', ns, 'get', 'pods', '--selector', selector, '--output', 'json'], { nothrow: true });
-    if (out.exitCode !== 0) {
-      const why = out.stderr.trim().split('\n').at(-1) ?? '';
-      if (/context .* does not exist|context was not found/i.test(why)) throw new PrerequisiteError(`kube context ${context} does not exist`, 'Run setup first, or name an existing context with --context.');
-      if (/connection to the server .* was refused|Unable to connect to the server|no such host/i.test(why)) throw new PrerequisiteError(`the cluster of context ${context} is not answering: ${why}`, 'Start it with setup, then rerun.');
-      throw new UserError(`kubectl get pods failed: ${why}`, `Check the cluster answers: kubectl --context ${context} get --raw /readyz`);
-    }
-    const items = (JSON.parse(out.stdout) as { items: LogPodJson[] }).items;
-    return items.map((p) => ({
-      name: p.metadata.name,
-      uid: p.metadata.uid ?? p.metadata.name,
-      labels: p.metadata.labels ?? {},
-      containers: p.spec.containers.map((c) => {
-        const st = p.status?.containerStatuses?.find((x) => x.name === c.name);
-        const state = st?.state?.running ? 'running' : st?.state?.terminated ? 'terminated' : 'waiting';
-        return { name: c.name, state, restarts: st?.restartCount ?? 0 };
-      }),
-    }));
+    if (out.exitCode !== 0) throw kubectlReadError(context, 'kubectl get pods', out.stderr.trim().split('\n').at(-1) ?? '');
+    return (JSON.parse(out.stdout) as { items: LogPodJson[] }).items.map(toLogPod);
+  }
+
+  /**
+   * Starts the long-running pod watch (podWatchArgs). Its stdout is parsed as it comes, whole
+   * events reaching onEvent; its stderr lines reach onStderr. Output that is not a watch event
+   * stops the watch (the caller sees it end and starts another) and reaches onStderr as its reason.
+   */
+  startPodWatch(context: string, ns: string, selector: string, onEvent: (e: PodEvent) => void, onStderr: (line: string) => void): LongRunning {
+    const stream = new JsonStream();
+    let broken = false;
+    const child: LongRunning = this.exec.start(this.bin, podWatchArgs(context, ns, selector), {
+      onLine: (line, from) => {
+        if (from === 'stderr') return onStderr(line);
+        if (broken) return;
+        try {
+          for (const value of stream.push(`${line}\n`)) {
+            const e = parseWatchEvent(value);
+            if (e) onEvent(e);
+          }
+        } catch (err) {
+          broken = true;
+          onStderr((err as Error).message);
+          child.kill('SIGTERM');
+        }
+      },
+    });
+    return child;
   }
 
   /** Starts `kubectl logs` for one container; lines reach onLine as they come, the handle says when it ends. */

@@ -4,6 +4,9 @@
 // when the profile exists but its host is gone or Docker is down (since v1.35, kubernetes/minikube#22466);
 // the exit code is a bit field (1 host, 2 cluster, 4 kubeconfig not right) and 85 means no such profile.
 // `minikube addons list -o json` ({"ingress": {"Profile","Status": "enabled"|"disabled"}, ...}).
+// `minikube docker-env --shell none` (cmd/minikube/cmd/docker-env.go, pkg/minikube/shell/shell.go):
+// KEY=VALUE lines, no quoting, no usage hint; the same command Skaffold reads
+// (pkg/skaffold/docker/client.go getMinikubeDockerEnv).
 import type { Exec } from '../exec.ts';
 import { parseVersion, requireVersion, type Version } from './versions.ts';
 
@@ -33,6 +36,47 @@ export function parseStatus(stdout: string, stderr: string, exitCode: number): {
   if (up && control.Kubeconfig === 'Misconfigured') return { state: 'misconfigured', detail: `${detail}, kubeconfig misconfigured` };
   if (up) return { state: 'running', detail };
   return { state: 'degraded', detail };
+}
+
+/**
+ * What `minikube docker-env --shell none` answered. It is also the runtime read: minikube refuses
+ * it for any runtime but docker, with the same check that decides whether a Docker daemon runs in
+ * the node (`co.Config.KubernetesConfig.ContainerRuntime != "docker"` in docker-env.go).
+ * `env`: the node's Docker daemon, reachable with these variables;
+ * `other-runtime`: containerd or cri-o: "The docker-env command is only compatible with the
+ *   "docker" runtime, but this cluster was configured to use the "containerd" runtime.",
+ *   MK_USAGE, exit 14 (pkg/minikube/reason/reason.go `Usage`, exitcodes.go `ExProgramUsage`);
+ * `multi-node`: "The docker-env command is incompatible with multi-node clusters", exit 81
+ *   (`EnvMultiConflict`, `ExGuestConflict`): each node has its own daemon;
+ * `not-running`: mustload.Running stops first: exit 83 (host not running) or 85 (no such profile);
+ * `failed`: anything else (the `none` driver, exit 51; a node whose dockerd would not restart).
+ */
+export type DockerEnvAnswer =
+  | { kind: 'env'; env: Record<string, string> }
+  | { kind: 'other-runtime'; runtime: string; message: string }
+  | { kind: 'multi-node'; message: string }
+  | { kind: 'not-running'; message: string }
+  | { kind: 'failed'; exitCode: number; message: string };
+
+/** Pure: reads docker-env's answer from its output and exit code. */
+export function parseDockerEnv(stdout: string, stderr: string, exitCode: number): DockerEnvAnswer {
+  const message = (stderr.trim() || stdout.trim()).split('\n').filter((l) => l.trim()).slice(-3).join('\n').slice(0, 400);
+  if (exitCode === 0) {
+    const env: Record<string, string> = {};
+    for (const line of stdout.split(/\r?\n/)) {
+      if (!line.trim() || line.startsWith('#')) continue;
+      const eq = line.indexOf('=');
+      if (eq <= 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(line.slice(0, eq))) return { kind: 'failed', exitCode, message: `unexpected line in minikube docker-env output: ${line.slice(0, 120)}` };
+      env[line.slice(0, eq)] = line.slice(eq + 1);
+    }
+    if (!env.DOCKER_HOST) return { kind: 'failed', exitCode, message: 'minikube docker-env printed no DOCKER_HOST' };
+    return { kind: 'env', env };
+  }
+  const runtime = /only compatible with the "docker" runtime, but this cluster was configured to use the "([^"]+)" runtime/.exec(stderr + stdout);
+  if (runtime) return { kind: 'other-runtime', runtime: runtime[1] as string, message };
+  if (/incompatible with multi-node clusters/.test(stderr + stdout)) return { kind: 'multi-node', message };
+  if (exitCode === 83 || exitCode === 85) return { kind: 'not-running', message };
+  return { kind: 'failed', exitCode, message };
 }
 
 export class Minikube {
@@ -102,6 +146,12 @@ export class Minikube {
 
   async loadImage(profile: string, image: string, logFile?: string): Promise<void> {
     await this.exec.run(this.bin, ['image', 'load', image, '--profile', profile], { mutating: true, logFile });
+  }
+
+  /** The node's Docker daemon as environment variables, or why minikube will not give it. */
+  async dockerEnv(profile: string): Promise<DockerEnvAnswer> {
+    const out = await this.exec.run(this.bin, ['docker-env', '--shell', 'none', '--profile', profile], { nothrow: true });
+    return parseDockerEnv(out.stdout, out.stderr, out.exitCode);
   }
 
   async ip(profile: string): Promise<string> {

@@ -6,11 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from sqlalchemy import ColumnElement, Row, and_, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.orm import Session
 
-from ..deps import AsyncDbDep, PrincipalDep
-from ..models import ID_MAX, Task
+from ..deps import LIVE_SESSION, AsyncDbDep, ClaimsDep, PrincipalDep, ReadPoolDep, unauthorized
+from ..models import ID_MAX, AuthSession, Task, User
 from ..schemas import TaskCreate, TaskOut, TaskUpdate
+from ..security import now_utc
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
@@ -37,11 +39,27 @@ def get_user_task(db: Session, user_id: int, task_id: int) -> Task | None:
 _COLUMNS = (Task.id, Task.title, Task.description, Task.completed, Task.created_at, Task.updated_at)
 
 
-# The reads are built once, so SQLAlchemy finds their compiled form without rebuilding them per request.
-_LIST = select(*_COLUMNS).where(Task.user_id == bindparam("user_id")).order_by(Task.id)
-_LIST_BY_COMPLETED = (
-    select(*_COLUMNS).where(Task.user_id == bindparam("user_id"), Task.completed == bindparam("completed")).order_by(Task.id)
-)
+def _listing(*, by_completed: bool) -> str:
+    """The busiest read, the token's session check and the task list in one statement, as SQL for the
+    read pool: no row means the session is not live; a single row of NULLs, a live one without tasks."""
+    tasks_of_user = Task.user_id == User.id
+    if by_completed:
+        tasks_of_user = and_(tasks_of_user, Task.completed == bindparam("completed"))
+    statement = (
+        select(*_COLUMNS)
+        .select_from(User)
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .outerjoin(Task, tasks_of_user)
+        .where(*LIVE_SESSION)
+        .order_by(Task.id)
+    )
+    return str(statement.compile(dialect=PGDialect_psycopg()))
+
+
+_LIST = _listing(by_completed=False)
+_LIST_BY_COMPLETED = _listing(by_completed=True)
+
+# The other reads are built once, so SQLAlchemy finds their compiled form without rebuilding them per request.
 _ONE = select(*_COLUMNS).where(Task.id == bindparam("task_id"), Task.user_id == bindparam("user_id"))
 
 
@@ -57,15 +75,17 @@ def _found(row: Row[Any] | None) -> Row[Any]:
 
 @router.get("", response_model=list[TaskOut], responses=_RESPONSES)
 async def list_tasks(
-    principal: PrincipalDep,
-    engine: AsyncDbDep,
+    claims: ClaimsDep,
+    pool: ReadPoolDep,
     completed: Annotated[bool | None, Query(description="Only completed (true) or open (false) tasks")] = None,
 ) -> Any:
-    params: dict[str, Any] = {"user_id": principal.user_id}
+    params: dict[str, Any] = {"session_id": claims.session_id, "user_id": claims.user_id, "now": now_utc()}
     if completed is not None:
         params["completed"] = completed
-    async with engine.connect() as conn:
-        return (await conn.execute(_LIST if completed is None else _LIST_BY_COMPLETED, params)).all()
+    rows = await pool.fetch_all(_LIST if completed is None else _LIST_BY_COMPLETED, params)
+    if not rows:
+        raise unauthorized("Session is no longer valid")
+    return [] if rows[0]["id"] is None else rows
 
 
 @router.post("", response_model=TaskOut, status_code=status.HTTP_201_CREATED, responses=_RESPONSES)
