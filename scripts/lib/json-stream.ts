@@ -2,6 +2,10 @@
 // `kubectl get --watch --output json` prints (one pretty-printed object after another, nothing in
 // between) and `--output-watch-events` prints (one compact event per line) both come through it.
 
+import { UserError } from './errors.ts';
+
+const NOT_KUBECTL_JSON = 'That is not what a real kubectl prints for --output json; check which kubectl is first on PATH (kubectl version --client).';
+
 /** Feed it text in any pieces; it hands back every value completed so far. */
 export class JsonStream {
   private buffer = '';
@@ -33,13 +37,13 @@ export class JsonStream {
           try {
             values.push(JSON.parse(raw));
           } catch {
-            throw new Error(`kubectl printed something that is not JSON: ${raw.slice(0, 200)}`);
+            throw new UserError(`kubectl printed something that is not JSON: ${raw.slice(0, 200)}`, NOT_KUBECTL_JSON);
           }
           start = this.firstNonSpace(i + 1);
           i = start - 1;
         }
       } else if (this.depth === 0 && !/\s/.test(ch ?? '')) {
-        throw new Error(`kubectl printed something that is not a JSON object: ${this.buffer.slice(i, i + 200)}`);
+        throw new UserError(`kubectl printed something that is not a JSON object: ${this.buffer.slice(i, i + 200)}`, NOT_KUBECTL_JSON);
       }
     }
     this.buffer = this.buffer.slice(start);

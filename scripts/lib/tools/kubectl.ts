@@ -81,7 +81,7 @@ export function parseWatchEvent(value: unknown): PodEvent | undefined {
   const e = value as { type?: string; object?: LogPodJson & { kind?: string; message?: string } };
   if (e.type === 'ERROR') return { type: 'ERROR', message: e.object?.message ?? 'the watch ended with an error' };
   if (e.type !== 'ADDED' && e.type !== 'MODIFIED' && e.type !== 'DELETED') return undefined;
-  if (!e.object?.metadata?.name || !Array.isArray(e.object.spec?.containers)) throw new Error(`a watch event without a pod: ${JSON.stringify(value).slice(0, 200)}`);
+  if (!e.object?.metadata?.name || !Array.isArray(e.object.spec?.containers)) throw new UserError(`kubectl's pod watch printed an event without a pod: ${JSON.stringify(value).slice(0, 200)}`, 'Check which kubectl is first on PATH (kubectl version --client); the toolkit needs kubectl 1.27 or newer.');
   return { type: e.type, pod: toLogPod(e.object) };
 }
 
