@@ -102,51 +102,37 @@ const containerd = (s: FakeState) => {
   s.kube.contexts.taskflow = 'minikube:taskflow';
 };
 
-Dev('docker runtime: a backend edit builds only the backend in the node\'s daemon and rolls it with one helm upgrade, loading nothing', async () => {
-  const m = await deployed();
-  const before = { backend: tagOf(m, 'backend'), frontend: tagOf(m, 'frontend'), mcp: tagOf(m, 'mcp') };
-  assert.is(backendTag(m), before.backend, 'the test hashes the backend as setup does');
-  const run = await watching(m, ['--no-port-forward']);
-  try {
-    edit(m, 'backend', 'app/main.py');
-    await run.until(CYCLE_OK('backend'), 'the backend cycle line');
-    const tag = backendTag(m);
-    assert.match(run.stdout(), new RegExp(`^✔ backend ${tag}: `, 'm'));
-    const changed = changes(m);
-    assert.equal(builds(m), ['taskflow-backend'], changed.join('\n'));
-    assert.equal(mutating(m.calls()).filter((c) => c.tool === 'docker' && c.args[0] === 'build').map((c) => c.dockerHost), [NODE_DAEMON]);
-    assert.equal(changed.filter((c) => c.startsWith('minikube ')), []);
-    assert.is(changed.filter((c) => c.startsWith('helm upgrade')).length, 1);
-    assert.is(changed.length, 2, changed.join('\n'));
-    assert.is(tagOf(m, 'backend'), tag);
-    assert.is(tagOf(m, 'frontend'), before.frontend);
-    assert.is(tagOf(m, 'mcp'), before.mcp);
-  } finally {
-    await run.interrupt();
-  }
-});
-
-Dev('containerd runtime: a backend edit builds only the backend on the host, loads it and rolls it with one helm upgrade', async () => {
-  const m = await deployed({ state: containerd });
-  const before = { frontend: tagOf(m, 'frontend'), mcp: tagOf(m, 'mcp') };
-  const run = await watching(m, ['--no-port-forward']);
-  try {
-    edit(m, 'backend', 'app/main.py');
-    await run.until(CYCLE_OK('backend', true), 'the backend cycle line');
-    const tag = backendTag(m);
-    const changed = changes(m);
-    assert.equal(builds(m), ['taskflow-backend'], changed.join('\n'));
-    assert.equal(mutating(m.calls()).filter((c) => c.tool === 'docker' && c.args[0] === 'build').map((c) => c.dockerHost), [undefined]);
-    assert.equal(changed.filter((c) => c.startsWith('minikube ')), [`minikube image load taskflow-backend:${tag} --profile taskflow`]);
-    assert.is(changed.filter((c) => c.startsWith('helm upgrade')).length, 1);
-    assert.is(changed.length, 3, changed.join('\n'));
-    assert.is(tagOf(m, 'backend'), tag);
-    assert.is(tagOf(m, 'frontend'), before.frontend);
-    assert.is(tagOf(m, 'mcp'), before.mcp);
-  } finally {
-    await run.interrupt();
-  }
-});
+// minikube's default docker runtime builds in the node's daemon and loads nothing; containerd
+// (a profile the user made with --container-runtime=containerd) builds on the host and loads.
+for (const route of [
+  { runtime: 'docker', state: undefined, dockerHost: NODE_DAEMON, loaded: false },
+  { runtime: 'containerd', state: containerd, dockerHost: undefined, loaded: true },
+] as const) {
+  Dev(`${route.runtime} runtime: a backend edit builds only the backend ${route.loaded ? 'on the host, loads it' : "in the node's daemon, loads nothing"} and rolls it with one helm upgrade`, async () => {
+    const m = await deployed({ state: route.state });
+    const before = { backend: tagOf(m, 'backend'), frontend: tagOf(m, 'frontend'), mcp: tagOf(m, 'mcp') };
+    assert.is(backendTag(m), before.backend, 'the test hashes the backend as setup does');
+    const run = await watching(m, ['--no-port-forward']);
+    try {
+      edit(m, 'backend', 'app/main.py');
+      await run.until(CYCLE_OK('backend', route.loaded), 'the backend cycle line');
+      const tag = backendTag(m);
+      assert.match(run.stdout(), new RegExp(`^✔ backend ${tag}: `, 'm'));
+      const changed = changes(m);
+      assert.equal(builds(m), ['taskflow-backend'], changed.join('\n'));
+      assert.equal(mutating(m.calls()).filter((c) => c.tool === 'docker' && c.args[0] === 'build').map((c) => c.dockerHost), [route.dockerHost]);
+      const loads = route.loaded ? [`minikube image load taskflow-backend:${tag} --profile taskflow`] : [];
+      assert.equal(changed.filter((c) => c.startsWith('minikube ')), loads);
+      assert.is(changed.filter((c) => c.startsWith('helm upgrade')).length, 1);
+      assert.is(changed.length, 2 + loads.length, changed.join('\n'));
+      assert.is(tagOf(m, 'backend'), tag);
+      assert.is(tagOf(m, 'frontend'), before.frontend);
+      assert.is(tagOf(m, 'mcp'), before.mcp);
+    } finally {
+      await run.interrupt();
+    }
+  });
+}
 
 Dev('an edit the build\'s .dockerignore excludes changes nothing', async () => {
   const m = await deployed();
