@@ -34,6 +34,7 @@ export type Settings = {
   CORS_ORIGINS: string;
   BETTER_AUTH_SECRET?: string;
   POSTGRES_PASSWORD?: string;
+  MCP_SHARED_SECRET?: string;
   DATABASE_URL: string;
   OPENAI_API_KEY: string;
   ANTHROPIC_API_KEY: string;

@@ -131,6 +131,8 @@ export function releaseValues(inp: ReleaseInputs): Values {
     secrets: {
       betterAuthSecret: s.BETTER_AUTH_SECRET ?? '',
       openaiApiKey: s.OPENAI_API_KEY,
+      // Empty lets the chart generate one and keep it; a value from env/.env is the one compose uses too.
+      mcpSharedSecret: s.MCP_SHARED_SECRET ?? '',
       extra,
     },
   };
