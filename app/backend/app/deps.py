@@ -61,6 +61,11 @@ def unauthorized(detail: str) -> HTTPException:
     return HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+def session_not_live() -> HTTPException:
+    """The 401 for a token whose session was revoked, expired or never existed (LIVE_SESSION's rules)."""
+    return unauthorized("Session is no longer valid")
+
+
 @dataclass(frozen=True)
 class Principal:
     """The signed-in user, as plain values: usable after the session that loaded it is closed."""
@@ -75,7 +80,7 @@ def load_session(db: Session, user_id: int, session_id: str) -> AuthSession:
     """The live session a token belongs to, or 401 if it was revoked, expired or never existed."""
     row = db.get(AuthSession, session_id)
     if row is None or row.user_id != user_id or row.revoked_at is not None or row.expires_at <= now_utc():
-        raise unauthorized("Session is no longer valid")
+        raise session_not_live()
     return row
 
 
@@ -125,7 +130,7 @@ async def authenticate(conn: AsyncConnection, claims: TokenClaims) -> Principal:
         _PRINCIPAL, {"session_id": claims.session_id, "user_id": claims.user_id, "now": now_utc()}
     )).first()
     if row is None:
-        raise unauthorized("Session is no longer valid")
+        raise session_not_live()
     return Principal(user_id=row.id, email=row.email, name=row.name, session_id=claims.session_id)
 
 

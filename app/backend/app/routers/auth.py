@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..config import Settings
-from ..deps import DbDep, OptionalBearer, PrincipalDep, SettingsDep, bearer_token, load_session, unauthorized
+from ..deps import DbDep, OptionalBearer, PrincipalDep, SettingsDep, bearer_token, load_session, session_not_live, unauthorized
 from ..models import AuthSession, User
 from ..schemas import AuthOut, LoginIn, LogoutIn, RefreshIn, SignupIn, StatusOut, UserOut
 from ..security import (
@@ -174,7 +174,7 @@ def logout(
             auth_session.revoked_at = now_utc()
             revoked += 1
         if not revoked:
-            raise unauthorized("Session is no longer valid")
+            raise session_not_live()
         session.commit()
     return StatusOut(status="logged_out")
 

@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, Row, and_, bindparam, case, delete, func, 
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.orm import Session
 
-from ..deps import LIVE_SESSION, AsyncDbDep, ClaimsDep, PrincipalDep, ReadPoolDep, unauthorized
+from ..deps import LIVE_SESSION, AsyncDbDep, ClaimsDep, PrincipalDep, ReadPoolDep, session_not_live
 from ..models import ID_MAX, AuthSession, Task, User
 from ..schemas import TaskCreate, TaskOut, TaskUpdate
 from ..security import now_utc
@@ -84,7 +84,7 @@ async def list_tasks(
         params["completed"] = completed
     rows = await pool.fetch_all(_LIST if completed is None else _LIST_BY_COMPLETED, params)
     if not rows:
-        raise unauthorized("Session is no longer valid")
+        raise session_not_live()
     return [] if rows[0]["id"] is None else rows
 
 
