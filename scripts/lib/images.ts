@@ -330,22 +330,16 @@ export async function deliverImages(sn: Session, opts: { clusterRunning: boolean
   const deliveries = await deliverBuilt(sn, plans, opts.clusterRunning, route);
   const delivered = at.registry ? 'pushed' : 'loaded';
   const would = sn.dryRun ? 'would be ' : '';
+  // Minikube's route is known once it runs: until then a build is only a build.
+  const undecided = !at.registry && at.route.via === 'undecided';
+  const built = builtIn(at) ? "built in the cluster's Docker daemon" : at.sharesDocker || undecided ? 'built' : `built and ${delivered}`;
   const lines = plans.map((p) => {
     const v = p.verdict;
-    const what =
-      v.action === 'none'
-        ? `found in ${at.where}, skipping build`
-        : v.action === 'deliver'
-          ? `built already, ${would}${delivered}`
-          : builtIn(at)
-            ? `${would}built in the cluster's Docker daemon`
-            : at.sharesDocker || (!at.registry && at.route.via === 'undecided')
-              ? `${would}built`
-              : `${would}built and ${delivered}`;
+    const what = v.action === 'none' ? `found in ${at.where}, skipping build` : v.action === 'deliver' ? `built already, ${would}${delivered}` : `${would}${built}`;
     return `${p.src.component} ${p.tag}: ${what}`;
   });
   // Where the images went, once something was built or delivered (or the route is not known yet).
-  const why = !at.registry && (builds.length || deliveries.length || at.route.via === 'undecided') ? ` (${at.route.why})` : '';
+  const why = !at.registry && (builds.length || deliveries.length || undecided) ? ` (${at.route.why})` : '';
   const images = Object.fromEntries(plans.map((p) => [p.src.component, { repository: p.repository, tag: p.tag }]));
   return { status: builds.length || deliveries.length ? 'done' : 'skipped', detail: `${lines.join('; ')}${why}`, value: images };
 }
