@@ -53,19 +53,21 @@ type ImageConfig = {
   };
 };
 
-type BuildOutcome = { ok: true; seconds: number } | { ok: false; error: Error };
+/** A step started in `before` and awaited by each test that needs it; it never rejects, so no test's failure leaves it unhandled. */
+type Outcome<T> = { ok: true; value: T } | { ok: false; error: Error };
+
+type Postgres = { url: string; port: number; stop(): Promise<void> };
+/** The app running from the two images against a throwaway database. */
+type Running = { pg: Postgres; migration?: { code: string; logs: string }; backend: Container; backendPort: number; frontend: Container; frontendPort: number };
 
 const s: {
   builder?: ImageBuilder;
   contexts: string[];
-  backendBuild?: Promise<BuildOutcome>;
-  frontendBuild?: Promise<BuildOutcome>;
-  pg?: { url: string; port: number; stop(): Promise<void> };
-  backend?: Container;
-  frontend?: Container;
+  backendBuild?: Promise<Outcome<{ seconds: number }>>;
+  frontendBuild?: Promise<Outcome<{ seconds: number }>>;
+  running?: Promise<Outcome<Running>>;
+  pg?: Postgres;
   containers: Container[];
-  backendPort?: number;
-  frontendPort?: number;
 } = { contexts: [], containers: [] };
 
 function need<T>(value: T | undefined, what: string): T {
@@ -75,16 +77,56 @@ function need<T>(value: T | undefined, what: string): T {
 
 const log = (line: string) => process.stdout.write(`\n  ${line}`);
 
-const settle = (p: Promise<{ seconds: number }>): Promise<BuildOutcome> =>
+const settle = <T>(p: Promise<T>): Promise<Outcome<T>> =>
   p.then(
-    (r) => ({ ok: true as const, seconds: r.seconds }),
+    (value) => ({ ok: true as const, value }),
     (error: unknown) => ({ ok: false as const, error: error instanceof Error ? error : new Error(String(error)) }),
   );
 
-async function built(outcome: Promise<BuildOutcome> | undefined, what: string): Promise<number> {
+/** The value of a step started in `before`, or its error. */
+async function ready<T>(outcome: Promise<Outcome<T>> | undefined, what: string): Promise<T> {
   const r = await need(outcome, what);
   if (!r.ok) throw r.error;
-  return r.seconds;
+  return r.value;
+}
+
+const running = () => ready(s.running, 'the app containers');
+
+function backendEnv(databaseUrl: string, port: number): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrl,
+    BETTER_AUTH_SECRET: AUTH_SECRET,
+    PORT: String(port),
+    // Cheap hashing keeps sign-ups fast in tests; the default (12) is for real use.
+    BCRYPT_ROUNDS: '4',
+    LOG_LEVEL: 'info',
+  };
+}
+
+const frontendEnv = (port: number, backendPort: number) => ({ PORT: String(port), BACKEND_URL: `http://127.0.0.1:${backendPort}` });
+
+/**
+ * A database, the schema migrated in the backend image (as the chart's Job runs it), then the
+ * backend and the frontend containers, both healthy: what the tests that talk to the app share.
+ */
+async function startApp(): Promise<Running> {
+  await ready(s.backendBuild, 'the backend image');
+  const pg = await startPostgres();
+  s.pg = pg;
+  const backendPort = await freePort();
+  const env = backendEnv(pg.url, backendPort);
+  let migration: Running['migration'];
+  if (existsSync(join(BACKEND_DIR, 'app', 'migrate.py'))) {
+    const migrate = await runContainer(BACKEND_TAG, env, ['python', '-m', 'app.migrate'], 'migrate');
+    const code = await docker(['wait', migrate.name], { timeoutMs: 180_000 });
+    migration = { code, logs: code === '0' ? '' : await containerLogs(migrate) };
+  }
+  const backend = await runContainer(BACKEND_TAG, env, [], 'backend');
+  await ready(s.frontendBuild, 'the frontend image');
+  const frontendPort = await freePort();
+  const frontend = await runContainer(FRONTEND_TAG, frontendEnv(frontendPort, backendPort), [], 'frontend');
+  await Promise.all([waitHealthy(backend, 120_000), waitHealthy(frontend, 120_000)]);
+  return { pg, migration, backend, backendPort, frontend, frontendPort };
 }
 
 /** A temp copy of an app dir with secrets-to-be-ignored planted in it. */
@@ -118,9 +160,11 @@ test.before(async () => {
     s.builder = b;
     log(`bases and mirrors ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     if (!b.pipArgs.PIP_INDEX_URL?.startsWith('http')) throw new Error(`no pip index URL for the build: ${JSON.stringify(b.pipArgs)}`);
-    // Both builds start now and run side by side; each test that needs an image waits for its build.
+    // Both builds start now and run side by side, and the app starts from them once they are done;
+    // each test waits for what it needs (a build, the running app), so none relies on another.
     s.backendBuild = settle(b.buildBackend({ context: plantedContext(BACKEND_DIR), tag: BACKEND_TAG }));
     s.frontendBuild = settle(b.buildFrontend({ context: plantedContext(FRONTEND_DIR), tag: FRONTEND_TAG }));
+    s.running = settle(startApp());
   } catch (err) {
     // uvu's runner returns from a finally block, which drops a hook's error: print it, or the file
     // would only report every test failed with no reason.
@@ -156,16 +200,16 @@ test('the Dockerfiles pull nothing, name no secret and keep mirrors to build-sta
 });
 
 test('the backend image builds from docker/backend.Dockerfile', async () => {
-  log(`backend built in ${(await built(s.backendBuild, 'the backend build')).toFixed(1)} s`);
+  log(`backend built in ${(await ready(s.backendBuild, 'the backend build')).seconds.toFixed(1)} s`);
 });
 
 test('the frontend image builds from docker/frontend.Dockerfile', async () => {
-  log(`frontend built in ${(await built(s.frontendBuild, 'the frontend build')).toFixed(1)} s`);
+  log(`frontend built in ${(await ready(s.frontendBuild, 'the frontend build')).seconds.toFixed(1)} s`);
 });
 
 test('image metadata: numeric non-root user, port, healthcheck, run-time settings', async () => {
-  await built(s.backendBuild, 'the backend image');
-  await built(s.frontendBuild, 'the frontend image');
+  await ready(s.backendBuild, 'the backend image');
+  await ready(s.frontendBuild, 'the frontend image');
   const be = (await inspectImage<ImageConfig>(BACKEND_TAG)).Config;
   const env = (c: ImageConfig['Config']) => new Set(c.Env ?? []);
   assert.is(be.User, '1000:1000');
@@ -195,8 +239,8 @@ async function inspectFiles(image: string, script: string): Promise<string> {
 }
 
 test('final images hold only the runtime: no installer caches, tests, .env or .git from the context', async () => {
-  await built(s.backendBuild, 'the backend image');
-  await built(s.frontendBuild, 'the frontend image');
+  await ready(s.backendBuild, 'the backend image');
+  await ready(s.frontendBuild, 'the frontend image');
   const be = await inspectFiles(
     BACKEND_TAG,
     [
@@ -238,44 +282,22 @@ test('final images hold only the runtime: no installer caches, tests, .env or .g
 });
 
 test('the backend runs read-only, without capabilities, as uid 1000, and turns healthy', async () => {
-  await built(s.backendBuild, 'the backend image');
-  const pg = await startPostgres();
-  s.pg = pg;
-  s.backendPort = await freePort();
-  const env = {
-    DATABASE_URL: pg.url,
-    BETTER_AUTH_SECRET: AUTH_SECRET,
-    PORT: String(s.backendPort),
-    // Cheap hashing keeps sign-ups fast in tests; the default (12) is for real use.
-    BCRYPT_ROUNDS: '4',
-    LOG_LEVEL: 'info',
-  };
-  // The schema comes from the migration command, run in the image as the chart's Job runs it.
-  if (existsSync(join(BACKEND_DIR, 'app', 'migrate.py'))) {
-    const migrate = await runContainer(BACKEND_TAG, env, ['python', '-m', 'app.migrate'], 'migrate');
-    const code = await docker(['wait', migrate.name], { timeoutMs: 180_000 });
-    assert.is(code, '0', `migration failed:\n${await containerLogs(migrate)}`);
-  }
-  s.backend = await runContainer(BACKEND_TAG, env, [], 'backend');
-  await waitHealthy(s.backend, 120_000);
-  assert.is(await execIn(s.backend, ['id', '-u']), '1000');
-  assert.is(await execIn(s.backend, ['id', '-g']), '1000');
-  const health = await fetch(`http://127.0.0.1:${s.backendPort}/health`);
+  const { migration, backend, backendPort } = await running();
+  if (migration) assert.is(migration.code, '0', `migration failed:\n${migration.logs}`);
+  assert.is(await execIn(backend, ['id', '-u']), '1000');
+  assert.is(await execIn(backend, ['id', '-g']), '1000');
+  const health = await fetch(`http://127.0.0.1:${backendPort}/health`);
   assert.is(health.status, 200);
   // Read-only root: nothing outside /tmp can be written.
-  const write = await run(DOCKER, ['exec', s.backend.name, 'sh', '-c', 'touch /app/x 2>&1 || echo refused; touch /tmp/x && echo tmp-ok']);
+  const write = await run(DOCKER, ['exec', backend.name, 'sh', '-c', 'touch /app/x 2>&1 || echo refused; touch /tmp/x && echo tmp-ok']);
   assert.match(write.stdout, /refused/);
   assert.match(write.stdout, /tmp-ok/);
 });
 
 test('the frontend runs read-only, without capabilities, as uid 1001, and turns healthy', async () => {
-  await built(s.frontendBuild, 'the frontend image');
-  const backendPort = need(s.backendPort, 'the backend container');
-  s.frontendPort = await freePort();
-  s.frontend = await runContainer(FRONTEND_TAG, { PORT: String(s.frontendPort), BACKEND_URL: `http://127.0.0.1:${backendPort}` }, [], 'frontend');
-  await waitHealthy(s.frontend, 120_000);
-  assert.is(await execIn(s.frontend, ['id', '-u']), '1001');
-  const page = await fetch(`http://127.0.0.1:${s.frontendPort}/login`);
+  const { frontend, frontendPort } = await running();
+  assert.is(await execIn(frontend, ['id', '-u']), '1001');
+  const page = await fetch(`http://127.0.0.1:${frontendPort}/login`);
   assert.is(page.status, 200);
   assert.match(await page.text(), /<html/i);
 });
@@ -298,7 +320,7 @@ type Task = { id: number | string; title: string; completed: boolean };
 
 /** Calls the backend API the way the browser does: through the frontend container's /api/v1 proxy. */
 async function api<T>(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; data: T }> {
-  const port = need(s.frontendPort, 'the frontend container');
+  const port = (await running()).frontendPort;
   const res = await fetch(`http://127.0.0.1:${port}/api/v1${path}`, {
     method,
     headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -309,7 +331,7 @@ async function api<T>(method: string, path: string, body?: unknown, token?: stri
 }
 
 test('API contract through the frontend proxy: auth, tasks, chat, isolation, logout', async () => {
-  need(s.frontend, 'the frontend container');
+  await running();
   const stamp = randomBytes(4).toString('hex');
   const alice = { email: `alice-${stamp}@example.com`, password: 'correct horse battery', name: 'Alice' };
   const bob = { email: `bob-${stamp}@example.com`, password: 'another long password', name: 'Bob' };
@@ -360,16 +382,17 @@ test('API contract through the frontend proxy: auth, tasks, chat, isolation, log
 });
 
 test('browser flow against the containers', async () => {
-  const port = need(s.frontendPort, 'the frontend container');
+  const port = (await running()).frontendPort;
   mkdirSync('test-artifacts', { recursive: true });
   await runBrowserFlow(`http://127.0.0.1:${port}`, 'test-artifacts/browser-containers.png');
 });
 
 test('no secret, mirror setting or context marker is recorded in either image', async () => {
-  await built(s.backendBuild, 'the backend image');
-  await built(s.frontendBuild, 'the frontend image');
+  await ready(s.backendBuild, 'the backend image');
+  await ready(s.frontendBuild, 'the frontend image');
   const builder = need(s.builder, 'the image builder');
-  const dbPassword = s.pg ? decodeURIComponent(new URL(s.pg.url).password) : '';
+  const { pg } = await running();
+  const dbPassword = decodeURIComponent(new URL(pg.url).password);
   const forbidden = [
     AUTH_SECRET,
     MARKER,
@@ -391,7 +414,7 @@ test('no secret, mirror setting or context marker is recorded in either image', 
 });
 
 test('APP_MODULE picks the ASGI app: src.main:app and main:app layouts run from the same Dockerfile', async () => {
-  await built(s.backendBuild, 'the backend image');
+  await ready(s.backendBuild, 'the backend image');
   const builder = need(s.builder, 'the image builder');
   const ctx = copyContext(BACKEND_DIR);
   s.contexts.push(ctx);
@@ -415,7 +438,13 @@ test('APP_MODULE picks the ASGI app: src.main:app and main:app layouts run from 
 });
 
 test('SIGTERM stops both containers promptly (PID 1 is the server, not a shell)', async () => {
-  for (const c of [need(s.frontend, 'the frontend container'), need(s.backend, 'the backend container')]) {
+  // Containers of its own, so stopping them leaves the shared app to the other tests.
+  const { pg } = await running();
+  const [backendPort, frontendPort] = [await freePort(), await freePort()];
+  const backend = await runContainer(BACKEND_TAG, backendEnv(pg.url, backendPort), [], 'stop-backend');
+  const frontend = await runContainer(FRONTEND_TAG, frontendEnv(frontendPort, backendPort), [], 'stop-frontend');
+  await Promise.all([waitHealthy(backend, 120_000), waitHealthy(frontend, 120_000)]);
+  for (const c of [frontend, backend]) {
     const started = Date.now();
     await docker(['stop', '-t', '20', c.name], { timeoutMs: 60_000 });
     const seconds = (Date.now() - started) / 1000;
