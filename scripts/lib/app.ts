@@ -7,9 +7,11 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
 import { InputError } from './errors.ts';
+import { CHART_SECRET_KEYS } from './chart-files.ts';
 import { looksLikeSecret } from './policy.ts';
 import { closest } from './suggest.ts';
 import schemaJson from '../../env/app.schema.json' with { type: 'json' };
+import settingsSchema from '../../env/schema.json' with { type: 'json' };
 
 export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer';
 
@@ -55,10 +57,18 @@ export type App = {
 export type AppProblem = { key: string; message: string };
 
 /**
+ * Secret settings of env/.env (x-secret in env/schema.json) that the chart's Secret does not hold:
+ * the model keys besides OpenAI's. A component that lists one gets it through secrets.extra.
+ */
+export const MODEL_KEYS = Object.entries(settingsSchema.properties as Record<string, { 'x-secret'?: boolean }>)
+  .filter(([key, prop]) => prop['x-secret'] === true && !Object.hasOwn(CHART_SECRET_KEYS, key))
+  .map(([key]) => key);
+
+/**
  * Secret keys the toolkit itself provides: the chart's Secret holds them (generated where needed),
  * or they are toolkit settings of env/.env (the model keys). No declaration needed.
  */
-export const BUILT_IN_SECRETS = ['DATABASE_URL', 'BETTER_AUTH_SECRET', 'POSTGRES_PASSWORD', 'MCP_SHARED_SECRET', 'OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'GEMINI_API_KEY'];
+export const BUILT_IN_SECRETS = [...Object.keys(CHART_SECRET_KEYS), ...MODEL_KEYS];
 
 /** Points the toolkit at another app declaration than env/app.yaml. */
 export const APP_FILE_VAR = 'TASKFLOW_APP_FILE';

@@ -2,8 +2,7 @@
 // requests/limits, no secrets in plain config, and references that must line up (selectors,
 // Service ports, Ingress backends). Pure functions: objects in, findings out.
 
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { SECRET_NAME_PATTERN } from './chart-files.ts';
 
 // Rendered manifests are plain parsed YAML; these are the few fields the checks read.
 export type K8sObject = {
@@ -70,10 +69,7 @@ export const policyChecks: PolicyCheck[] = [
 ];
 
 /** Names that look like secrets: the chart refuses the same ones in <component>.env, so the pattern is the chart's. */
-const SECRETISH = new RegExp(
-  (parseYaml(readFileSync(new URL('../../helm/taskflow/files/secret-names.yaml', import.meta.url), 'utf8')) as { pattern: string }).pattern,
-  'i',
-);
+const SECRETISH = new RegExp(SECRET_NAME_PATTERN, 'i');
 
 export function looksLikeSecret(name: string): boolean {
   return SECRETISH.test(name);

@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { App } from './app.ts';
+import { CHART_SECRET_KEYS } from './chart-files.ts';
 import { componentValues } from './components.ts';
 import type { Settings } from './config.ts';
 import type { AccessInfo } from './cluster.ts';
@@ -70,12 +71,9 @@ export type ReleaseInputs = {
   profileValues: Values;
 };
 
-/** Secret keys the chart's own Secret holds (templates/_helpers.tpl taskflow.secretKeys); any other goes under secrets.extra. */
-const CHART_SECRET_KEYS = new Set(['DATABASE_URL', 'BETTER_AUTH_SECRET', 'POSTGRES_PASSWORD', 'MCP_SHARED_SECRET', 'OPENAI_API_KEY']);
-
 /** The secret keys the declared components read that go under secrets.extra (not the chart's own). */
 export function extraSecretKeys(app: App): string[] {
-  return [...new Set(Object.values(app.components).flatMap((c) => c.secrets ?? []))].filter((k) => !CHART_SECRET_KEYS.has(k));
+  return [...new Set(Object.values(app.components).flatMap((c) => c.secrets ?? []))].filter((k) => !Object.hasOwn(CHART_SECRET_KEYS, k));
 }
 
 /**

@@ -1,6 +1,7 @@
 // Targeted assertions on the rendered chart: each would catch a real regression in how the app runs.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { CHART_SECRET_KEYS } from '../../scripts/lib/chart-files.ts';
 import { ref, type K8sObject } from '../../scripts/lib/policy.ts';
 import { toYaml } from '../../scripts/lib/tools/helm.ts';
 import { devValues, dig, find, prodValues, render } from '../lib/chart.ts';
@@ -178,6 +179,16 @@ Secrets('either component can receive any secret key, under its own variable nam
   const be = envOf(find(objs, 'Deployment', 'demo-taskflow-backend'));
   assert.equal(be.map((e) => [e.name, e.valueFrom?.secretKeyRef?.key]), [['DATABASE_URL', 'DATABASE_URL'], ['JWT_SECRET', 'BETTER_AUTH_SECRET'], ['ANTHROPIC_API_KEY', 'ANTHROPIC_API_KEY']]);
   assert.is(decode(find(objs, 'Secret', 'demo-taskflow'), 'ANTHROPIC_API_KEY'), 'sk-ant-test');
+});
+
+Secrets('the Secret holds exactly the keys files/secret-keys.yaml lists, each reference optional where the file says so', async () => {
+  // Every key in use: the in-cluster database, a model key given, and a component reading them all.
+  const keys = Object.keys(CHART_SECRET_KEYS);
+  const values = toYaml({ secrets: { openaiApiKey: 'sk-test-123' }, components: { backend: { secretEnv: keys } } });
+  const objs = await render({ values });
+  assert.equal(Object.keys(find(objs, 'Secret', 'demo-taskflow').data ?? {}).sort(), [...keys].sort());
+  const refs = envOf(find(objs, 'Deployment', 'demo-taskflow-backend')).filter((e) => e.valueFrom?.secretKeyRef?.name === 'demo-taskflow');
+  assert.equal(Object.fromEntries(refs.map((e) => [e.name, e.valueFrom?.secretKeyRef?.optional ? 'optional' : 'required'])), CHART_SECRET_KEYS);
 });
 
 Secrets('an external database in an existing Secret is read from there', async () => {

@@ -37,6 +37,13 @@ for (const [what, text, key, fix] of bad) {
   });
 }
 
+Declaration("a built-in secret needs no declaration: the chart Secret's keys and the model keys of env/.env", () => {
+  const builtIn = ['DATABASE_URL', 'BETTER_AUTH_SECRET', 'POSTGRES_PASSWORD', 'MCP_SHARED_SECRET', 'OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'GEMINI_API_KEY'];
+  assert.equal(parseApp(web(`    secrets: [${builtIn.join(', ')}]\n`), root, 'app.yaml').problems, []);
+  const { problems } = parseApp(web('    secrets: [STRIPE_KEY]\n'), root, 'app.yaml');
+  assert.match(problems[0]?.message ?? '', `use a built-in key (${builtIn.join(', ')})`);
+});
+
 Declaration('every problem is reported at once, not only the first', () => {
   const { problems } = parseApp(web('    runAsUser: 0\n    ingress: [api]\n').replace('port: 8000', 'port: 0'), root, 'app.yaml');
   assert.ok(problems.length >= 3, JSON.stringify(problems));

@@ -98,13 +98,10 @@ socket: on first boot the image's init server listens on the socket only and mus
 The keys the chart's own Secret can hold besides secrets.extra, and whether the pods need each one:
 validateValues accepts these in a secretEnv list, and taskflow.secretEnv marks a reference to any
 key that is not required (a model API key, a secrets.extra key) optional, so the pod starts without it.
+The list is files/secret-keys.yaml, which the toolkit reads too.
 */}}
 {{- define "taskflow.secretKeys" -}}
-DATABASE_URL: required
-BETTER_AUTH_SECRET: required
-POSTGRES_PASSWORD: required
-MCP_SHARED_SECRET: required
-OPENAI_API_KEY: optional
+{{- .Files.Get "files/secret-keys.yaml" }}
 {{- end }}
 
 {{/* The Secret key a secretEnv item reads: the item itself, or its "key" when it renames ({name, key}). */}}

@@ -1,0 +1,14 @@
+// The chart's data files (helm/taskflow/files/): the chart's templates read them with .Files.Get and
+// the toolkit reads them here, so both draw the same line from one copy.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+
+function chartFile<T>(name: string): T {
+  return parseYaml(readFileSync(new URL(`../../helm/taskflow/files/${name}`, import.meta.url), 'utf8')) as T;
+}
+
+/** Names that look like secrets, as a case-insensitive pattern: the chart refuses them in <component>.env. */
+export const SECRET_NAME_PATTERN = chartFile<{ pattern: string }>('secret-names.yaml').pattern;
+
+/** The keys the chart's own Secret can hold, and whether the pods need each one; any other key a component reads goes under secrets.extra. */
+export const CHART_SECRET_KEYS = chartFile<Record<string, 'required' | 'optional'>>('secret-keys.yaml');
