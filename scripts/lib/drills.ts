@@ -7,7 +7,7 @@ import { httpClient } from './http.ts';
 import { componentOf } from './names.ts';
 import type { Session } from './session.ts';
 import type { KubeObject } from './tools/kubectl.ts';
-import { delay, waitFor } from './wait.ts';
+import { waitFor } from './wait.ts';
 
 export type DrillTarget = {
   sn: Session;
@@ -31,7 +31,7 @@ function isReady(pod: KubeObject): boolean {
   return ((pod.status?.conditions ?? []) as { type: string; status: string }[]).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
-/** Writes a task, deletes the database pod, and reads the task back once the StatefulSet is ready again. */
+/** Writes a task, deletes the database pod, and reads the task back once its replacement is ready. */
 export async function persistenceDrill(t: DrillTarget): Promise<CheckOutcome> {
   if (!t.objects.some((x) => x.kind === 'StatefulSet')) return { ok: true, details: ['external database: nothing in the cluster to restart'] };
   const call = httpClient(t.url, REQUEST_TIMEOUT);
@@ -47,14 +47,14 @@ export async function persistenceDrill(t: DrillTarget): Promise<CheckOutcome> {
 
   await t.sn.tools.kubectl.deletePod(t.sn.context, t.sn.scope.namespace, pod.metadata.name);
   t.log(`  deleted ${pod.metadata.name}; waiting for it to come back…`);
-  // The StatefulSet still reports the old pod ready for a moment after the delete.
-  await delay(2000);
   const seen: { last?: string } = {};
   await waitFor(
     async () => {
-      const sts = (await releaseObjects(t.sn)).find((x) => x.kind === 'StatefulSet');
-      if (Number(sts?.status?.readyReplicas ?? 0) < 1) {
-        seen.last = 'database not ready yet';
+      // The StatefulSet recreates the pod under the same name; until then the old one (same uid) is
+      // still listed, and still counted ready for a moment after the delete.
+      const now = (await releaseObjects(t.sn)).find((x) => x.kind === 'Pod' && x.metadata.name === pod.metadata.name);
+      if (!now || now.metadata.uid === pod.metadata.uid || !isReady(now)) {
+        seen.last = now?.metadata.uid === pod.metadata.uid ? 'the deleted database pod still there' : 'database not ready yet';
         return false;
       }
       const list = await call('GET', `${API}/tasks`, undefined, token).catch(() => undefined);

@@ -41,7 +41,11 @@ export async function waitFor<T, L = string>(check: Check<T>, opts: WaitOptions<
   }
 }
 
-/** Resolves after ms, or at once when the signal aborts. For back-off between attempts, not for polling. */
+/**
+ * Resolves after ms, or at once when the signal aborts. For a pause that is itself the point: a
+ * back-off between attempts, or the interval of a view refreshed on a clock (status --watch, the
+ * pod list read where it cannot be watched). Waiting for something to happen is waitFor's job.
+ */
 export function delay(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();

@@ -116,7 +116,7 @@ export function logsArgs(context: string, ns: string, r: LogsRequest): string[] 
 /** An API object as `kubectl get -o json` returns it; callers read the fields they need. */
 export type KubeObject = {
   kind: string;
-  metadata: { name: string; labels?: Record<string, string> };
+  metadata: { name: string; uid?: string; labels?: Record<string, string> };
   spec?: Record<string, unknown>;
   status?: Record<string, unknown>;
   subsets?: { addresses?: unknown[] }[];
