@@ -7,6 +7,7 @@ import { persistenceDrill, selfHealDrill, tasksApiAnswers } from './drills.ts';
 import { PrerequisiteError } from './errors.ts';
 import { componentOf } from './names.ts';
 import { expectedImages as imagesFor } from './images.ts';
+import { httpClient } from './http.ts';
 import { freePort } from './net.ts';
 import { RESTART_LOOP_THRESHOLD } from './release.ts';
 import type { Session } from './session.ts';
@@ -178,7 +179,7 @@ export async function runClusterValidation(sn: Session, checks: CheckRecorder, o
     const tasksApi = app.smokeWorkflow === 'tasks-api';
     await checks.run(tasksApi ? 'HTTP smoke workflow' : `HTTP: ${entry} answers on ${entryPath}`, async () => {
       if (!tasksApi) {
-        const r = await fetch(`${url}${entryPath}`, { signal: AbortSignal.timeout(10_000) }).catch((err: Error) => err);
+        const r = await httpClient(url, 10_000)('GET', entryPath).catch((err: Error) => err);
         return r instanceof Error ? { ok: false, details: [`GET ${entryPath}: ${r.message}`] } : { ok: r.status === 200, details: [`GET ${entryPath} → ${r.status} via ${url}`] };
       }
       const report = await runSmoke(url, { healthPath: entryPath });
