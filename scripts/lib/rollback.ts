@@ -1,12 +1,12 @@
 // `rollback`: shows the release's history, returns to its last good revision (or the one --to
 // names) with `helm rollback` and helm's wait, then reads the workloads and says what runs now.
 import { confirm } from './cli.ts';
+import { componentStatus } from './component-status.ts';
 import { ExitCode, InputError, PrerequisiteError, UserError } from './errors.ts';
 import { formatCommand } from './exec.ts';
 import { expectedImages } from './images.ts';
 import { diagnose, lastGoodRevision, requireReady } from './release.ts';
 import type { Session } from './session.ts';
-import { componentStatus } from './status.ts';
 import type { HistoryEntry, HistoryRow, ReleaseInfo } from './tools/helm.ts';
 
 export type RollbackOptions = {

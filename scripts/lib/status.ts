@@ -3,10 +3,10 @@
 // URLs and whether a port-forward is running. Observe, then a pure summary, then one render.
 import { entryPort, loadBalancerPorts } from './components.ts';
 import type { AccessInfo, ClusterState } from './cluster.ts';
+import { componentStatus, type ComponentStatus } from './component-status.ts';
 import type { Config } from './config.ts';
 import { ExitCode, UserError } from './errors.ts';
 import { expectedImages } from './images.ts';
-import { componentOf, serviceName } from './names.ts';
 import { portForwardPidFile, runningInstance } from './pidfile.ts';
 import type { Session } from './session.ts';
 import type { ReleaseInfo } from './tools/helm.ts';
@@ -23,25 +23,6 @@ export type StatusObservation = {
   portForwardPid?: number;
 };
 
-export type ComponentStatus = {
-  name: string;
-  /** False when the release has no Deployment for it (switched off, or not installed). */
-  deployed: boolean;
-  desired: number;
-  ready: number;
-  restarts: number;
-  /** The most recent reason a container of the component waits, e.g. CrashLoopBackOff. */
-  waiting?: string;
-  /** Ready addresses behind its Service; null for a component without a port (a worker). */
-  endpoints: number | null;
-  /** What its Deployment runs ("<app>-<component>:<tag>"). */
-  image?: string;
-  /** What setup would build from the current source; undefined where setup builds none. */
-  expectedImage?: string;
-  /** The running image differs from the one the source gives: rerun setup. */
-  stale: boolean;
-};
-
 export type StatusReport = {
   ok: boolean;
   cluster: { driver: string; name: string; context: string; state: ClusterState; detail: string; contextExists: boolean; running: boolean };
@@ -52,49 +33,7 @@ export type StatusReport = {
   missing: string[];
 };
 
-type ContainerStatus = { name?: string; restartCount?: number; state?: { waiting?: { reason?: string } }; lastState?: { terminated?: { finishedAt?: string } } };
-type PodSpecLite = { containers?: { name: string; image: string }[] };
-
 const tagOf = (ref: string | undefined) => (ref ? ref.slice(ref.lastIndexOf(':') + 1) : '');
-
-/** Pure: one component's state from the release's objects (kubectl get … -o json). */
-export function componentStatus(name: string, hasPort: boolean, release: string, objects: KubeObject[], expectedImage: string | undefined): ComponentStatus {
-  const fullname = serviceName(release, name);
-  const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === fullname);
-  const template = ((deployment?.spec?.template as { spec?: PodSpecLite } | undefined)?.spec?.containers ?? []) as { name: string; image: string }[];
-  const image = (template.find((c) => c.name === name) ?? template[0])?.image;
-  const pods = objects.filter((o) => o.kind === 'Pod' && componentOf(o) === name && o.status?.phase !== 'Succeeded');
-  let restarts = 0;
-  let waiting: string | undefined;
-  let newest = '';
-  for (const p of pods) {
-    for (const c of (p.status?.containerStatuses ?? []) as ContainerStatus[]) {
-      restarts += c.restartCount ?? 0;
-      const reason = c.state?.waiting?.reason;
-      // The container that restarted last says best what is happening now.
-      const when = c.lastState?.terminated?.finishedAt ?? '';
-      if (reason && (waiting === undefined || when > newest)) {
-        waiting = reason;
-        newest = when;
-      }
-    }
-  }
-  const ep = objects.find((o) => o.kind === 'Endpoints' && o.metadata.name === fullname);
-  const endpoints = hasPort ? (ep?.subsets ?? []).reduce((n, s) => n + (s.addresses?.length ?? 0), 0) : null;
-  return {
-    name,
-    deployed: deployment !== undefined,
-    // Without spec.replicas (the HPA owns the count) Kubernetes runs what status says, default 1.
-    desired: Number(deployment?.spec?.replicas ?? deployment?.status?.replicas ?? (deployment ? 1 : 0)),
-    ready: Number(deployment?.status?.readyReplicas ?? 0),
-    restarts,
-    ...(waiting ? { waiting } : {}),
-    endpoints,
-    ...(image ? { image } : {}),
-    ...(expectedImage ? { expectedImage } : {}),
-    stale: image !== undefined && expectedImage !== undefined && image !== expectedImage,
-  };
-}
 
 /** Pure: the report from what was read and the configuration's declared components. */
 export function summarize(obs: StatusObservation, config: Config, expected: Record<string, string>, clusterContext: string): StatusReport {
