@@ -3,7 +3,9 @@
 // Service ports, Ingress backends). Pure functions: objects in, findings out.
 
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { projectRoot } from './paths.ts';
 
 // Rendered manifests are plain parsed YAML; these are the few fields the checks read.
 export type K8sObject = {
@@ -71,7 +73,7 @@ export const policyChecks: PolicyCheck[] = [
 
 /** Names that look like secrets: the chart refuses the same ones in <component>.env, so the pattern is the chart's. */
 const SECRETISH = new RegExp(
-  (parseYaml(readFileSync(new URL('../../helm/taskflow/files/secret-names.yaml', import.meta.url), 'utf8')) as { pattern: string }).pattern,
+  (parseYaml(readFileSync(join(projectRoot, 'helm', 'taskflow', 'files', 'secret-names.yaml'), 'utf8')) as { pattern: string }).pattern,
   'i',
 );
 
