@@ -1,10 +1,12 @@
 // The chart's data files (helm/taskflow/files/): the chart's templates read them with .Files.Get and
 // the toolkit reads them here, so both draw the same line from one copy.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { projectRoot } from './paths.ts';
 
 function chartFile<T>(name: string): T {
-  return parseYaml(readFileSync(new URL(`../../helm/taskflow/files/${name}`, import.meta.url), 'utf8')) as T;
+  return parseYaml(readFileSync(join(projectRoot, 'helm', 'taskflow', 'files', name), 'utf8')) as T;
 }
 
 /** Names that look like secrets, as a case-insensitive pattern: the chart refuses them in <component>.env. */

@@ -1,13 +1,11 @@
 // Shared entry-point plumbing: flag parsing with plain errors, and the one place errors become exit codes.
 import { createInterface } from 'node:readline/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { ExitCode, InputError, UserError } from './errors.ts';
 import { interruptChildren, killChildren, runningChildren } from './exec.ts';
 import { mask } from './secrets.ts';
 
-/** The project root (scripts/lib/ is two levels below it). */
-export const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
+export { projectRoot } from './paths.ts';
 
 /** parseArgs, with unknown flags and missing values turned into an InputError that points at --help. */
 export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, script: string) {

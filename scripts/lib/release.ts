@@ -164,8 +164,21 @@ export function scaledValues(current: Values | undefined, profile: string): Valu
   return out;
 }
 
+const parsedValues = new Map<string, { stamp: string; values: Values }>();
+
+/**
+ * A values file, parsed once per version of the file: validate reads values.yaml for every profile,
+ * and YAML parsing is most of its own CPU. Each caller gets its own copy to change.
+ */
 export function readValuesFile(path: string): Values {
-  return (parseYaml(readFileSync(path, 'utf8')) ?? {}) as Values;
+  const { mtimeMs, size } = statSync(path);
+  const stamp = `${mtimeMs}:${size}`;
+  let hit = parsedValues.get(path);
+  if (hit?.stamp !== stamp) {
+    hit = { stamp, values: (parseYaml(readFileSync(path, 'utf8')) ?? {}) as Values };
+    parsedValues.set(path, hit);
+  }
+  return structuredClone(hit.values);
 }
 
 export type ReleaseObservation = {

@@ -14,6 +14,22 @@ Seam('runs a real process with its arguments passed verbatim, spaces and quotes 
   assert.equal(JSON.parse(r.stdout), ['a b', `it's`, '$HOME']);
 });
 
+// Git Bash (MSYS) rewrites an argument that looks like a POSIX path, so `kubectl get --raw /readyz`
+// run through it asks for `C:/Program Files/Git/readyz` (kubernetes/kubectl#594). With no shell in
+// between, a `/`-leading argument must reach the program as written, from run and start alike.
+Seam('an argument starting with / (/readyz, a probe path, //host/share) reaches the child verbatim, from run and start', async () => {
+  const slashes = ['/readyz', '/health/live', '/', '//server/share', '/c/Users', '--path=/api'];
+  const printArgv = ['-e', 'console.log(JSON.stringify(process.argv.slice(1)))', ...slashes];
+  const exec = new Exec({ log: () => {} });
+  const r = await exec.run(node, printArgv);
+  assert.equal(JSON.parse(r.stdout), slashes);
+  const lines: string[] = [];
+  const child = exec.start(node, printArgv, { onLine: (line) => lines.push(line) });
+  const end = await child.exited;
+  assert.is(end.code, 0);
+  assert.equal(JSON.parse(lines.join('')), slashes);
+});
+
 Seam('passes input on stdin', async () => {
   const r = await new Exec().run(node, ['-e', 'process.stdin.pipe(process.stdout)'], { input: 'from stdin' });
   assert.is(r.stdout, 'from stdin');
