@@ -271,6 +271,25 @@ Setup('a rerun with unchanged values but crash-looping pods skips the upgrade an
   assert.not.match(r.stdout, /is ready in/);
 });
 
+Setup('a crash-looping pod caught running again between restarts: the diagnosis shows the crashed instance\'s lines (--previous)', async () => {
+  const m = await machine();
+  assert.is((await setup(m)).code, 0);
+  m.patchState((s) => {
+    for (const p of s.kube.pods.taskflow!.taskflow!) {
+      if (!p.name.startsWith('taskflow-backend-')) continue;
+      // Started again after a back-off: running, not ready yet, its new log barely begun.
+      Object.assign(p, { ready: false, phase: 'Running', waiting: undefined, restarts: 6, events: [], logs: 'INFO:     Waiting for application startup.', previousLogs: 'sqlalchemy.exc.OperationalError: connection refused\nERROR:    Application startup failed. Exiting.' });
+    }
+  });
+  m.clearCalls();
+  const r = await setup(m);
+  assert.is(r.code, 1, r.output);
+  assert.match(r.stderr, /pod taskflow-backend-\S+: Running, 6 restarts/);
+  assert.match(r.stderr, /last log lines before its last restart:\n {4}sqlalchemy\.exc\.OperationalError: connection refused\n {4}ERROR: {4}Application startup failed\. Exiting\./);
+  assert.match(r.stderr, /last log lines:\n {4}INFO: {5}Waiting for application startup\./);
+  assert.equal(describeCalls(mutating(m.calls())), []);
+});
+
 Setup('Helm 4 gets its own wait flag, --wait=watcher, and neither helm undoes a failure itself', async () => {
   const m = await machine({
     state: (s) => {
