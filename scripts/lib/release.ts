@@ -233,11 +233,16 @@ export async function diagnose(kubectl: Kubectl, context: string, ns: string, re
   const parts: string[] = [];
   for (const p of bad.slice(0, 5)) {
     const events = await kubectl.events(context, ns, p.name);
+    // While a crashed container waits to restart, kubectl logs serves the instance that crashed;
+    // once it runs again, that instance is only in --previous, and the new one has barely started.
+    const restarted = p.restarts > 0 && p.waitingReasons.length === 0;
+    const previous = restarted ? await kubectl.logs(context, ns, p.name, 20, true) : '';
     const logs = await kubectl.logs(context, ns, p.name, 20);
     parts.push(
       [
         `pod ${p.name}: ${p.phase}${p.waitingReasons.length ? ` (${p.waitingReasons.join(', ')})` : ''}, ${p.restarts} restarts`,
         ...(events.length ? ['  events:', ...events.slice(-8).map((e) => `    ${e}`)] : []),
+        ...(previous ? ['  last log lines before its last restart:', ...previous.split('\n').slice(-20).map((l) => `    ${l}`)] : []),
         ...(logs ? ['  last log lines:', ...logs.split('\n').slice(-20).map((l) => `    ${l}`)] : []),
       ].join('\n'),
     );

@@ -24,6 +24,8 @@ export type FakePod = {
   container?: string;
   phase?: string;
   waiting?: string;
+  /** state.waiting.message, as the kubelet words it for that reason. */
+  waitingMessage?: string;
   restarts?: number;
   labels: Record<string, string>;
   securityContext?: Record<string, unknown>;
