@@ -282,11 +282,40 @@ const FAILING = /CrashLoopBackOff|ImagePullBackOff|ErrImagePull|ErrImageNeverPul
 export const RESTART_LOOP_THRESHOLD = 3;
 
 /**
+ * How long a container must run for its restarts to count as history: the kubelet resets a
+ * container's restart back-off once it "has executed for 10 minutes without any problems"
+ * (kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#restart-policy, "Container restarts").
+ */
+export const BACKOFF_RESET_MS = 10 * 60_000;
+
+/** The fields of a core/v1 ContainerStatus the restart and readiness checks read. */
+export type ContainerStatusLite = {
+  name: string;
+  ready?: boolean;
+  restartCount?: number;
+  state?: { waiting?: { reason?: string } };
+  lastState?: { terminated?: { finishedAt?: string } };
+};
+
+/**
+ * Pure: the container is restarting in a loop: more restarts than the threshold, and either it is
+ * not ready now or its last instance ended within the back-off reset window before `now`. The
+ * count never goes down, so a container that restarted a few times at first start (waiting for
+ * its database) and has run since is not looping.
+ */
+export function restartingInLoop(c: ContainerStatusLite, now: number): boolean {
+  if ((c.restartCount ?? 0) <= RESTART_LOOP_THRESHOLD) return false;
+  if (c.ready !== true) return true;
+  const finished = Date.parse(c.lastState?.terminated?.finishedAt ?? '');
+  return !Number.isNaN(finished) && now - finished < BACKOFF_RESET_MS;
+}
+
+/**
  * Pure: what keeps the release's workloads from being ready, one line each: a Deployment or
  * StatefulSet with fewer ready replicas than desired, a container waiting in a failure state or
- * restarting in a loop. Empty when everything is ready.
+ * restarting in a loop (as of `now`). Empty when everything is ready.
  */
-export function notReady(objects: KubeObject[]): string[] {
+export function notReady(objects: KubeObject[], now: number): string[] {
   const out: string[] = [];
   for (const o of objects) {
     if (o.kind !== 'Deployment' && o.kind !== 'StatefulSet') continue;
@@ -294,12 +323,11 @@ export function notReady(objects: KubeObject[]): string[] {
     const ready = Number(o.status?.readyReplicas ?? 0);
     if (ready < want) out.push(`${o.kind}/${o.metadata.name}: ${ready}/${want} replicas ready`);
   }
-  type Status = { name?: string; restartCount?: number; state?: { waiting?: { reason?: string } } };
   for (const p of objects.filter((x) => x.kind === 'Pod' && x.status?.phase !== 'Succeeded')) {
-    for (const c of (p.status?.containerStatuses ?? []) as Status[]) {
+    for (const c of (p.status?.containerStatuses ?? []) as ContainerStatusLite[]) {
       const reason = c.state?.waiting?.reason ?? '';
       const restarts = c.restartCount ?? 0;
-      if (FAILING.test(reason) || restarts > RESTART_LOOP_THRESHOLD) out.push(`Pod/${p.metadata.name}: ${reason || 'restarting'}${restarts ? `, ${restarts} restarts` : ''}`);
+      if (FAILING.test(reason) || restartingInLoop(c, now)) out.push(`Pod/${p.metadata.name}: ${reason || 'restarting'}${restarts ? `, ${restarts} restarts` : ''}`);
     }
   }
   return out;
@@ -313,7 +341,7 @@ export async function requireReady(sn: Session, observed?: Promise<KubeObject[]>
   const { kubectl } = sn.tools;
   const { release, namespace, context } = sn.scope;
   const objects = await (observed ?? kubectl.releaseObjects(context, namespace, release));
-  const problems = notReady(objects);
+  const problems = notReady(objects, Date.now());
   if (problems.length === 0) {
     const pods = objects.filter((o) => o.kind === 'Pod' && o.status?.phase !== 'Succeeded').length;
     return `${pods} pod${pods === 1 ? '' : 's'} ready`;

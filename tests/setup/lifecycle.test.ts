@@ -290,6 +290,37 @@ Setup('a crash-looping pod caught running again between restarts: the diagnosis 
   assert.equal(describeCalls(mutating(m.calls())), []);
 });
 
+Setup('a rerun whose pods are ready now, after restarts long ago (backend waiting for Postgres at first start), is a no-op and says "ready"', async () => {
+  const m = await machine();
+  assert.is((await setup(m)).code, 0);
+  m.patchState((s) => {
+    for (const p of s.kube.pods.taskflow!.taskflow!) {
+      if (p.name.startsWith('taskflow-backend-')) Object.assign(p, { restarts: 5, lastFinishedAt: '2024-12-01T08:00:00Z' });
+    }
+  });
+  m.clearCalls();
+  const r = await setup(m);
+  assert.is(r.code, 0, r.output);
+  assert.equal(describeCalls(mutating(m.calls())), []);
+  assert.match(r.stdout, /unchanged: revision 1 deployed with these values; 4 pods ready/);
+  assert.match(r.stdout, /is ready in/);
+  assert.not.match(r.output, /not ready|restarting/);
+});
+
+Setup('the same restarts a minute ago, though the pod is ready again, fail the rerun: the container is between back-offs', async () => {
+  const m = await machine();
+  assert.is((await setup(m)).code, 0);
+  m.patchState((s) => {
+    for (const p of s.kube.pods.taskflow!.taskflow!) {
+      if (p.name.startsWith('taskflow-backend-')) Object.assign(p, { restarts: 5, lastFinishedAt: new Date(Date.now() - 60_000).toISOString() });
+    }
+  });
+  const r = await setup(m);
+  assert.is(r.code, 1, r.output);
+  assert.match(r.stderr, /release taskflow is deployed, but the app is not ready/);
+  assert.match(r.stderr, /Pod\/taskflow-backend-\S+: restarting, 5 restarts/);
+});
+
 Setup('Helm 4 gets its own wait flag, --wait=watcher, and neither helm undoes a failure itself', async () => {
   const m = await machine({
     state: (s) => {
