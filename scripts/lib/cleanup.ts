@@ -1,5 +1,6 @@
 // `cleanup`: port-forwards → release → namespace → (cluster, images only when asked). Whatever
 // is already gone is reported as such; a second run is a quiet success. env/.env is never touched.
+import { DockerDaemonDownError } from './errors.ts';
 import { imageRepository } from './images.ts';
 import { deleteNamespace } from './namespace.ts';
 import { describeStop, portForwardPidFile, runningInstance, stopRunning } from './pidfile.ts';
@@ -18,7 +19,12 @@ export async function runCleanup(sn: Session, opts: CleanupOptions): Promise<num
   ui.info(`taskflow cleanup: ${s.TASKFLOW_DRIVER} ${s.TASKFLOW_CLUSTER_NAME}, namespace ${s.TASKFLOW_NAMESPACE}${sn.dryRun ? ' (dry run: nothing will change)' : ''}`);
 
   // Read at once: what the later steps need to know about the cluster.
-  const clusterState = cluster.observe().catch((err: Error) => ({ state: 'missing' as const, detail: err.message }));
+  // A stopped Docker daemon stops cleanup: the cluster behind it is not gone, and --purge must not delete it.
+  const clusterState = cluster.observe().catch((err: Error) => {
+    if (err instanceof DockerDaemonDownError) throw err;
+    return { state: 'missing' as const, detail: err.message };
+  });
+  clusterState.catch(() => {});
   const contexts = t.kubectl.contexts().catch(() => [] as string[]);
   try {
     await ui.step('port-forwards', async () => {

@@ -81,14 +81,24 @@ export class MinikubeCluster implements ClusterDriver {
   constructor(
     private readonly minikube: Minikube,
     readonly profile: string,
+    private readonly docker: Docker,
   ) {}
 
   get context(): string {
     return this.profile;
   }
 
-  observe() {
-    return this.minikube.status(this.profile);
+  /**
+   * A profile whose node minikube cannot read (`null` since v1.35, "Nonexistent" before) is broken
+   * only if Docker answers: with the daemon down, `docker container inspect` fails the same way
+   * (kubernetes/minikube#22466; #19453 shows its "Cannot connect to the Docker daemon" words), and
+   * deleting the profile would throw away a cluster that only needs Docker started. So Docker is
+   * asked (its answer is cached; preflight reads it anyway) and its DockerDaemonDownError goes up.
+   */
+  async observe() {
+    const st = await this.minikube.status(this.profile);
+    if (st.state === 'broken') await this.docker.info();
+    return st;
   }
 
   start(cpus: number, memoryMb: number) {
@@ -339,7 +349,7 @@ export function makeCluster(config: Config, t: Tools): ClusterDriver {
   const s = config.settings;
   switch (s.TASKFLOW_DRIVER) {
     case 'minikube':
-      return new MinikubeCluster(t.minikube, s.TASKFLOW_CLUSTER_NAME);
+      return new MinikubeCluster(t.minikube, s.TASKFLOW_CLUSTER_NAME, t.docker);
     case 'kind':
       return new KindCluster(t.kind, t.docker, s.TASKFLOW_CLUSTER_NAME);
     case 'docker-desktop':

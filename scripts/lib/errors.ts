@@ -38,6 +38,17 @@ export class PrerequisiteError extends UserError {
   }
 }
 
+/**
+ * The Docker daemon does not answer (exit code 3). Commands that read the cluster before anything
+ * else let it through rather than mistake a cluster behind a stopped Docker for a gone or broken one.
+ */
+export class DockerDaemonDownError extends PrerequisiteError {
+  constructor(message: string, hint = '') {
+    super(message, hint);
+    this.name = 'DockerDaemonDownError';
+  }
+}
+
 /** The user pressed Ctrl+C (or the command got SIGTERM): nothing more is started (exit code 130). */
 export class InterruptedError extends UserError {
   constructor() {

@@ -231,11 +231,16 @@ export async function diagnose(kubectl: Kubectl, context: string, ns: string, re
   const parts: string[] = [];
   for (const p of bad.slice(0, 5)) {
     const events = await kubectl.events(context, ns, p.name);
+    // While a crashed container waits to restart, kubectl logs serves the instance that crashed;
+    // once it runs again, that instance is only in --previous, and the new one has barely started.
+    const restarted = p.restarts > 0 && p.waitingReasons.length === 0;
+    const previous = restarted ? await kubectl.logs(context, ns, p.name, 20, true) : '';
     const logs = await kubectl.logs(context, ns, p.name, 20);
     parts.push(
       [
         `pod ${p.name}: ${p.phase}${p.waitingReasons.length ? ` (${p.waitingReasons.join(', ')})` : ''}, ${p.restarts} restarts`,
         ...(events.length ? ['  events:', ...events.slice(-8).map((e) => `    ${e}`)] : []),
+        ...(previous ? ['  last log lines before its last restart:', ...previous.split('\n').slice(-20).map((l) => `    ${l}`)] : []),
         ...(logs ? ['  last log lines:', ...logs.split('\n').slice(-20).map((l) => `    ${l}`)] : []),
       ].join('\n'),
     );
@@ -275,11 +280,40 @@ const FAILING = /CrashLoopBackOff|ImagePullBackOff|ErrImagePull|ErrImageNeverPul
 export const RESTART_LOOP_THRESHOLD = 3;
 
 /**
+ * How long a container must run for its restarts to count as history: the kubelet resets a
+ * container's restart back-off once it "has executed for 10 minutes without any problems"
+ * (kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#restart-policy, "Container restarts").
+ */
+export const BACKOFF_RESET_MS = 10 * 60_000;
+
+/** The fields of a core/v1 ContainerStatus the restart and readiness checks read. */
+export type ContainerStatusLite = {
+  name: string;
+  ready?: boolean;
+  restartCount?: number;
+  state?: { waiting?: { reason?: string } };
+  lastState?: { terminated?: { finishedAt?: string } };
+};
+
+/**
+ * Pure: the container is restarting in a loop: more restarts than the threshold, and either it is
+ * not ready now or its last instance ended within the back-off reset window before `now`. The
+ * count never goes down, so a container that restarted a few times at first start (waiting for
+ * its database) and has run since is not looping.
+ */
+export function restartingInLoop(c: ContainerStatusLite, now: number): boolean {
+  if ((c.restartCount ?? 0) <= RESTART_LOOP_THRESHOLD) return false;
+  if (c.ready !== true) return true;
+  const finished = Date.parse(c.lastState?.terminated?.finishedAt ?? '');
+  return !Number.isNaN(finished) && now - finished < BACKOFF_RESET_MS;
+}
+
+/**
  * Pure: what keeps the release's workloads from being ready, one line each: a Deployment or
  * StatefulSet with fewer ready replicas than desired, a container waiting in a failure state or
- * restarting in a loop. Empty when everything is ready.
+ * restarting in a loop (as of `now`). Empty when everything is ready.
  */
-export function notReady(objects: KubeObject[]): string[] {
+export function notReady(objects: KubeObject[], now: number): string[] {
   const out: string[] = [];
   for (const o of objects) {
     if (o.kind !== 'Deployment' && o.kind !== 'StatefulSet') continue;
@@ -287,12 +321,11 @@ export function notReady(objects: KubeObject[]): string[] {
     const ready = Number(o.status?.readyReplicas ?? 0);
     if (ready < want) out.push(`${o.kind}/${o.metadata.name}: ${ready}/${want} replicas ready`);
   }
-  type Status = { name?: string; restartCount?: number; state?: { waiting?: { reason?: string } } };
   for (const p of objects.filter((x) => x.kind === 'Pod' && x.status?.phase !== 'Succeeded')) {
-    for (const c of (p.status?.containerStatuses ?? []) as Status[]) {
+    for (const c of (p.status?.containerStatuses ?? []) as ContainerStatusLite[]) {
       const reason = c.state?.waiting?.reason ?? '';
       const restarts = c.restartCount ?? 0;
-      if (FAILING.test(reason) || restarts > RESTART_LOOP_THRESHOLD) out.push(`Pod/${p.metadata.name}: ${reason || 'restarting'}${restarts ? `, ${restarts} restarts` : ''}`);
+      if (FAILING.test(reason) || restartingInLoop(c, now)) out.push(`Pod/${p.metadata.name}: ${reason || 'restarting'}${restarts ? `, ${restarts} restarts` : ''}`);
     }
   }
   return out;
@@ -306,7 +339,7 @@ export async function requireReady(sn: Session, observed?: Promise<KubeObject[]>
   const { kubectl } = sn.tools;
   const { release, namespace, context } = sn.scope;
   const objects = await (observed ?? kubectl.releaseObjects(context, namespace, release));
-  const problems = notReady(objects);
+  const problems = notReady(objects, Date.now());
   if (problems.length === 0) {
     const pods = objects.filter((o) => o.kind === 'Pod' && o.status?.phase !== 'Succeeded').length;
     return `${pods} pod${pods === 1 ? '' : 's'} ready`;

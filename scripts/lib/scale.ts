@@ -1,5 +1,6 @@
-// `scale`: changes replica counts or the HPA through `helm upgrade --reuse-values`, so Helm stays
-// the source of truth and the next setup keeps the change; then waits for the pods and endpoints.
+// `scale`: changes replica counts or the HPA through `helm upgrade --reset-then-reuse-values` (before
+// Helm 3.14, the release's own values passed back on stdin), so Helm stays the source of truth and
+// the next setup keeps the change; then waits for the pods and endpoints.
 import { confirm } from './cli.ts';
 import { InputError, UserError } from './errors.ts';
 import { serviceName } from './names.ts';

@@ -5,7 +5,7 @@ import { entryPort, loadBalancerPorts } from './components.ts';
 import type { AccessInfo, ClusterState } from './cluster.ts';
 import { componentStatus, type ComponentStatus } from './component-status.ts';
 import type { Config } from './config.ts';
-import { ExitCode, UserError } from './errors.ts';
+import { DockerDaemonDownError, ExitCode, UserError } from './errors.ts';
 import { expectedImages } from './images.ts';
 import { portForwardPidFile, runningInstance } from './pidfile.ts';
 import type { Session } from './session.ts';
@@ -116,7 +116,11 @@ export async function observeStatus(sn: Session): Promise<StatusObservation> {
   const { cluster, tools: t, context, scope } = sn;
   const s = sn.config.settings;
   const [clusterState, contexts] = await Promise.all([
-    cluster.observe().catch((err: Error) => ({ state: 'missing' as const, detail: err.message.split('\n')[0] ?? '' })),
+    cluster.observe().catch((err: Error) => {
+      // Docker down is said as such (start Docker), not as a missing cluster.
+      if (err instanceof DockerDaemonDownError) throw err;
+      return { state: 'missing' as const, detail: err.message.split('\n')[0] ?? '' };
+    }),
     t.kubectl.contexts(),
   ]);
   const obs: StatusObservation = { cluster: clusterState, contextExists: contexts.includes(context), objects: [] };

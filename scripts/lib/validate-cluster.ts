@@ -9,7 +9,7 @@ import { componentOf } from './names.ts';
 import { expectedImages as imagesFor } from './images.ts';
 import { httpClient } from './http.ts';
 import { freePort } from './net.ts';
-import { RESTART_LOOP_THRESHOLD } from './release.ts';
+import { restartingInLoop, type ContainerStatusLite } from './release.ts';
 import type { Session } from './session.ts';
 import { formatSmokeStep, runSmoke } from './smoke.ts';
 import { Supervisor } from './supervisor.ts';
@@ -20,13 +20,14 @@ type PodSpecLite = {
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
   containers: { name: string; image: string; securityContext?: { runAsNonRoot?: boolean; runAsUser?: number } }[];
 };
-type ContainerStatus = { name: string; restartCount?: number; state?: { waiting?: { reason?: string } } };
 
 export type ClusterFacts = {
   objects: KubeObject[];
   /** Images setup would run now ("<app>-<component>:<content tag>"), by component. */
   expectedImages: Record<string, string>;
   ingressEnabled: boolean;
+  /** When the objects were read (ms since the epoch): a restart counts as recent against it. */
+  now: number;
 };
 
 const of = (objs: KubeObject[], kind: string) => objs.filter((o) => o.kind === kind);
@@ -97,10 +98,10 @@ export function checkCluster(f: ClusterFacts): Omit<CheckResult, 'ms'>[] {
   add(
     'no container restarting in a loop',
     pods.flatMap((p) =>
-      ((p.status?.containerStatuses ?? []) as ContainerStatus[]).flatMap((c) => {
+      ((p.status?.containerStatuses ?? []) as ContainerStatusLite[]).flatMap((c) => {
         const reason = c.state?.waiting?.reason;
         const n = c.restartCount ?? 0;
-        return reason === 'CrashLoopBackOff' || n > RESTART_LOOP_THRESHOLD ? [`Pod/${p.metadata.name} container ${c.name}: ${n} restarts${reason ? `, ${reason}` : ''}`] : [];
+        return reason === 'CrashLoopBackOff' || restartingInLoop(c, f.now) ? [`Pod/${p.metadata.name} container ${c.name}: ${n} restarts${reason ? `, ${reason}` : ''}`] : [];
       }),
     ),
   );
@@ -149,7 +150,7 @@ export async function runClusterValidation(sn: Session, checks: CheckRecorder, o
   const started = Date.now();
   const objects = await t.kubectl.releaseObjects(context, ns, release);
   const ms = Date.now() - started;
-  for (const r of checkCluster({ objects, expectedImages: imagesFor(sn.config), ingressEnabled })) checks.add({ ...r, ms });
+  for (const r of checkCluster({ objects, expectedImages: imagesFor(sn.config), ingressEnabled, now: started })) checks.add({ ...r, ms });
 
   if (!o.http) return;
   // The HTTP checks go through the real access path: a port-forward opened for them, or the given URL.

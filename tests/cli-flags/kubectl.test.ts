@@ -38,6 +38,7 @@ async function toolkitCalls(): Promise<string[][]> {
   await k.pods(ctx, ns, 'app.kubernetes.io/instance=taskflow');
   await k.events(ctx, ns, 'taskflow-backend-0');
   await k.logs(ctx, ns, 'taskflow-backend-0');
+  await k.logs(ctx, ns, 'taskflow-backend-0', 20, true);
   await k.deployment(ctx, ns, 'taskflow-backend');
   await k.endpointCount(ctx, ns, 'taskflow-backend');
   await k.metricsApiAvailable(ctx);

@@ -215,7 +215,7 @@ Dev('a failed rollout is rolled back and printed; dev keeps watching', async () 
     edit(m, 'backend', 'app/main.py');
     await run.until(new RegExp(`^✖ backend [0-9a-f]{12}: build \\S+, rollout failed; backend ${serving} keeps serving$`, 'm'), 'the failed rollout line');
     assert.match(run.stdout(), /helm upgrade failed and the release was rolled back to revision 1/);
-    assert.match(run.stdout(), /pod taskflow-backend-\S+: Pending \(CrashLoopBackOff\)/);
+    assert.match(run.stdout(), /pod taskflow-backend-\S+: Running \(CrashLoopBackOff\)/);
     assert.is(tagOf(m, 'backend'), serving);
     m.patchState((s) => void (s.helm.failUpgrade = undefined));
     edit(m, 'backend', 'app/main.py');

@@ -24,7 +24,11 @@ export type FakePod = {
   container?: string;
   phase?: string;
   waiting?: string;
+  /** state.waiting.message, as the kubelet words it for that reason. */
+  waitingMessage?: string;
   restarts?: number;
+  /** lastState.terminated.finishedAt of a restarted container (RFC 3339); the time of the read when absent. */
+  lastFinishedAt?: string;
   labels: Record<string, string>;
   securityContext?: Record<string, unknown>;
   /** The current container's log, one line per line; append to it to make a follower print more. */

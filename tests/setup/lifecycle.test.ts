@@ -195,14 +195,23 @@ Setup('a failed upgrade is rolled back, exits non-zero and shows the failing pod
   const r = await setup(m);
   assert.is(r.code, 1, r.output);
   assert.match(r.stderr, /helm upgrade failed and the release was rolled back to revision 1/);
-  assert.match(r.stderr, /pod taskflow-backend-\S+: Pending \(ImagePullBackOff\)/);
-  assert.match(r.stderr, /Warning Failed: Failed to pull image "taskflow-backend:/);
+  // A container that never started: Pending, no restarts, the kubelet's pull events, and no log to show.
+  assert.match(r.stderr, /pod taskflow-backend-\S+: Pending \(ImagePullBackOff\), 0 restarts/);
+  assert.match(r.stderr, /Warning Failed: Failed to pull image "taskflow-backend:[0-9a-f]{12}": Error response from daemon: pull access denied for taskflow-backend/);
+  assert.match(r.stderr, /Normal BackOff: Back-off pulling image "taskflow-backend:/);
+  assert.match(r.stderr, /Warning Failed: Error: ImagePullBackOff/);
+  assert.not.match(r.stderr, /last log lines|is waiting to start/);
   assert.match(r.stderr, /helm history taskflow/);
   assert.equal(release(m.state())?.revisions.map((x) => x.status), ['superseded', 'failed', 'deployed']);
 });
 
-Setup('Ctrl+C during the install passes the signal to helm, waits for it, exits 130, and the next run finishes the job', async () => {
-  const m = await machine();
+/**
+ * Ctrl+C while helm waits on a first install. Helm 3 and 4 (pkg/cmd/install.go runInstall) alike
+ * catch SIGINT, print "Release R has been cancelled.", and pkg/action/install.go marks the release
+ * failed ('Release "R" failed: context canceled') before helm exits 1 with "Error: context canceled".
+ */
+async function ctrlCDuringInstall(version: string): Promise<void> {
+  const m = await machine({ state: (s) => void (s.helm.version = version) });
   m.patchState((s) => {
     s.helm.slowRollout = true;
   });
@@ -220,8 +229,10 @@ Setup('Ctrl+C during the install passes the signal to helm, waits for it, exits 
   assert.match(first.stderr, /interrupted/);
   assert.match(first.stderr, /waiting for helm \(pid \d+\) to stop/);
   assert.equal(m.liveProcesses(), [], 'a CLI outlived setup');
+  const install = upgrades(m)[0]?.args ?? [];
+  assert.ok(install.includes(version.startsWith('v4') ? '--wait=watcher' : '--wait'), install.join(' '));
   // helm answered the signal itself: its revision is failed, not left pending.
-  assert.equal(release(m.state())?.revisions.map((x) => x.status), ['failed']);
+  assert.equal(release(m.state())?.revisions.map((x) => [x.status, x.description]), [['failed', 'Release "taskflow" failed: context canceled']]);
   m.patchState((s) => {
     s.helm.slowRollout = false;
   });
@@ -232,7 +243,11 @@ Setup('Ctrl+C during the install passes the signal to helm, waits for it, exits 
   assert.match(changed[0] ?? '', /^helm uninstall taskflow /);
   assert.match(changed[1] ?? '', /^helm upgrade --install taskflow /);
   assert.equal(release(m.state())?.revisions.map((x) => x.status), ['deployed']);
-});
+}
+
+Setup('Ctrl+C during the install passes the signal to helm, waits for it, exits 130, and the next run finishes the job', () => ctrlCDuringInstall('v3.15.4'));
+
+Setup('Helm 4 (--wait=watcher): Ctrl+C during the install passes the signal to helm, waits for it, exits 130, and the next run finishes the job', () => ctrlCDuringInstall('v4.1.4'));
 
 Setup('a rerun with unchanged values but crash-looping pods skips the upgrade and fails with the diagnosis instead of "ready"', async () => {
   const m = await machine();
@@ -240,7 +255,8 @@ Setup('a rerun with unchanged values but crash-looping pods skips the upgrade an
   m.patchState((s) => {
     for (const p of s.kube.pods.taskflow!.taskflow!) {
       if (!p.name.startsWith('taskflow-backend-')) continue;
-      Object.assign(p, { ready: false, phase: 'Running', waiting: 'CrashLoopBackOff', restarts: 6, events: [['Warning', 'BackOff', 'Back-off restarting failed container backend']], logs: 'sqlalchemy.exc.OperationalError: connection refused' });
+      // Waiting to restart, so no current log: kubectl logs serves the instance that crashed.
+      Object.assign(p, { ready: false, phase: 'Running', waiting: 'CrashLoopBackOff', restarts: 6, events: [['Warning', 'BackOff', 'Back-off restarting failed container backend']], logs: '', previousLogs: 'sqlalchemy.exc.OperationalError: connection refused' });
     }
   });
   m.clearCalls();
@@ -253,6 +269,56 @@ Setup('a rerun with unchanged values but crash-looping pods skips the upgrade an
   assert.match(r.stderr, /Warning BackOff: Back-off restarting failed container backend/);
   assert.match(r.stderr, /OperationalError: connection refused/);
   assert.not.match(r.stdout, /is ready in/);
+});
+
+Setup('a crash-looping pod caught running again between restarts: the diagnosis shows the crashed instance\'s lines (--previous)', async () => {
+  const m = await machine();
+  assert.is((await setup(m)).code, 0);
+  m.patchState((s) => {
+    for (const p of s.kube.pods.taskflow!.taskflow!) {
+      if (!p.name.startsWith('taskflow-backend-')) continue;
+      // Started again after a back-off: running, not ready yet, its new log barely begun.
+      Object.assign(p, { ready: false, phase: 'Running', waiting: undefined, restarts: 6, events: [], logs: 'INFO:     Waiting for application startup.', previousLogs: 'sqlalchemy.exc.OperationalError: connection refused\nERROR:    Application startup failed. Exiting.' });
+    }
+  });
+  m.clearCalls();
+  const r = await setup(m);
+  assert.is(r.code, 1, r.output);
+  assert.match(r.stderr, /pod taskflow-backend-\S+: Running, 6 restarts/);
+  assert.match(r.stderr, /last log lines before its last restart:\n {4}sqlalchemy\.exc\.OperationalError: connection refused\n {4}ERROR: {4}Application startup failed\. Exiting\./);
+  assert.match(r.stderr, /last log lines:\n {4}INFO: {5}Waiting for application startup\./);
+  assert.equal(describeCalls(mutating(m.calls())), []);
+});
+
+Setup('a rerun whose pods are ready now, after restarts long ago (backend waiting for Postgres at first start), is a no-op and says "ready"', async () => {
+  const m = await machine();
+  assert.is((await setup(m)).code, 0);
+  m.patchState((s) => {
+    for (const p of s.kube.pods.taskflow!.taskflow!) {
+      if (p.name.startsWith('taskflow-backend-')) Object.assign(p, { restarts: 5, lastFinishedAt: '2024-12-01T08:00:00Z' });
+    }
+  });
+  m.clearCalls();
+  const r = await setup(m);
+  assert.is(r.code, 0, r.output);
+  assert.equal(describeCalls(mutating(m.calls())), []);
+  assert.match(r.stdout, /unchanged: revision 1 deployed with these values; 4 pods ready/);
+  assert.match(r.stdout, /is ready in/);
+  assert.not.match(r.output, /not ready|restarting/);
+});
+
+Setup('the same restarts a minute ago, though the pod is ready again, fail the rerun: the container is between back-offs', async () => {
+  const m = await machine();
+  assert.is((await setup(m)).code, 0);
+  m.patchState((s) => {
+    for (const p of s.kube.pods.taskflow!.taskflow!) {
+      if (p.name.startsWith('taskflow-backend-')) Object.assign(p, { restarts: 5, lastFinishedAt: new Date(Date.now() - 60_000).toISOString() });
+    }
+  });
+  const r = await setup(m);
+  assert.is(r.code, 1, r.output);
+  assert.match(r.stderr, /release taskflow is deployed, but the app is not ready/);
+  assert.match(r.stderr, /Pod\/taskflow-backend-\S+: restarting, 5 restarts/);
 });
 
 Setup('Helm 4 gets its own wait flag, --wait=watcher, and neither helm undoes a failure itself', async () => {
@@ -276,7 +342,11 @@ Setup('Helm 4: a failed upgrade is diagnosed while its pods fail, then rolled ba
   m.clearCalls();
   const r = await setup(m);
   assert.is(r.code, 1, r.output);
-  assert.match(r.stderr, /pod taskflow-backend-\S+: Pending \(CrashLoopBackOff\)/);
+  // As the kubelet reports a crash loop: the pod Running, its container waiting to restart, the
+  // BackOff event, and the crashed instance's last lines (kubectl logs serves them while it waits).
+  assert.match(r.stderr, /pod taskflow-backend-\S+: Running \(CrashLoopBackOff\), 5 restarts/);
+  assert.match(r.stderr, /Warning BackOff: Back-off restarting failed container backend in pod taskflow-backend-\S+_taskflow\(uid-taskflow-backend-\S+\)/);
+  assert.match(r.stderr, /last log lines:\n(.*\n)*.*sqlalchemy\.exc\.OperationalError: .*\n.*ERROR: {4}Application startup failed\. Exiting\./);
   assert.not.match(r.stderr, /every pod of the release is ready now/);
   const changed = describeCalls(mutating(m.calls()));
   assert.match(changed.find((c) => c.startsWith('helm rollback')) ?? '', /^helm rollback taskflow 1 .*--wait=watcher --timeout 10m$/);

@@ -55,6 +55,45 @@ States('cleanup --purge deletes a broken profile instead of calling it already g
   assert.is(m.state().minikube.profiles.taskflow, undefined);
 });
 
+// With the Docker daemon down minikube cannot inspect its node either: `minikube status` prints
+// `null` and exits 0 (v1.35+) exactly as for a gone node. Docker is asked before the profile is
+// called broken, so the user is told to start Docker and nothing offers to delete the cluster.
+for (const version of ['v1.35.0', 'v1.34.0']) {
+  States(`minikube ${version}, Docker daemon down: setup says to start Docker, not that the profile is broken (exit 3)`, async () => {
+    const m = await deployed(version);
+    m.patchState((s) => void (s.docker.daemon = false));
+    m.clearCalls();
+    const r = await run(m, 'setup.ts');
+    assert.is(r.code, 3, r.output);
+    assert.match(r.stderr, /the Docker daemon is not reachable: Cannot connect to the Docker daemon/);
+    assert.match(r.stderr, /start Docker/);
+    assert.not.match(r.output, /broken|--yes|minikube delete/);
+    assert.equal(describeCalls(mutating(m.calls())), []);
+  });
+}
+
+States('Docker daemon down: cleanup --purge --yes stops with "start Docker" and deletes nothing (exit 3)', async () => {
+  const m = await deployed();
+  m.patchState((s) => void (s.docker.daemon = false));
+  m.clearCalls();
+  const r = await run(m, 'cleanup.ts', ['--purge', '--yes']);
+  assert.is(r.code, 3, r.output);
+  assert.match(r.stderr, /the Docker daemon is not reachable: Cannot connect to the Docker daemon/);
+  assert.match(r.stderr, /start Docker/);
+  assert.equal(describeCalls(mutating(m.calls())), []);
+  assert.is(m.state().minikube.profiles.taskflow?.host, 'Running');
+});
+
+States('Docker daemon down: status says to start Docker instead of showing a missing or broken cluster (exit 3)', async () => {
+  const m = await deployed();
+  m.patchState((s) => void (s.docker.daemon = false));
+  const r = await run(m, 'status.ts');
+  assert.is(r.code, 3, r.output);
+  assert.match(r.stderr, /the Docker daemon is not reachable: Cannot connect to the Docker daemon/);
+  assert.match(r.stderr, /start Docker/);
+  assert.not.match(r.output, /broken|missing/);
+});
+
 States('a stale kubeconfig (Kubeconfig: Misconfigured, exit 4) is repaired with minikube update-context, not reported as reused', async () => {
   const m = await deployed();
   m.patchState((s) => void (s.minikube.profiles.taskflow!.kubeconfig = 'Misconfigured'));

@@ -2,11 +2,13 @@
 // verdict per check out, each failure with the evidence that names the object and what is wrong.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RESTART_LOOP_THRESHOLD } from '../../scripts/lib/release.ts';
+import { BACKOFF_RESET_MS, notReady, RESTART_LOOP_THRESHOLD } from '../../scripts/lib/release.ts';
 import { checkCluster, type ClusterFacts } from '../../scripts/lib/validate-cluster.ts';
 import type { KubeObject } from '../../scripts/lib/tools/kubectl.ts';
 
 const BACKEND_IMAGE = 'taskflow-backend:0a1b2c3d';
+/** When the fixtures' objects were read. */
+const NOW = Date.parse('2025-03-01T12:00:00Z');
 const FRONTEND_IMAGE = 'taskflow-frontend:4e5f6a7b';
 
 const labels = (component: string) => ({ 'app.kubernetes.io/instance': 'demo', 'app.kubernetes.io/component': component });
@@ -44,7 +46,7 @@ function healthy(): KubeObject[] {
 function facts(edit: (objs: KubeObject[]) => void = () => {}, over: Partial<ClusterFacts> = {}): ClusterFacts {
   const objects = healthy();
   edit(objects);
-  return { objects, expectedImages: { backend: BACKEND_IMAGE, frontend: FRONTEND_IMAGE }, ingressEnabled: true, ...over };
+  return { objects, expectedImages: { backend: BACKEND_IMAGE, frontend: FRONTEND_IMAGE }, ingressEnabled: true, now: NOW, ...over };
 }
 
 function named(objs: KubeObject[], kind: string, name: string): KubeObject {
@@ -197,6 +199,39 @@ Cluster('restarts above the threshold fail, and exactly the threshold passes', (
     ok: false,
     details: [`Pod/demo-taskflow-frontend-5c6d-ccccc container frontend: ${RESTART_LOOP_THRESHOLD + 1} restarts`],
   });
+});
+
+/** The frontend container with `restartCount` restarts, ready or not, its last instance ended `agoMs` before NOW. */
+const restarted = (restartCount: number, ready: boolean, agoMs: number) =>
+  facts((o) => {
+    named(o, 'Pod', 'demo-taskflow-frontend-5c6d-ccccc').status = {
+      phase: 'Running',
+      containerStatuses: [
+        { name: 'frontend', ready, restartCount, state: { running: {} }, lastState: { terminated: { exitCode: 1, reason: 'Error', finishedAt: new Date(NOW - agoMs).toISOString() } } },
+      ],
+    };
+  });
+const LOOP = 'no container restarting in a loop';
+const HOUR = 60 * 60_000;
+
+Cluster('a ready container whose restarts are older than the back-off reset window passes (the count never resets)', () => {
+  const f = restarted(RESTART_LOOP_THRESHOLD + 2, true, HOUR);
+  assert.ok(verdict(f, LOOP).ok);
+  assert.equal(notReady(f.objects, f.now), []);
+});
+
+Cluster('a container that is not ready with restarts above the threshold fails, however old its last restart', () => {
+  const f = restarted(RESTART_LOOP_THRESHOLD + 2, false, HOUR);
+  assert.equal(verdict(f, LOOP), { ok: false, details: [`Pod/demo-taskflow-frontend-5c6d-ccccc container frontend: ${RESTART_LOOP_THRESHOLD + 2} restarts`] });
+  assert.equal(notReady(f.objects, f.now), [`Pod/demo-taskflow-frontend-5c6d-ccccc: restarting, ${RESTART_LOOP_THRESHOLD + 2} restarts`]);
+});
+
+Cluster('a ready container that last restarted 2 minutes ago fails: it is between back-offs', () => {
+  const f = restarted(RESTART_LOOP_THRESHOLD + 2, true, 2 * 60_000);
+  assert.equal(verdict(f, LOOP).ok, false);
+  assert.equal(notReady(f.objects, f.now), [`Pod/demo-taskflow-frontend-5c6d-ccccc: restarting, ${RESTART_LOOP_THRESHOLD + 2} restarts`]);
+  // Just past the window it is history.
+  assert.ok(verdict(restarted(RESTART_LOOP_THRESHOLD + 2, true, BACKOFF_RESET_MS + 1000), LOOP).ok);
 });
 
 // ── images are the ones setup built ──────────────────────────────────────────────────────────

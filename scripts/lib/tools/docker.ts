@@ -1,5 +1,5 @@
 // Typed wrapper of the docker CLI (client + daemon): versions, image lookups, builds.
-import { PrerequisiteError } from '../errors.ts';
+import { DockerDaemonDownError, PrerequisiteError } from '../errors.ts';
 import type { Exec, RunOptions } from '../exec.ts';
 import { parseVersion, requireVersion, type Version } from './versions.ts';
 
@@ -86,7 +86,7 @@ export class Docker {
     if (out.exitCode !== 0 || !data?.ServerVersion || data.ServerErrors?.length) {
       const why = (data?.ServerErrors?.[0] ?? out.stderr.trim().split('\n').find((l) => l.trim()) ?? '').slice(0, 300);
       if (out.exitCode === 0 && !data) throw new PrerequisiteError('docker info did not answer in JSON', 'Update Docker to 20.10 or newer.');
-      throw new PrerequisiteError(
+      throw new DockerDaemonDownError(
         `the Docker daemon is not reachable${why ? `: ${why}` : ''}`,
         'Docker is installed but its daemon is not running: start Docker Desktop, or `sudo systemctl start docker` on Linux, and rerun.',
       );

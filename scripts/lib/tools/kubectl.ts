@@ -239,9 +239,15 @@ export class Kubectl {
     return items.map((e) => `${e.type ?? 'Normal'} ${e.reason ?? ''}: ${(e.message ?? '').trim()}`);
   }
 
-  async logs(context: string, ns: string, pod: string, tail = 20): Promise<string> {
-    const out = await this.exec.run(this.bin, ['--context', context, '--namespace', ns, 'logs', pod, '--all-containers', '--tail', String(tail)], { nothrow: true });
-    return (out.stdout || out.stderr).trim();
+  /**
+   * The last lines each container of a pod logged; for a container waiting to restart (a crash
+   * loop) the kubelet serves the instance that crashed. Empty when there is none: a container
+   * that never started makes kubectl fail ("is waiting to start: …"), which is no log line.
+   * `previous`: the instance before the last restart (--previous), for a container running again.
+   */
+  async logs(context: string, ns: string, pod: string, tail = 20, previous = false): Promise<string> {
+    const out = await this.exec.run(this.bin, ['--context', context, '--namespace', ns, 'logs', pod, '--all-containers', ...(previous ? ['--previous'] : []), '--tail', String(tail)], { nothrow: true });
+    return out.exitCode === 0 ? out.stdout.trim() : '';
   }
 
   /** Desired and ready replicas of a Deployment, or undefined when it does not exist. */

@@ -79,6 +79,16 @@ export function parseDockerEnv(stdout: string, stderr: string, exitCode: number)
   return { kind: 'failed', exitCode, message };
 }
 
+/**
+ * Pure: a line of `minikube image ls` back to the name it was loaded as. The runtime qualifies a bare
+ * NAME:TAG: docker and containerd as docker.io/library/NAME:TAG (docker.io/USER/NAME:TAG with a
+ * user), cri-o as localhost/NAME:TAG, since `minikube image load` goes through `podman load` there
+ * (kubernetes/minikube#10541 and PR #10542; minikube pkg/minikube/cruntime docker.go and cri.go).
+ */
+export function listedImageName(line: string): string {
+  return line.trim().replace(/^(docker\.io\/(library\/)?|localhost\/)/, '');
+}
+
 export class Minikube {
   constructor(
     private readonly exec: Exec,
@@ -133,15 +143,10 @@ export class Minikube {
     await this.exec.run(this.bin, ['addons', 'enable', addon, '--profile', profile], { mutating: true });
   }
 
-  /** Images in the node's runtime, as "name:tag" with registry prefixes (docker.io/library/) removed. */
+  /** Images in the node's runtime, as "name:tag": the prefix each runtime adds to a bare name removed (listedImageName). */
   async images(profile: string): Promise<Set<string>> {
     const out = await this.exec.run(this.bin, ['image', 'ls', '--profile', profile]);
-    return new Set(
-      out.stdout
-        .split('\n')
-        .map((l) => l.trim().replace(/^docker\.io\/(library\/)?/, ''))
-        .filter(Boolean),
-    );
+    return new Set(out.stdout.split('\n').map(listedImageName).filter(Boolean));
   }
 
   async loadImage(profile: string, image: string, logFile?: string): Promise<void> {
