@@ -190,6 +190,8 @@ Dev('a broken build is printed and the old version keeps serving; the next good 
     m.patchState((s) => void (s.docker.failBuild = 'taskflow-backend'));
     edit(m, 'backend', 'app/main.py', '\nthis is not python\n');
     await run.until(new RegExp(`^✖ backend [0-9a-f]{12}: build failed; backend ${serving} keeps serving$`, 'm'), 'the failed cycle line');
+    // The report's lines follow the cycle line one write at a time: read it once it has ended.
+    await run.until(/^ {2}watching for the next edit$/m, 'the end of the failure report');
     assert.match(run.stdout(), /building taskflow-backend:[0-9a-f]{12} in minikube's Docker daemon \(tcp:\/\/192\.168\.49\.2:2376\) failed; the full output is in \.cache\/logs\/build-backend\.log/);
     assert.match(run.stdout(), /did not complete successfully/);
     assert.match(run.stdout(), /watching for the next edit/);
@@ -214,6 +216,7 @@ Dev('a failed rollout is rolled back and printed; dev keeps watching', async () 
     m.patchState((s) => void (s.helm.failUpgrade = 'CrashLoopBackOff'));
     edit(m, 'backend', 'app/main.py');
     await run.until(new RegExp(`^✖ backend [0-9a-f]{12}: build \\S+, rollout failed; backend ${serving} keeps serving$`, 'm'), 'the failed rollout line');
+    await run.until(/^ {2}watching for the next edit$/m, 'the end of the failure report');
     assert.match(run.stdout(), /helm upgrade failed and the release was rolled back to revision 1/);
     assert.match(run.stdout(), /pod taskflow-backend-\S+: Running \(CrashLoopBackOff\)/);
     assert.is(tagOf(m, 'backend'), serving);
