@@ -14,3 +14,6 @@ export const SECRET_NAME_PATTERN = chartFile<{ pattern: string }>('secret-names.
 
 /** The keys the chart's own Secret can hold, and whether the pods need each one; any other key a component reads goes under secrets.extra. */
 export const CHART_SECRET_KEYS = chartFile<Record<string, 'required' | 'optional'>>('secret-keys.yaml');
+
+/** Component names the chart's own objects take (PostgreSQL, the migration Job, the test pods). */
+export const RESERVED_COMPONENT_NAMES = chartFile<{ names: string[] }>('reserved-names.yaml').names;

@@ -1,7 +1,8 @@
 // The declared components (env/app.yaml) as the chart's `components.<name>` values, and the
 // questions every command asks of them: which are there, which one a browser enters through,
 // which have a local port. Nothing here names a component: the declaration does.
-import type { App, Component } from './app.ts';
+import type { App, Component, PublicUrl } from './app.ts';
+import type { Config } from './config.ts';
 import type { Values } from './release.ts';
 
 const isMap = (v: unknown): v is Values => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -42,8 +43,13 @@ const APP_SPECIFIC: Values = {
   probes: { startupPath: '/', livenessPath: '/', readinessPath: '/' },
 };
 
-/** What the declaration says of one component, in the chart's keys; keys it leaves out are absent. */
-export function declaredValues(c: Component, appValues: Record<string, string>): Values {
+/**
+ * What the declaration says of one component, in the chart's keys, for one profile: exactly its
+ * variables (env with the profile's env over it, its settings), its secrets (DATABASE_URL with
+ * database: true) and its probe paths ("/" where it declares none), so nothing of a chart
+ * component of the same name carries over. Operational keys it leaves out are absent.
+ */
+export function declaredValues(c: Component, appValues: Record<string, string>, profile = ''): Values {
   const v: Values = { enabled: true };
   if (c.replicas !== undefined) v.replicaCount = c.replicas;
   v.containerPort = c.port ?? null;
@@ -53,19 +59,14 @@ export function declaredValues(c: Component, appValues: Record<string, string>):
   if (c.service?.type) service.type = c.service.type;
   if (c.service?.nodePort !== undefined) service.nodePort = c.service.nodePort;
   v.service = service;
-  if (c.probes) {
-    const probes: Values = {};
-    if (c.probes.startup) probes.startupPath = c.probes.startup;
-    if (c.probes.liveness) probes.livenessPath = c.probes.liveness;
-    if (c.probes.readiness) probes.readinessPath = c.probes.readiness;
-    v.probes = probes;
-  }
+  if (c.port !== undefined) v.probes = { startupPath: c.probes?.startup ?? '/', livenessPath: c.probes?.liveness ?? '/', readinessPath: c.probes?.readiness ?? '/' };
   v.ingressPaths = c.ingress ?? [];
-  const env: Values = Object.fromEntries(Object.entries(c.env ?? {}).map(([k, x]) => [k, String(x)]));
+  const profileEnv = (c.profiles as Record<string, { env?: Values } | undefined> | undefined)?.[profile]?.env ?? {};
+  const env: Values = Object.fromEntries(Object.entries({ ...c.env, ...profileEnv }).map(([k, x]) => [k, String(x)]));
   for (const key of c.settings ?? []) if (appValues[key] !== undefined) env[key] = appValues[key];
   v.env = env;
   v.serviceUrls = { ...(c.connectsTo ?? {}) };
-  v.secretEnv = [...(c.secrets ?? [])];
+  v.secretEnv = [...(c.secrets ?? []), ...(c.database && !(c.secrets ?? []).includes('DATABASE_URL') ? ['DATABASE_URL'] : [])];
   v.usesDatabase = c.database === true;
   v.reachableFrom = [...(c.reachableFrom ?? [])];
   if (c.autoscaling) {
@@ -93,12 +94,12 @@ function mergeMaps(base: Values, over: Values): Values {
  * the declaration says; one it does not know gets a full entry; a chart component the
  * declaration leaves out is switched off.
  */
-export function componentValues(app: App, chartComponents: Values, appValues: Record<string, string>, driver = ''): Values {
+export function componentValues(app: App, chartComponents: Values, appValues: Record<string, string>, driver = '', profile = ''): Values {
   const out: Values = {};
   const template = Object.values(chartComponents).find(isMap);
   const types = serviceTypes(app, driver);
   for (const [name, c] of Object.entries(app.components)) {
-    const declared = declaredValues(c, appValues);
+    const declared = declaredValues(c, appValues, profile);
     if (types[name] && types[name] !== 'ClusterIP') (declared.service as Values).type = types[name];
     if (isMap(chartComponents[name]) || !template) out[name] = declared;
     else {
@@ -136,4 +137,39 @@ export function loadBalancerPorts(app: App, driver: string): Record<string, numb
 export function entryPort(config: { app: App; components: Record<string, { localPort?: number }> }): number {
   const entry = entryComponent(config.app);
   return entry ? (config.components[entry]?.localPort ?? config.app.components[entry]?.port ?? 0) : 0;
+}
+
+/**
+ * The URLs a browser reaches the app at, from the settings alone (no process): port-forward's
+ * for the entry component, the ingress (minikube serves it through its addon), then each
+ * LoadBalancer's where the driver gives it an address. The same list the cluster drivers' access()
+ * report, first to last: accessUrls' "first" is the first, "all" every one.
+ */
+export function appOrigins(config: Pick<Config, 'app' | 'components' | 'settings'>): string[] {
+  const s = config.settings;
+  const out = [`http://localhost:${entryPort(config)}`];
+  if (s.TASKFLOW_DRIVER === 'minikube') out.push(`http://${s.TASKFLOW_INGRESS_HOST}`);
+  const lbHost = s.TASKFLOW_DRIVER === 'minikube' ? '127.0.0.1' : s.TASKFLOW_DRIVER === 'docker-desktop' ? 'localhost' : '';
+  if (lbHost) for (const port of Object.values(loadBalancerPorts(config.app, s.TASKFLOW_DRIVER))) out.push(`http://${lbHost}:${port}`);
+  return [...new Set(out)];
+}
+
+/**
+ * A public build variable's value known only at setup: { url: C } is the URL a browser reaches
+ * component C at (port-forward's localhost port where it has one, else its ingress path, else
+ * its LoadBalancer); { access } the app's access URLs, the first or all comma-separated.
+ */
+export function publicUrl(config: Pick<Config, 'app' | 'components' | 'settings'>, v: PublicUrl): string {
+  if ('access' in v) {
+    const origins = appOrigins(config);
+    return v.access === 'first' ? (origins[0] as string) : origins.join(',');
+  }
+  const c = config.app.components[v.url] as Component;
+  const local = config.components[v.url]?.localPort;
+  if (local !== undefined) return `http://localhost:${local}`;
+  const path = c.ingress?.[0];
+  if (path !== undefined) return `http://${config.settings.TASKFLOW_INGRESS_HOST}${path === '/' ? '' : path}`;
+  const port = loadBalancerPorts(config.app, config.settings.TASKFLOW_DRIVER)[v.url];
+  const host = config.settings.TASKFLOW_DRIVER === 'minikube' ? '127.0.0.1' : 'localhost';
+  return port !== undefined ? `http://${host}:${port}` : '';
 }

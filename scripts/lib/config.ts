@@ -7,7 +7,8 @@ import { parse as parseDotenv } from 'dotenv';
 import { InputError } from './errors.ts';
 import { registerSecret } from './secrets.ts';
 import { closest } from './suggest.ts';
-import { APP_FILE_VAR, loadApp, type App, type AppSetting } from './app.ts';
+import { APP_FILE_VAR, baseImageArg, baseImageProblem, loadApp, type App, type AppSetting } from './app.ts';
+import { profileProblems } from './profile-file.ts';
 import { baseImageSetting, portSetting } from './components.ts';
 import schemaJson from '../../env/schema.json' with { type: 'json' };
 
@@ -302,6 +303,12 @@ export function resolveSettings(
       else if (d.required && !d.generate) problems.push({ key, message: `is required by the app and not set${where}. Fix: set it in env/.env${d.description ? ` (${d.description})` : ''}` });
       continue;
     }
+    // A generated secret's length is its floor, so a hand-set short one is refused like a bad pattern.
+    const min = d.minLength ?? (d.secret ? d.generate : undefined);
+    if (min !== undefined && value.length < min) {
+      problems.push({ key, message: `is ${value.length} characters long, needs at least ${min}${where}. Fix: a longer value${d.generate ? `, or delete the line and setup generates one of ${d.generate}` : ''}` });
+      continue;
+    }
     if (d.pattern !== undefined && !new RegExp(d.pattern).test(value)) {
       problems.push({ key, message: `${d.secret ? 'the value' : JSON.stringify(value)} has the wrong form${where}. Fix: a value matching ${d.pattern}${d.description ? ` (${d.description})` : ''}` });
       continue;
@@ -355,6 +362,13 @@ export function loadConfig(opts: LoadOptions): Config {
   const app = opts.app ?? loadApp(opts.root, env);
   const resolved = resolveSettings({ values: parsed.values, lines: parsed.lines, label }, env, opts.flags, app.settings, app.components);
   const problems = [...parsed.problems, ...resolved.problems];
+  // What resolveSettings cannot see: a base image a Dockerfile cannot take, a profile file with an app's keys.
+  for (const [name, c] of Object.entries(resolved.components)) {
+    const declared = app.components[name];
+    const why = c.baseImage && declared ? baseImageProblem(declared.build.dockerfile, baseImageArg(declared), 'its Dockerfile') : undefined;
+    if (why) problems.push({ key: baseImageSetting(name), message: `is set, but ${name}'s ${why}` });
+  }
+  if (resolved.settings) problems.push(...profileProblems(opts.root, resolved.settings.TASKFLOW_PROFILE));
   if (problems.length > 0 || !resolved.settings) {
     throw new InputError(
       formatProblems(problems, 'The configuration'),

@@ -4,6 +4,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
+import { baseImageArg, dockerfileArgs, isPublicUrl } from './app.ts';
+import { publicUrl } from './components.ts';
 import type { Config, SettingKey } from './config.ts';
 import { InputError, UserError } from './errors.ts';
 import type { ImageRoute } from './cluster.ts';
@@ -158,18 +160,12 @@ export function decideImage(state: ImageState, opts: { skipBuild: boolean; clust
   return { action: 'build', reason: 'not found', deliver: !opts.clusterSharesDocker };
 }
 
-/** The ARG names a Dockerfile declares (ARG NAME or ARG NAME=default), so only those are passed. */
-export function dockerfileArgs(dockerfile: string): Set<string> {
-  const names = new Set<string>();
-  for (const m of readFileSync(dockerfile, 'utf8').matchAll(/^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)/gim)) names.add(m[1] as string);
-  return names;
-}
-
 /**
  * What each declared component's image is built from: its context, its Dockerfile and stage, and
- * its build args: the declared ones and public build-time variables, the base image override
- * (TASKFLOW_<NAME>_BASE_IMAGE, else build.baseImage) as BASE_IMAGE, and the package mirrors for
- * a Dockerfile that asks for them.
+ * its build args: the declared ones and public build-time variables (a URL form resolved to the
+ * URL a browser reaches it at), the base image override (TASKFLOW_<NAME>_BASE_IMAGE, else
+ * build.baseImage) as the Dockerfile's base image argument, and the package mirrors for a
+ * Dockerfile that asks for them.
  */
 export function imageSources(config: Config): ImageSource[] {
   const s = config.settings;
@@ -177,10 +173,10 @@ export function imageSources(config: Config): ImageSource[] {
     const dockerfile = resolve(config.root, c.build.dockerfile);
     const wanted = dockerfileArgs(dockerfile);
     const buildArgs: Record<string, string> = {};
-    for (const [k, v] of Object.entries({ ...c.build.args, ...c.build.public })) buildArgs[k] = String(v);
+    for (const [k, v] of Object.entries({ ...c.build.args, ...c.build.public })) buildArgs[k] = isPublicUrl(v) ? publicUrl(config, v) : String(v);
     // A mirrored base is a different base: it is part of the content tag (mirror URLs are not).
     const base = config.components[component]?.baseImage || c.build.baseImage;
-    if (base) buildArgs.BASE_IMAGE = base;
+    if (base) buildArgs[baseImageArg(c)] = base;
     for (const mirror of MIRROR_ARGS) if (wanted.has(mirror) && s[mirror as SettingKey]) buildArgs[mirror] = String(s[mirror as SettingKey]);
     return { component, contextDir: resolve(config.root, c.build.context), dockerfile, ...(c.build.target ? { target: c.build.target } : {}), buildArgs };
   });

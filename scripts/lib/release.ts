@@ -90,8 +90,8 @@ export function migrationValues(app: App): Values {
  * The declared components as `components` values, with the profile file's components laid over
  * them (the profile outranks the declaration). `chartValues` is values.yaml under the profile.
  */
-export function declarationLayer(app: App, appValues: Record<string, string>, chartValues: Values, profileValues: Values, driver: string): Values {
-  const declared = componentValues(app, (chartValues.components ?? {}) as Values, appValues, driver);
+export function declarationLayer(app: App, appValues: Record<string, string>, chartValues: Values, profileValues: Values, driver: string, profile: string): Values {
+  const declared = componentValues(app, (chartValues.components ?? {}) as Values, appValues, driver, profile);
   return mergeValues(declared, (profileValues.components ?? {}) as Values);
 }
 
@@ -104,7 +104,7 @@ export function releaseValues(inp: ReleaseInputs): Values {
   const s = inp.settings;
   const origins = s.CORS_ORIGINS || inp.origins.join(',');
   const first = s.BETTER_AUTH_URL || inp.origins[0] || '';
-  const components = declarationLayer(inp.app, inp.appValues, inp.chartValues, inp.profileValues, s.TASKFLOW_DRIVER);
+  const components = declarationLayer(inp.app, inp.appValues, inp.chartValues, inp.profileValues, s.TASKFLOW_DRIVER, s.TASKFLOW_PROFILE);
   const extra: Record<string, string> = {};
   for (const [name, c] of Object.entries(inp.app.components)) {
     const env: Values = {};

@@ -66,7 +66,7 @@ export async function runValidate(o: ValidateOptions): Promise<number> {
         const app = sn.config.app;
         // Each secret key the components read, held empty: no value of env/.env goes into this render.
         const extra = Object.fromEntries(extraSecretKeys(app).map((k) => [k, '']));
-        text = toYaml({ components: declarationLayer(app, sn.config.appValues, chartValues, profileValues, sn.config.settings.TASKFLOW_DRIVER), migrations: migrationValues(app), secrets: { extra } });
+        text = toYaml({ components: declarationLayer(app, sn.config.appValues, chartValues, profileValues, sn.config.settings.TASKFLOW_DRIVER, profile), migrations: migrationValues(app), secrets: { extra } });
         appLayers.set(profile, text);
       }
       return text;

@@ -68,7 +68,7 @@ Routing('a LoadBalancer service renders without a node port', async () => {
 });
 
 Routing('the frontend learns the backend URL at run time from its ConfigMap', async () => {
-  const objs = await render({ set: ['components.backend.service.port=9000'] });
+  const objs = await render({ set: ['components.backend.service.port=9000', 'components.frontend.serviceUrls.BACKEND_URL=backend'] });
   assert.is(find(objs, 'ConfigMap', 'demo-taskflow-frontend').data?.BACKEND_URL, 'http://demo-taskflow-backend:9000');
   const fe = find(objs, 'Deployment', 'demo-taskflow-frontend');
   assert.equal(container(fe).envFrom, [{ configMapRef: { name: 'demo-taskflow-frontend' } }]);

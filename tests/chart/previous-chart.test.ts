@@ -38,6 +38,16 @@ function checkoutPrevious(): string {
   return dir;
 }
 
+/**
+ * The reference app's variables, which the chart's values files held then and its declaration
+ * holds now (the chart's components carry no app env): given back as values, so both charts
+ * render the same app.
+ */
+function referenceEnv(profile: string | undefined): string {
+  const cors = profile === 'dev' ? 'http://localhost:3000,http://taskflow.local' : profile === 'prod' ? 'https://taskflow.example.com' : 'http://localhost:3000';
+  return toYaml({ components: { backend: { env: { API_PREFIX: '/api/v1', LOG_LEVEL: profile === 'dev' ? 'debug' : 'info', CORS_ORIGINS: cors } }, frontend: { serviceUrls: { BACKEND_URL: 'backend' } } } });
+}
+
 type Change = string;
 
 /** Differences between two objects, one line per changed leaf, added subtree or removed subtree. */
@@ -109,7 +119,7 @@ for (const [name, p] of Object.entries(profiles)) {
   Previous(`${name}: the same objects, and only the intended fields changed`, async () => {
     const set = [...SECRETS, ...(p.set ?? [])];
     const before = await render({ chart: oldChart(), files: p.file ? [join(oldChart(), p.file)] : [], set });
-    const after = await render({ files: p.file ? [join(root, 'helm', 'taskflow', p.file)] : [], set });
+    const after = await render({ files: p.file ? [join(root, 'helm', 'taskflow', p.file)] : [], set, values: referenceEnv(p.file?.replace(/^values-|\.yaml$/g, '')) });
     const { kinds, fields } = changes(before, after);
     assert.equal(kinds, []);
     assert.equal(fields.sort(), intended(after));
@@ -118,7 +128,7 @@ for (const [name, p] of Object.entries(profiles)) {
 
 Previous('prod with the MCP server on adds its Deployment, Service, ConfigMap, HPA, PDB and NetworkPolicy, and nothing else', async () => {
   const before = await render({ chart: oldChart(), files: [join(oldChart(), 'values-prod.yaml')], set: SECRETS });
-  const after = await render({ files: [join(root, 'helm', 'taskflow', 'values-prod.yaml')], set: [...SECRETS, 'components.mcp.enabled=true'] });
+  const after = await render({ files: [join(root, 'helm', 'taskflow', 'values-prod.yaml')], set: [...SECRETS, 'components.mcp.enabled=true'], values: referenceEnv('prod') });
   const { kinds, fields } = changes(before, after);
   assert.equal(kinds.sort(), [
     '+ ConfigMap/demo-taskflow-mcp',
@@ -149,7 +159,7 @@ for (const profile of ['dev', 'prod']) {
     const file = `values-${profile}.yaml`;
     const app = loadApp(root, {});
     const { profileValues, chartValues } = chartLayers(join(root, 'helm', 'taskflow'), profile);
-    const layer = { components: declarationLayer(app, {}, chartValues, profileValues, 'minikube'), migrations: migrationValues(app) };
+    const layer = { components: declarationLayer(app, {}, chartValues, profileValues, 'minikube', profile), migrations: migrationValues(app) };
     const before = await render({ chart: oldChart(), files: [join(oldChart(), file)], set: SECRETS });
     const after = await render({ files: [join(root, 'helm', 'taskflow', file)], set: SECRETS, values: toYaml(layer) });
     const { kinds } = changes(before, after);

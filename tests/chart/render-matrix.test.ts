@@ -28,7 +28,7 @@ const matrix: Record<string, RenderInput> = {
   'three replicas, hard anti-affinity': { set: ['components.backend.replicaCount=3', 'components.backend.antiAffinity=hard'] },
   'MCP server on': { set: ['components.mcp.enabled=true'] },
   'MCP server on in prod': { files: [prodValues], set: ['components.mcp.enabled=true'] },
-  'frontend and MCP server only': { set: ['components.backend.enabled=false', 'components.frontend.serviceUrls.BACKEND_URL=null', 'components.mcp.enabled=true'] },
+  'frontend and MCP server only': { set: ['components.backend.enabled=false', 'components.mcp.enabled=true'] },
 };
 
 const Matrix = suite('render matrix');

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, relative } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { root } from './chart.ts';
 import { defaultHelm } from './tool-versions.ts';
@@ -133,15 +133,19 @@ export class FakeMachine {
     // toolkit starts every program directly, as it must on Windows, where a shell rewrites /paths.
     symlinkSync(process.execPath, join(m.bin, 'node'));
     const copy = (from: string, to: string) =>
-      cpSync(join(root, from), to, { recursive: true, filter: (src) => !/(node_modules|\.next|__pycache__|\.venv|\.pytest_cache|\.hypothesis)$/.test(src) });
+      cpSync(from, to, { recursive: true, filter: (src) => !/(node_modules|\.next|__pycache__|\.venv|\.pytest_cache|\.hypothesis)$/.test(src) });
     // The declaration, with each build context copied into the machine (a Dockerfile inside its
-    // context goes with it; one of ours stays where it is, relative to the project root).
-    const declaration = parseYaml(readFileSync(join(root, opts.app ?? 'env/app.yaml'), 'utf8')) as { components: Record<string, { build: { context: string; dockerfile: string } }> };
+    // context goes with it; one of ours stays where it is). Its paths are relative to the
+    // declaration file; the copy's are absolute.
+    const declarationFile = join(root, opts.app ?? 'env/app.yaml');
+    const declaration = parseYaml(readFileSync(declarationFile, 'utf8')) as { components: Record<string, { build: { context: string; dockerfile: string } }> };
     for (const [name, c] of Object.entries(declaration.components)) {
-      const to = join(m.dir, c.build.context);
-      if (!existsSync(to)) copy(c.build.context, to);
-      const inside = relative(c.build.context, c.build.dockerfile);
-      if (!inside.startsWith('..') && !isAbsolute(inside)) c.build.dockerfile = join(to, inside);
+      const context = resolve(dirname(declarationFile), c.build.context);
+      const dockerfile = resolve(dirname(declarationFile), c.build.dockerfile);
+      const to = join(m.dir, relative(root, context));
+      if (!existsSync(to)) copy(context, to);
+      const inside = relative(context, dockerfile);
+      c.build.dockerfile = !inside.startsWith('..') && !isAbsolute(inside) ? join(to, inside) : dockerfile;
       c.build.context = to;
       m.contexts[name] = to;
     }

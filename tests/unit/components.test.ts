@@ -17,13 +17,13 @@ const read = (f: string) => parseYaml(readFileSync(join(chart, f), 'utf8')) as V
 const chartDefaults = read('values.yaml');
 const devProfile = read('values-dev.yaml');
 
-function app(text: string): App {
-  const r = parseApp(text, root, 'app.yaml');
+function app(text: string, base = join(root, 'env')): App {
+  const r = parseApp(text, base, 'app.yaml');
   assert.equal(r.problems, []);
   return { ...(r.app as Omit<App, 'file'>), file: 'app.yaml' };
 }
 const reference = () => app(readFileSync(join(root, 'env', 'app.yaml'), 'utf8'));
-const notes = () => app(readFileSync(join(root, 'tests', 'fixtures', 'notes-app', 'app.yaml'), 'utf8'));
+const notes = () => app(readFileSync(join(root, 'tests', 'fixtures', 'notes-app', 'app.yaml'), 'utf8'), join(root, 'tests', 'fixtures', 'notes-app'));
 
 function generated(a: App, env: Record<string, string> = {}, driver = 'minikube', profile: Values = devProfile): Values {
   const r = resolveSettings({ values: { TASKFLOW_DRIVER: driver, ...env }, lines: {}, label: 'env/.env' }, {}, {}, a.settings, a.components);
@@ -52,15 +52,28 @@ Map('the reference declaration switches on its three components, the MCP server 
   assert.equal(comp(v, 'backend').probes, { startupPath: '/health/live', livenessPath: '/health/live', readinessPath: '/health' });
 });
 
-Map('the profile outranks the declaration, and the generated access URLs outrank both', () => {
-  const profile = mergeValues(devProfile, { components: { backend: { env: { LOG_LEVEL: 'debug' } } } });
-  const v = generated(reference(), {}, 'minikube', profile);
-  const env = comp(v, 'backend').env as Values;
-  assert.is(env.LOG_LEVEL, 'debug');
-  assert.is(env.APP_MODULE, 'app.main:app');
-  assert.is(env.CORS_ORIGINS, 'http://localhost:3000,http://taskflow.local');
+Map("a component's profiles.<profile>.env is laid over its env in that profile only; the generated access URLs outrank both", () => {
+  const dev = comp(generated(reference()), 'backend').env as Values;
+  const prod = comp(generated(reference(), { TASKFLOW_PROFILE: 'prod' }, 'minikube', read('values-prod.yaml')), 'backend').env as Values;
+  assert.is(dev.LOG_LEVEL, 'debug');
+  assert.is(prod.LOG_LEVEL, 'info');
+  assert.is(dev.APP_MODULE, 'app.main:app');
+  assert.is(dev.CORS_ORIGINS, 'http://localhost:3000,http://taskflow.local');
+  const v = generated(reference());
   assert.is((comp(v, 'frontend').env as Values).BETTER_AUTH_URL, 'http://localhost:3000');
   assert.is((comp(v, 'frontend').env as Values).BETTER_AUTH_TRUSTED_ORIGINS, 'http://localhost:3000,http://taskflow.local');
+});
+
+Map('components named like the chart\'s own get exactly what they declare: no env, service URL or probe path of the reference app carries over', () => {
+  const text = `components:\n  backend:\n    build: { context: ../app/backend, dockerfile: ../docker/backend.Dockerfile }\n    port: 8080\n    env: { LOG_LEVEL: warning }\n    database: true\n  frontend:\n    build: { context: ../app/frontend, dockerfile: ../docker/frontend.Dockerfile }\n    port: 3000\n    ingress: [/]\n`;
+  const v = generated(app(text));
+  const backend = comp(v, 'backend');
+  assert.equal(backend.env, { LOG_LEVEL: 'warning' });
+  assert.equal(backend.probes, { startupPath: '/', livenessPath: '/', readinessPath: '/' });
+  // database: true gives DATABASE_URL through the Secret, unlisted.
+  assert.equal(backend.secretEnv, ['DATABASE_URL']);
+  assert.equal(comp(v, 'frontend').serviceUrls, {});
+  assert.equal(comp(v, 'frontend').env, {});
 });
 
 Map('an app the chart does not know: its components get full entries, the chart\'s own are switched off', () => {
@@ -86,9 +99,9 @@ Map('an app the chart does not know: its components get full entries, the chart\
 
 Map('a declared secret goes to the Secret (secrets.extra) and nowhere else; one left unset is held empty, so the pods that read it start', () => {
   const a = notes();
-  const v = generated(a, { NOTES_API_TOKEN: 'tok-1234567890abcdef' });
-  assert.equal((v.secrets as Values).extra, { NOTES_API_TOKEN: 'tok-1234567890abcdef' });
-  assert.not.match(JSON.stringify(v.components), /tok-1234567890abcdef/);
+  const v = generated(a, { NOTES_API_TOKEN: 'tok-1234567890abcdef-0123456789abcdef' });
+  assert.equal((v.secrets as Values).extra, { NOTES_API_TOKEN: 'tok-1234567890abcdef-0123456789abcdef' });
+  assert.not.match(JSON.stringify(v.components), /tok-1234567890abcdef-0123456789abcdef/);
   assert.equal((generated(a).secrets as Values).extra, { NOTES_API_TOKEN: '' });
 });
 

@@ -330,12 +330,13 @@ each naming the key and what to change.
 {{- $known := keys (include "taskflow.secretKeys" . | fromYaml) }}
 {{- $secretish := printf "(?i)%s" (.Files.Get "files/secret-names.yaml" | fromYaml).pattern }}
 {{- range $k, $_ := $v.secrets.extra }}{{- $known = append $known $k }}{{- end }}
+{{- $reserved := (.Files.Get "files/reserved-names.yaml" | fromYaml).names }}
 {{- $pathOwner := dict }}
 {{- $enabled := list }}
 {{- range $name, $c := $v.components }}{{ if $c.enabled }}{{ $enabled = append $enabled $name }}{{ end }}{{ end }}
 {{- range $name, $c := $v.components }}
 {{- $at := printf "components.%s" $name }}
-{{- if has $name (list "postgresql" "migration") }}
+{{- if has $name $reserved }}
 {{- $errors = append $errors (printf "%s: the name %s is taken by the chart's own objects: rename the component" $at $name) }}
 {{- end }}
 {{- range $c.reachableFrom }}
