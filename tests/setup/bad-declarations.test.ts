@@ -33,17 +33,19 @@ for (const [what, text, key, fix] of bad) {
   });
 }
 
-Refused('every other command refuses it the same way', async () => {
-  const file = join(m.dir, 'bad-app.yaml');
-  const [, text, key] = bad.find(([what]) => what === 'port 70000') as (typeof bad)[number];
-  writeFileSync(file, text);
-  for (const [script, args] of [['scale.ts', ['--hpa', 'off']], ['cleanup.ts', ['--yes']], ['validate.ts', []], ['port-forward.ts', []]] as const) {
-    m.clearCalls();
-    const r = await m.run(script, [...args], { TASKFLOW_APP_FILE: file });
-    assert.is(r.code, 2, `${script}: ${r.output}`);
-    assert.ok(r.output.includes(`${key}:`), `${script} does not name ${key}:\n${r.output}`);
-    assert.equal(m.calls(), [], script);
-  }
-});
+for (const what of ['port 70000', 'a component named postgresql, which the chart takes', 'one variable from env and accessUrls']) {
+  Refused(`every other command refuses ${what} the same way`, async () => {
+    const file = join(m.dir, 'bad-app.yaml');
+    const [, text, key] = bad.find(([w]) => w === what) as (typeof bad)[number];
+    writeFileSync(file, text);
+    for (const [script, args] of [['scale.ts', ['--hpa', 'off']], ['cleanup.ts', ['--yes']], ['validate.ts', []], ['validate.ts', ['--static']], ['port-forward.ts', []], ['status.ts', []], ['logs.ts', []], ['rollback.ts', []]] as const) {
+      m.clearCalls();
+      const r = await m.run(script, [...args], { TASKFLOW_APP_FILE: file });
+      assert.is(r.code, 2, `${script}: ${r.output}`);
+      assert.ok(r.output.includes(`${key}:`), `${script} does not name ${key}:\n${r.output}`);
+      assert.equal(m.calls(), [], script);
+    }
+  });
+}
 
 Refused.run();

@@ -1,6 +1,6 @@
 // The app declaration (env/app.yaml): the reference app's is valid, and each malformed one is
 // refused with every problem named by its key and the fix (loadApp turns them into exit code 2).
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { suite } from 'uvu';
@@ -60,6 +60,35 @@ Declaration('loadApp turns the problems into one InputError (exit code 2) naming
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+Declaration("paths are relative to the declaration file, not to the project root, and absolute ones work too", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'app-'));
+  try {
+    mkdirSync(join(dir, 'api'));
+    writeFileSync(join(dir, 'api', 'Dockerfile'), 'FROM scratch\n');
+    const declare = (build: string) => writeFileSync(join(dir, 'app.yaml'), `components:\n  api:\n    build: ${build}\n    port: 8000\n`);
+    declare('{ context: api, dockerfile: api/Dockerfile }');
+    const app = loadApp(root, { TASKFLOW_APP_FILE: join(dir, 'app.yaml') });
+    assert.is(app.components.api?.build.context, join(dir, 'api'));
+    assert.is(app.components.api?.build.dockerfile, join(dir, 'api', 'Dockerfile'));
+    // Relative to the project root, as before, these do not exist beside the declaration.
+    declare('{ context: app/backend, dockerfile: docker/backend.Dockerfile }');
+    assert.throws(
+      () => loadApp(root, { TASKFLOW_APP_FILE: join(dir, 'app.yaml') }),
+      (err: unknown) => err instanceof InputError && /build\.context: app\/backend is not a directory/.test(err.message) && /relative to the declaration file/.test(err.message),
+    );
+    declare(`{ context: ${JSON.stringify(join(root, 'app', 'backend'))}, dockerfile: ${JSON.stringify(join(root, 'docker', 'backend.Dockerfile'))} }`);
+    assert.is(loadApp(root, { TASKFLOW_APP_FILE: join(dir, 'app.yaml') }).components.api?.build.context, join(root, 'app', 'backend'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Declaration('the reference declaration (env/app.yaml) names its folders relative to itself', () => {
+  const app = loadApp(root, {});
+  assert.is(app.components.backend?.build.context, join(root, 'app', 'backend'));
+  assert.is(app.components.backend?.build.dockerfile, join(root, 'docker', 'backend.Dockerfile'));
 });
 
 Declaration.run();
