@@ -7,9 +7,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { schemaProblems } from '../../scripts/lib/k8s-schema.ts';
-import { checkPolicies, ref, type K8sObject } from '../../scripts/lib/policy.ts';
+import { checkPolicies, podTemplateOf, ref, type K8sObject } from '../../scripts/lib/policy.ts';
 import { toYaml } from '../../scripts/lib/tools/helm.ts';
-import { chartDir, dig, prodValues, render, renderNotes, workerValues } from '../lib/chart.ts';
+import { admits, chartDir, dig, prodValues, render, renderNotes, workerValues } from '../lib/chart.ts';
 
 type Component = Record<string, unknown> & { service: Record<string, unknown>; probes: Record<string, unknown> };
 const defaults = parse(readFileSync(join(chartDir, 'values.yaml'), 'utf8')) as { components: Record<string, Component> };
@@ -106,6 +106,24 @@ Readiness('they meet Pod Security Standard "restricted", every policy check and 
       assert.equal(dig(pod, 'spec.containers.0.resources.limits'), { cpu: '100m', memory: '32Mi' });
     }
   }
+});
+
+Readiness('with the prod NetworkPolicy each test pod may reach the component it tests, also one with reachableFrom', async () => {
+  const objects = await render({ files: [prodValues], set: ['components.mcp.enabled=true'] });
+  assert.ok(objects.some((o) => ref(o) === 'NetworkPolicy/demo-taskflow-mcp'), 'the MCP server admits only its reachableFrom');
+  const podLabels = (name: string) => podTemplateOf(objects.find((o) => ref(o) === `Deployment/demo-taskflow-${name}`) as K8sObject)?.labels ?? {};
+  const reached = testPods(objects).map((pod) => {
+    const target = pod.metadata.name.replace('demo-taskflow-test-', '');
+    return [target, admits(objects, pod.metadata.labels ?? {}, podLabels(target))];
+  });
+  assert.equal(reached, [
+    ['backend', true],
+    ['frontend', true],
+    ['mcp', true],
+  ]);
+  // The database is not theirs to reach: they ask through the components.
+  const postgresql = podTemplateOf(objects.find((o) => o.kind === 'StatefulSet') as K8sObject)?.labels ?? {};
+  assert.not.ok(admits(objects, testPods(objects)[0]?.metadata.labels ?? {}, postgresql));
 });
 
 Readiness('NOTES say which components helm test checks, leaving out the worker, and print the command with logs', async () => {
