@@ -335,7 +335,7 @@ each naming the key and what to change.
 {{- range $name, $c := $v.components }}{{ if $c.enabled }}{{ $enabled = append $enabled $name }}{{ end }}{{ end }}
 {{- range $name, $c := $v.components }}
 {{- $at := printf "components.%s" $name }}
-{{- if has $name (list "postgresql" "migration") }}
+{{- if has $name (list "postgresql" "migration" "test") }}
 {{- $errors = append $errors (printf "%s: the name %s is taken by the chart's own objects: rename the component" $at $name) }}
 {{- end }}
 {{- range $c.reachableFrom }}
