@@ -44,6 +44,8 @@ const corpus: Record<string, Case> = {
   'a component name that is not a DNS label': { input: { values: toYaml({ components: { Web_App: chartDefaults.components.backend } }) }, names: /Web_App/ },
   'a component name longer than 30 characters': { input: { values: toYaml({ components: { ['w'.repeat(31)]: chartDefaults.components.backend } }) }, names: 'w'.repeat(31) },
   'a component named after one of the chart\'s own objects': { input: { values: toYaml({ components: { postgresql: chartDefaults.components.backend } }) }, names: /components\.postgresql: the name postgresql is taken/ },
+  // Its pods would carry the helm test pods' labels: its Service would route to them, and every NetworkPolicy admit it.
+  'a component named test': { input: { values: toYaml({ components: { test: { ...chartDefaults.components.backend, ingressPaths: [] } } }) }, names: /components\.test: the name test is taken/ },
   'two components claiming one ingress path': {
     input: { values: toYaml({ components: { frontend: { ingressPaths: ['/', '/api'] } } }) },
     names: /components\.frontend\.ingressPaths and components\.backend\.ingressPaths both claim \/api/,

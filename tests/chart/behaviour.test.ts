@@ -103,6 +103,7 @@ Routing('every pod carries the plain app label, selectors stay on the app.kubern
     ['Deployment/demo-taskflow-frontend', 'frontend', 'frontend'],
     ['StatefulSet/demo-taskflow-postgresql', 'postgresql', 'postgresql'],
     ['Pod/demo-taskflow-test-backend', 'test', 'test'],
+    ['Pod/demo-taskflow-test-frontend', 'test', 'test'],
     ['Job/demo-taskflow-migration', 'migration', 'migration'],
   ]);
   for (const d of objs.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')) assert.is((dig(d, 'spec.selector.matchLabels') as Record<string, string>).app, undefined, ref(d));

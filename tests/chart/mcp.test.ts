@@ -1,30 +1,15 @@
 // The MCP server is a component like the others: off by default; when on, it has probes, meets the
 // Pod Security Standard "restricted" and every policy check, gets its shared secret, and with
-// network policies on, only the backend can open a connection to it.
+// network policies on, only the backend (and the chart's `helm test` pods) can open a connection to it.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { schemaProblems } from '../../scripts/lib/k8s-schema.ts';
 import { checkPolicies, podTemplateOf, ref, type K8sObject } from '../../scripts/lib/policy.ts';
-import { dig, find, prodValues, render, renderNotes } from '../lib/chart.ts';
+import { admits, dig, find, prodValues, render, renderNotes } from '../lib/chart.ts';
 
 const ON = ['components.mcp.enabled=true'];
 const container = (o: K8sObject) => dig(o, 'spec.template.spec.containers.0') as Record<string, unknown>;
 const decode = (s: K8sObject, key: string) => Buffer.from(s.data?.[key] ?? '', 'base64').toString();
-
-type Selector = { matchLabels?: Record<string, string> };
-type Policy = { spec: { podSelector: Selector; ingress?: { from?: { podSelector?: Selector }[] }[] } };
-const selects = (sel: Selector, labels: Record<string, string>) => Object.entries(sel.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
-
-/**
- * Whether pods with the `from` labels may open a connection to pods with the `to` labels: a pod no
- * NetworkPolicy selects admits anyone; one that some policy selects admits only what a rule lets in.
- */
-function admits(objects: K8sObject[], from: Record<string, string>, to: Record<string, string>): boolean {
-  const policies = objects.filter((o) => o.kind === 'NetworkPolicy') as unknown as Policy[];
-  const governing = policies.filter((p) => selects(p.spec.podSelector, to));
-  if (governing.length === 0) return true;
-  return governing.some((p) => (p.spec.ingress ?? []).some((rule) => (rule.from ?? []).some((peer) => peer.podSelector !== undefined && selects(peer.podSelector, from))));
-}
 
 const Mcp = suite('MCP server component');
 
@@ -73,7 +58,7 @@ Mcp('on: it reads DATABASE_URL and a generated MCP_SHARED_SECRET of 48 character
   assert.is(decode(find(await render({ set: [...ON, `secrets.mcpSharedSecret=${given}`] }), 'Secret', 'demo-taskflow'), 'MCP_SHARED_SECRET'), given);
 });
 
-Mcp('with networkPolicy.enabled only the backend can reach it, and it can reach PostgreSQL', async () => {
+Mcp('with networkPolicy.enabled only the backend and the helm test pods can reach it, and it can reach PostgreSQL', async () => {
   const objects = await render({ set: [...ON, 'networkPolicy.enabled=true', 'migrations.enabled=true'] });
   const pods = Object.fromEntries(
     objects.flatMap((o) => {
@@ -83,16 +68,16 @@ Mcp('with networkPolicy.enabled only the backend can reach it, and it can reach 
   ) as Record<string, Record<string, string>>;
   assert.equal(Object.keys(pods).sort(), ['backend', 'frontend', 'mcp', 'migration', 'postgresql', 'test']);
   const callers = Object.keys(pods).filter((name) => name !== 'mcp' && admits(objects, pods[name] ?? {}, pods.mcp ?? {}));
-  assert.equal(callers, ['backend']);
+  assert.equal(callers, ['backend', 'test']);
   const database = Object.keys(pods).filter((name) => name !== 'postgresql' && admits(objects, pods[name] ?? {}, pods.postgresql ?? {}));
   assert.equal(database.sort(), ['backend', 'mcp', 'migration']);
 });
 
-Mcp('the prod profile switches network policies on, and only the backend can reach the MCP server', async () => {
+Mcp('the prod profile switches network policies on, and only the backend and the helm test pods can reach the MCP server', async () => {
   const objects = await render({ files: [prodValues], set: ON });
   const pods = Object.fromEntries(objects.flatMap((o) => (podTemplateOf(o) ? [[podTemplateOf(o)?.labels['app.kubernetes.io/component'] ?? ref(o), podTemplateOf(o)?.labels ?? {}]] : []))) as Record<string, Record<string, string>>;
   assert.ok(objects.some((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'demo-taskflow-mcp'), 'prod renders a policy for the MCP server');
-  assert.equal(Object.keys(pods).filter((name) => name !== 'mcp' && admits(objects, pods[name] ?? {}, pods.mcp ?? {})), ['backend']);
+  assert.equal(Object.keys(pods).filter((name) => name !== 'mcp' && admits(objects, pods[name] ?? {}, pods.mcp ?? {})), ['backend', 'test']);
 });
 
 Mcp('the provider key is only in the Secret: no ConfigMap, literal env, annotation or NOTES carries it, and only the backend reads it', async () => {

@@ -77,3 +77,18 @@ export function find(objects: K8sObject[], kind: string, name: string): K8sObjec
 export function dig(obj: unknown, path: string): unknown {
   return path.split('.').reduce<unknown>((o, k) => (o == null ? undefined : (o as Record<string, unknown>)[k]), obj);
 }
+
+type Selector = { matchLabels?: Record<string, string> };
+type Policy = { spec: { podSelector: Selector; ingress?: { from?: { podSelector?: Selector }[] }[] } };
+const selects = (sel: Selector, labels: Record<string, string>) => Object.entries(sel.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+
+/**
+ * Whether pods with the `from` labels may open a connection to pods with the `to` labels: a pod no
+ * NetworkPolicy selects admits anyone; one that some policy selects admits only what a rule lets in.
+ */
+export function admits(objects: K8sObject[], from: Record<string, string>, to: Record<string, string>): boolean {
+  const policies = objects.filter((o) => o.kind === 'NetworkPolicy') as unknown as Policy[];
+  const governing = policies.filter((p) => selects(p.spec.podSelector, to));
+  if (governing.length === 0) return true;
+  return governing.some((p) => (p.spec.ingress ?? []).some((rule) => (rule.from ?? []).some((peer) => peer.podSelector !== undefined && selects(peer.podSelector, from))));
+}
