@@ -99,9 +99,9 @@ Readme('the declaration in "Deploy your own app" is valid but for the folders it
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   const block = /## Deploy your own app[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
   assert.ok(block, 'no yaml block in the section');
-  const { problems } = parseApp(block as string, root, 'env/app.yaml');
+  const { problems } = parseApp(block as string, join(root, 'env'), 'app.yaml');
   assert.ok(problems.length > 0);
-  for (const p of problems) assert.match(`${p.key}: ${p.message}`, /build\.(context|dockerfile): \.\.\/todo\//, `${p.key}: ${p.message}`);
+  for (const p of problems) assert.match(`${p.key}: ${p.message}`, /build\.(context|dockerfile): \.\.\/(backend|frontend|mcp)\b/, `${p.key}: ${p.message}`);
 });
 
 Readme.run();
