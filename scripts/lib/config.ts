@@ -365,8 +365,8 @@ export function loadConfig(opts: LoadOptions): Config {
   // What resolveSettings cannot see: a base image a Dockerfile cannot take, a profile file with an app's keys.
   for (const [name, c] of Object.entries(resolved.components)) {
     const declared = app.components[name];
-    const why = c.baseImage && declared ? baseImageProblem(declared.build.dockerfile, baseImageArg(declared), 'its Dockerfile') : undefined;
-    if (why) problems.push({ key: baseImageSetting(name), message: `is set, but ${name}'s ${why}` });
+    const why = c.baseImage && declared ? baseImageProblem(declared.build.dockerfile, baseImageArg(declared), `${name}'s Dockerfile`) : undefined;
+    if (why) problems.push({ key: baseImageSetting(name), message: `is set, but ${why}` });
   }
   if (resolved.settings) problems.push(...profileProblems(opts.root, resolved.settings.TASKFLOW_PROFILE));
   if (problems.length > 0 || !resolved.settings) {

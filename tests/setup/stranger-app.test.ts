@@ -72,7 +72,7 @@ Stranger('a base image setting for a Dockerfile without that argument is refused
   assert.ok(readFileSync(m.appFile, 'utf8') !== text, 'the fixture changed: update this test');
   const r = await m.run('setup.ts');
   assert.is(r.code, 2, r.output);
-  assert.match(r.stderr, /TASKFLOW_BACKEND_BASE_IMAGE: is set, but backend's its Dockerfile declares no ARG BASE_IMAGE/);
+  assert.match(r.stderr, /TASKFLOW_BACKEND_BASE_IMAGE: is set, but backend's Dockerfile declares no ARG BASE_IMAGE/);
   assert.match(r.stderr, /build\.baseImageArg: PYTHON_IMAGE/);
   assert.equal(m.calls(), []);
 });
