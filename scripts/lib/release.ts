@@ -11,6 +11,7 @@ import type { Settings } from './config.ts';
 import type { AccessInfo } from './cluster.ts';
 import { UserError } from './errors.ts';
 import type { ImageRefs } from './images.ts';
+import { maskedReleaseValues } from './masked.ts';
 import type { Session } from './session.ts';
 import type { StepOutcome } from './ui.ts';
 import { toYaml, type HelmVersion, type HistoryEntry, type ReleaseInfo } from './tools/helm.ts';
@@ -430,8 +431,12 @@ export async function applyRelease(sn: Session, o: ApplyReleaseOptions): Promise
   const { profileFile, profileValues, stdinValues: overrides } = installValues(sn, o.images, accessOrigins(o.access));
   const { release } = sn.tools;
   const upgrade = (stdinValues: Values) =>
-    release.upgrade({ ...sn.scope, chart: chartDir(sn.root), valuesFiles: [profileFile], stdinValues: toYaml(stdinValues), timeout: o.timeout, helm: o.helm });
-  if (!o.clusterRunning) return { status: 'done', detail: `would be installed with values-${s.TASKFLOW_PROFILE}.yaml and the generated values on stdin` };
+    release.upgrade({ ...sn.scope, chart: chartDir(sn.root), valuesFiles: [profileFile], stdinValues: toYaml(stdinValues), shownValues: toYaml(maskedReleaseValues(stdinValues)), timeout: o.timeout, helm: o.helm });
+  if (!o.clusterRunning) {
+    // A dry run before the cluster runs: the command it would run is shown, its values masked.
+    if (sn.dryRun) await upgrade(overrides);
+    return { status: 'done', detail: `would be installed with values-${s.TASKFLOW_PROFILE}.yaml and the generated values on stdin` };
+  }
   const obs = await (o.observed ?? observeRelease(sn));
   // Replica counts and the HPA switch set by `scale` stay as they are: Helm holds them, setup keeps them.
   const stdinValues = mergeValues(overrides, scaledValues(obs.currentValues, s.TASKFLOW_PROFILE));
