@@ -1,6 +1,7 @@
-// What output shows in place of secrets: the release's values (dry run, verbose) with each secret
-// value replaced by one mask, their keys kept, so a reader sees what is set without seeing it.
-// secrets.ts masks the registered values in all other text.
+// What output shows in place of secrets: the release's values (dry run, verbose) and rendered Secret
+// objects (render) with each secret value replaced by one mask, their keys kept, so a reader sees
+// what is set without seeing it. secrets.ts masks the registered values in all other text.
+import { isMap, isScalar, Scalar, type Document } from 'yaml';
 
 export const MASK = '********';
 
@@ -31,4 +32,28 @@ export function maskedReleaseValues(values: Values): Values {
   const ext = out.externalDatabase;
   if (isObject(ext) && 'url' in ext) ext.url = maskLeaves(ext.url);
   return out;
+}
+
+/**
+ * Masks a rendered Secret in place: each value of `data` and `stringData` becomes the mask, its
+ * key stays. An empty value stays empty. Returns the keys, for the Secret's one-line summary; other
+ * kinds are left alone (undefined).
+ */
+export function maskSecretDocument(doc: Document): string[] | undefined {
+  if (doc.get('kind') !== 'Secret') return undefined;
+  const keys: string[] = [];
+  for (const field of ['data', 'stringData']) {
+    const map = doc.get(field, true);
+    if (!isMap(map)) continue;
+    for (const pair of map.items) {
+      keys.push(String(isScalar(pair.key) ? pair.key.value : pair.key));
+      const value = isScalar(pair.value) ? pair.value.value : pair.value;
+      if (value === '' || value === null) continue;
+      const masked = new Scalar(MASK);
+      // Quoted, as helm writes these values; unquoted, a leading * would read as a YAML alias.
+      masked.type = Scalar.QUOTE_DOUBLE;
+      pair.value = masked;
+    }
+  }
+  return keys;
 }

@@ -47,6 +47,8 @@ export type TemplateOptions = {
   stdinValues?: string;
   /** The stdin values as verbose output shows them, secrets masked; not shown without it. */
   shownValues?: string;
+  /** Leaves out the chart's `helm test` hooks (--skip-tests, in Helm 3.12 to 4 alike). */
+  skipTests?: boolean;
 };
 
 export class Helm {
@@ -83,6 +85,7 @@ export class Helm {
       ...opts.valuesFiles.flatMap((f) => ['-f', f]),
       ...(opts.stdinValues !== undefined ? ['-f', '-'] : []),
       ...(opts.set ?? []).flatMap((s) => ['--set', s]),
+      ...(opts.skipTests ? ['--skip-tests'] : []),
     ];
     const out = await this.exec.run(this.bin, args, { nothrow: true, input: opts.stdinValues, shownInput: opts.shownValues });
     if (out.exitCode !== 0) throw new UserError(`helm template failed:\n${out.stderr.trim()}`);
