@@ -15,7 +15,7 @@ $(RUNTIME): package-lock.json
 $(ALL): package-lock.json
 	npm ci --no-audit --no-fund && touch $@ $(RUNTIME)
 
-.PHONY: help setup dev port-forward logs scale status rollback validate cleanup test lint typecheck bench
+.PHONY: help setup dev port-forward logs scale status rollback validate render cleanup test lint typecheck bench
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,6 +43,9 @@ rollback: $(RUNTIME) ## Roll the release back to its last good revision, or ARGS
 
 validate: $(RUNTIME) ## Check the chart and configuration without a cluster (--static)
 	npm run --silent validate -- --static $(ARGS)
+
+render: $(RUNTIME) ## Print the manifests setup would install, secrets masked, no cluster needed (ARGS="--profile prod --out DIR")
+	npm run --silent render -- $(ARGS)
 
 cleanup: $(RUNTIME) ## Remove the release and namespace (ARGS="--keep-data", "--cluster", "--purge")
 	npm run --silent cleanup -- $(ARGS)

@@ -13,7 +13,7 @@ import { mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const COMMANDS = ['setup', 'dev', 'port-forward', 'logs', 'scale', 'status', 'rollback', 'validate', 'cleanup'];
+const COMMANDS = ['setup', 'dev', 'port-forward', 'logs', 'scale', 'status', 'rollback', 'validate', 'render', 'cleanup'];
 const root = fileURLToPath(new URL('..', import.meta.url));
 // Two levels below the project root, where scripts/lib/ is: scripts/lib/paths.ts finds the root
 // from its own location, and in a bundle that location is the bundle's.

@@ -18,7 +18,8 @@ the URLs that work for your driver.
 Options:
 ${settingFlagsHelp}
   --skip-build       use images already built; fail if one is missing
-  --dry-run          print what each step found and would do, and the exact commands (secrets masked)
+  --dry-run          print what each step found and would do, and the exact commands, with
+                     the values helm would get on stdin (secrets masked)
   --timeout T        how long helm waits for the pods (default 10m)
   -y, --yes          delete and recreate a broken cluster (a minikube profile whose node is gone)
   --json             print a JSON summary on stdout (progress goes to stderr)

@@ -69,6 +69,11 @@ export interface ClusterDriver {
   /** Where images are built for this cluster (one read on minikube, none elsewhere). */
   imageRoute(): Promise<ImageRoute>;
   access(ingressHost: string, entryPort: number, loadBalancers?: LoadBalancerPorts): Promise<AccessInfo>;
+  /**
+   * The same URLs as access(), without running anything (render): only the hint text differs,
+   * where a value only a process can read (minikube's node IP) stands as a placeholder.
+   */
+  plannedAccess(ingressHost: string, entryPort: number, loadBalancers?: LoadBalancerPorts): AccessInfo;
 }
 
 export class MinikubeCluster implements ClusterDriver {
@@ -176,6 +181,15 @@ export class MinikubeCluster implements ClusterDriver {
 
   async access(host: string, port: number, lb: LoadBalancerPorts = {}): Promise<AccessInfo> {
     const ip = await this.minikube.ip(this.profile).catch(() => '<minikube ip>');
+    return this.accessAt(ip, host, port, lb);
+  }
+
+  plannedAccess(host: string, port: number, lb: LoadBalancerPorts = {}): AccessInfo {
+    return this.accessAt('<minikube ip>', host, port, lb);
+  }
+
+  /** The node's IP goes into the hosts-file hint only; the URLs do not depend on it. */
+  private accessAt(ip: string, host: string, port: number, lb: LoadBalancerPorts): AccessInfo {
     return {
       portForward: `http://localhost:${port}`,
       // minikube gives a LoadBalancer an address only while `minikube tunnel` runs (minikube docs, "Accessing apps: LoadBalancer access").
@@ -272,7 +286,11 @@ export class KindCluster implements ClusterDriver {
     }
   }
 
-  async access(_host: string, port: number, lb: LoadBalancerPorts = {}): Promise<AccessInfo> {
+  async access(host: string, port: number, lb: LoadBalancerPorts = {}): Promise<AccessInfo> {
+    return this.plannedAccess(host, port, lb);
+  }
+
+  plannedAccess(_host: string, port: number, lb: LoadBalancerPorts = {}): AccessInfo {
     return {
       portForward: `http://localhost:${port}`,
       // kind has no LoadBalancer implementation of its own (kind docs, "LoadBalancer"): the Service stays <pending>.
@@ -338,7 +356,11 @@ export class DockerDesktopCluster implements ClusterDriver {
     /* the cluster uses Docker's own image store */
   }
 
-  async access(_host: string, port: number, lb: LoadBalancerPorts = {}): Promise<AccessInfo> {
+  async access(host: string, port: number, lb: LoadBalancerPorts = {}): Promise<AccessInfo> {
+    return this.plannedAccess(host, port, lb);
+  }
+
+  plannedAccess(_host: string, port: number, lb: LoadBalancerPorts = {}): AccessInfo {
     // Docker Desktop's vpnkit publishes a LoadBalancer Service's port on localhost.
     return { portForward: `http://localhost:${port}`, loadBalancers: Object.entries(lb).map(([component, p]) => ({ component, url: `http://localhost:${p}`, steps: [] })) };
   }

@@ -19,6 +19,11 @@ export type RunOptions = {
   showEnv?: string[];
   /** Written to the child's stdin (how secrets reach helm: never argv). */
   input?: string;
+  /**
+   * What a dry run or verbose output shows as the stdin, below the command: the input with its
+   * secrets masked by the caller (masked again here). Without it the input is never shown.
+   */
+  shownInput?: string;
   /** A non-zero exit is an answer, not a failure: return it instead of throwing. */
   nothrow?: boolean;
   /** Changes something (cluster, images, files). Under dry-run it is printed, not run. */
@@ -173,11 +178,12 @@ export class Exec {
     const shown = [...(opts.showEnv ?? []).filter((k) => opts.env?.[k] !== undefined).map((k) => `${k}=${displayArg(opts.env?.[k] ?? '')} `), formatCommand(cmd, args)].join('');
     const skip = this.settings.dryRun && opts.mutating === true;
     this.history.push({ command: shown, dryRun: skip });
+    const stdin = opts.shownInput === undefined ? '' : `\n  on stdin (secrets masked):\n${mask(opts.shownInput).trimEnd().split('\n').map((l) => `    ${l}`).join('\n')}`;
     if (skip) {
-      this.settings.log(`[dry-run] would run: ${shown}`);
+      this.settings.log(`[dry-run] would run: ${shown}${stdin}`);
       return { stdout: '', stderr: '', exitCode: 0 };
     }
-    if (this.settings.verbose) this.settings.log(`$ ${shown}`);
+    if (this.settings.verbose) this.settings.log(`$ ${shown}${stdin}`);
     if (interrupted) throw new InterruptedError();
 
     let result: ExecResult;

@@ -189,9 +189,14 @@ export function imageRepository(config: Config, component: string): string {
   return reg ? `${reg}/${name}` : name;
 }
 
+/** The image setup would run now for each component, as the chart takes it: the repository and the content tag. */
+export function expectedImageRefs(config: Config): ImageRefs {
+  return Object.fromEntries(imageSources(config).map((src) => [src.component, { repository: imageRepository(config, src.component), tag: contentTag(src) }]));
+}
+
 /** The image setup would run now for each component ("taskflow-web:<content tag>"). */
 export function expectedImages(config: Config): Record<string, string> {
-  return Object.fromEntries(imageSources(config).map((src) => [src.component, `${imageRepository(config, src.component)}:${contentTag(src)}`]));
+  return Object.fromEntries(Object.entries(expectedImageRefs(config)).map(([component, i]) => [component, `${i.repository}:${i.tag}`]));
 }
 
 /** Each component's image as the chart takes it. */

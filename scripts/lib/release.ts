@@ -11,6 +11,7 @@ import type { Settings } from './config.ts';
 import type { AccessInfo } from './cluster.ts';
 import { UserError } from './errors.ts';
 import type { ImageRefs } from './images.ts';
+import { maskedReleaseValues } from './masked.ts';
 import type { Session } from './session.ts';
 import type { StepOutcome } from './ui.ts';
 import { toYaml, type HelmVersion, type HistoryEntry, type ReleaseInfo } from './tools/helm.ts';
@@ -390,6 +391,36 @@ export type ApplyReleaseOptions = {
   workloads?: Promise<KubeObject[]>;
 };
 
+/** The origins a browser reaches the app at (port-forward, ingress, LoadBalancers): what CORS and auth are given. */
+export function accessOrigins(access: AccessInfo): string[] {
+  return [...new Set([access.portForward, ...(access.ingress ? [access.ingress.url] : []), ...access.loadBalancers.flatMap((lb) => (lb.url ? [lb.url] : []))])];
+}
+
+/** What `helm upgrade --install` is given: the profile's values file, and the generated values for stdin. */
+export type InstallValues = { profileFile: string; profileValues: Values; stdinValues: Values };
+
+/**
+ * The values setup installs the release with, from the declaration, the settings, the images and
+ * the access origins; `render` passes the same to `helm template`, so the two cannot drift. The
+ * scale-owned values of a live release (scaledValues) are not in them: setup lays those over.
+ */
+export function installValues(sn: Pick<Session, 'root' | 'config'>, images: ImageRefs, origins: string[]): InstallValues {
+  const s = sn.config.settings;
+  const profileFile = profileValuesFile(sn.root, s.TASKFLOW_PROFILE);
+  const profileValues = readValuesFile(profileFile);
+  const stdinValues = releaseValues({
+    settings: s,
+    app: sn.config.app,
+    appValues: sn.config.appValues,
+    profileValues,
+    images,
+    origins,
+    chartHash: chartHash(chartDir(sn.root)),
+    chartValues: mergeValues(readValuesFile(join(chartDir(sn.root), 'values.yaml')), profileValues),
+  });
+  return { profileFile, profileValues, stdinValues };
+}
+
 /**
  * The release step: the values wanted (profile file, then generated values with the secrets, on
  * stdin) against what helm has, then install, upgrade, recover a stuck release, or nothing; and in
@@ -397,19 +428,15 @@ export type ApplyReleaseOptions = {
  */
 export async function applyRelease(sn: Session, o: ApplyReleaseOptions): Promise<StepOutcome> {
   const s = sn.config.settings;
-  const profileFile = profileValuesFile(sn.root, s.TASKFLOW_PROFILE);
-  if (!o.clusterRunning) return { status: 'done', detail: `would be installed with values-${s.TASKFLOW_PROFILE}.yaml and the generated values on stdin` };
-  const profileValues = readValuesFile(profileFile);
-  const overrides = releaseValues({
-    settings: s,
-    app: sn.config.app,
-    appValues: sn.config.appValues,
-    profileValues,
-    images: o.images,
-    origins: [...new Set([o.access.portForward, ...(o.access.ingress ? [o.access.ingress.url] : []), ...o.access.loadBalancers.flatMap((lb) => (lb.url ? [lb.url] : []))])],
-    chartHash: chartHash(chartDir(sn.root)),
-    chartValues: mergeValues(readValuesFile(join(chartDir(sn.root), 'values.yaml')), profileValues),
-  });
+  const { profileFile, profileValues, stdinValues: overrides } = installValues(sn, o.images, accessOrigins(o.access));
+  const { release } = sn.tools;
+  const upgrade = (stdinValues: Values) =>
+    release.upgrade({ ...sn.scope, chart: chartDir(sn.root), valuesFiles: [profileFile], stdinValues: toYaml(stdinValues), shownValues: toYaml(maskedReleaseValues(stdinValues)), timeout: o.timeout, helm: o.helm });
+  if (!o.clusterRunning) {
+    // A dry run before the cluster runs: the command it would run is shown, its values masked.
+    if (sn.dryRun) await upgrade(overrides);
+    return { status: 'done', detail: `would be installed with values-${s.TASKFLOW_PROFILE}.yaml and the generated values on stdin` };
+  }
   const obs = await (o.observed ?? observeRelease(sn));
   // Replica counts and the HPA switch set by `scale` stay as they are: Helm holds them, setup keeps them.
   const stdinValues = mergeValues(overrides, scaledValues(obs.currentValues, s.TASKFLOW_PROFILE));
@@ -421,7 +448,6 @@ export async function applyRelease(sn: Session, o: ApplyReleaseOptions): Promise
     const ready = await requireReady(sn, o.workloads);
     return { status: 'skipped', detail: `unchanged: ${verdict.reason}; ${ready}` };
   }
-  const { release } = sn.tools;
   if (verdict.action === 'rollback-then-upgrade') {
     sn.ui.info(`  release ${verdict.reason}: rolling back to revision ${verdict.revision} first`);
     await release.rollback(sn.scope, verdict.revision, o.helm, o.timeout);
@@ -432,7 +458,7 @@ export async function applyRelease(sn: Session, o: ApplyReleaseOptions): Promise
   }
   await upgradeOrRollBack(
     sn,
-    () => release.upgrade({ ...sn.scope, chart: chartDir(sn.root), valuesFiles: [profileFile], stdinValues: toYaml(stdinValues), timeout: o.timeout, helm: o.helm }),
+    () => upgrade(stdinValues),
     { helm: o.helm, timeout: o.timeout, rerun: 'rerun setup' },
   );
   const did = verdict.action === 'install' || verdict.action === 'uninstall-then-install' ? 'installed' : 'upgraded';

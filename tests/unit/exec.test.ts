@@ -72,6 +72,17 @@ Seam('dry-run prints mutating commands instead of running them, but still runs r
   assert.equal(exec.history.map((h) => h.dryRun), [true, false]);
 });
 
+Seam('a dry run shows the stdin it was given to show (masked again), never the input itself', async () => {
+  registerSecret('stdin-secret-4567');
+  const lines: string[] = [];
+  const exec = new Exec({ dryRun: true, log: (l) => lines.push(l) });
+  await exec.run(node, ['-e', '0'], { mutating: true, input: 'password: real-password-890\n', shownInput: 'password: "********"\ntoken: stdin-secret-4567\n' });
+  await exec.run(node, ['-e', '0'], { mutating: true, input: 'password: real-password-890\n' });
+  assert.equal(lines[0]?.split('\n').slice(1), ['  on stdin (secrets masked):', '    password: "********"', '    token: ***']);
+  assert.is(lines[1]?.split('\n').length, 1, 'no shownInput: nothing of the input is shown');
+  assert.not.ok(lines.join('\n').includes('real-password-890'));
+});
+
 Seam('registered secrets are masked in printed commands, history and errors', async () => {
   registerSecret('s3cr3t-value-123');
   assert.is(mask('pw=s3cr3t-value-123;'), 'pw=***;');

@@ -11,7 +11,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const COMMANDS = ['setup', 'dev', 'port-forward', 'logs', 'scale', 'status', 'rollback', 'validate', 'cleanup'];
+const COMMANDS = ['setup', 'dev', 'port-forward', 'logs', 'scale', 'status', 'rollback', 'validate', 'render', 'cleanup'];
 const Launcher = suite('run.mjs');
 
 function scratchProject(): string {

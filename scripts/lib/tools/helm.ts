@@ -45,6 +45,10 @@ export type TemplateOptions = {
   set?: string[];
   /** Extra values as YAML on stdin (`-f -`), how secrets reach helm without touching argv. */
   stdinValues?: string;
+  /** The stdin values as verbose output shows them, secrets masked; not shown without it. */
+  shownValues?: string;
+  /** Leaves out the chart's `helm test` hooks (--skip-tests, in Helm 3.12 to 4 alike). */
+  skipTests?: boolean;
 };
 
 export class Helm {
@@ -81,8 +85,9 @@ export class Helm {
       ...opts.valuesFiles.flatMap((f) => ['-f', f]),
       ...(opts.stdinValues !== undefined ? ['-f', '-'] : []),
       ...(opts.set ?? []).flatMap((s) => ['--set', s]),
+      ...(opts.skipTests ? ['--skip-tests'] : []),
     ];
-    const out = await this.exec.run(this.bin, args, { nothrow: true, input: opts.stdinValues });
+    const out = await this.exec.run(this.bin, args, { nothrow: true, input: opts.stdinValues, shownInput: opts.shownValues });
     if (out.exitCode !== 0) throw new UserError(`helm template failed:\n${out.stderr.trim()}`);
     return out.stdout;
   }
@@ -113,6 +118,8 @@ export type UpgradeOptions = {
   valuesFiles: string[];
   /** YAML given on stdin as `-f -`: the generated values, secrets included, never on argv. */
   stdinValues: string;
+  /** The same values as --dry-run and --verbose show them, secrets masked. */
+  shownValues?: string;
   timeout: string;
   helm: HelmVersion;
 };
@@ -198,7 +205,7 @@ export class HelmRelease {
       '-',
       ...waitFlags(o.helm, o.timeout),
     ];
-    const out = await this.exec.run(this.bin, args, { mutating: true, nothrow: true, input: o.stdinValues });
+    const out = await this.exec.run(this.bin, args, { mutating: true, nothrow: true, input: o.stdinValues, shownInput: o.shownValues });
     return { ok: out.exitCode === 0, output: `${out.stdout}${out.stderr}`.trim() };
   }
 
