@@ -80,6 +80,15 @@ export const MODEL_KEYS = Object.entries(settingsSchema.properties as Record<str
  */
 export const BUILT_IN_SECRETS = [...Object.keys(CHART_SECRET_KEYS), ...MODEL_KEYS];
 
+/** The environment-variable form of a component name: web-api → WEB_API. */
+export function componentVar(name: string): string {
+  return name.toUpperCase().replace(/-/g, '_');
+}
+
+/** The setting that overrides a component's local port (TASKFLOW_WEB_PORT) and its base image. */
+export const portSetting = (name: string) => `TASKFLOW_${componentVar(name)}_PORT`;
+export const baseImageSetting = (name: string) => `TASKFLOW_${componentVar(name)}_BASE_IMAGE`;
+
 /** Points the toolkit at another app declaration than env/app.yaml. */
 export const APP_FILE_VAR = 'TASKFLOW_APP_FILE';
 

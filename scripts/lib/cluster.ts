@@ -30,6 +30,42 @@ export type AccessInfo = {
 export type LoadBalancerPorts = Record<string, number>;
 
 /**
+ * Pure: where a browser reaches the app on a driver, from the settings alone. Only the hint text
+ * needs a process (minikube's node IP, `ip`); the URLs do not. port-forward works everywhere;
+ * minikube serves the ingress through its addon and gives a LoadBalancer an address while
+ * `minikube tunnel` runs; Docker Desktop publishes a LoadBalancer on localhost; kind gives none.
+ */
+export function accessOf(driver: Driver, cluster: string, host: string, port: number, lb: LoadBalancerPorts = {}, ip = '<minikube ip>'): AccessInfo {
+  const portForward = `http://localhost:${port}`;
+  switch (driver) {
+    case 'minikube':
+      return {
+        portForward,
+        // minikube gives a LoadBalancer an address only while `minikube tunnel` runs (minikube docs, "Accessing apps: LoadBalancer access").
+        loadBalancers: Object.entries(lb).map(([component, p]) => ({ component, url: `http://127.0.0.1:${p}`, steps: [`run \`minikube tunnel -p ${cluster}\` in another terminal (it may ask for sudo)`] })),
+        ingress: {
+          url: `http://${host}`,
+          steps: [
+            `add "${ip} ${host}" to your hosts file (/etc/hosts, or C:\\Windows\\System32\\drivers\\etc\\hosts)`,
+            `with minikube's docker driver on macOS or Windows, run \`minikube tunnel -p ${cluster}\` and use 127.0.0.1 instead`,
+          ],
+        },
+      };
+    case 'kind':
+      // kind has no LoadBalancer implementation of its own (kind docs, "LoadBalancer"): the Service stays <pending>.
+      return { portForward, loadBalancers: Object.keys(lb).map((component) => ({ component, steps: ['kind gives a LoadBalancer no address by itself: run cloud-provider-kind (kubernetes-sigs/cloud-provider-kind), or use port-forward'] })) };
+    case 'docker-desktop':
+      // Docker Desktop's vpnkit publishes a LoadBalancer Service's port on localhost.
+      return { portForward, loadBalancers: Object.entries(lb).map(([component, p]) => ({ component, url: `http://localhost:${p}`, steps: [] })) };
+  }
+}
+
+/** The URLs a browser reaches the app at, first to last: port-forward, the ingress, each LoadBalancer with an address. */
+export function accessOrigins(access: AccessInfo): string[] {
+  return [...new Set([access.portForward, ...(access.ingress ? [access.ingress.url] : []), ...access.loadBalancers.flatMap((lb) => (lb.url ? [lb.url] : []))])];
+}
+
+/**
  * Where setup builds images so the cluster can run them, read once the cluster runs.
  * `daemon`: straight into the cluster's own Docker daemon (minikube's docker runtime, through
  *   `minikube docker-env`), so the build is the delivery and "in the cluster" means "in that
@@ -185,23 +221,11 @@ export class MinikubeCluster implements ClusterDriver {
   }
 
   plannedAccess(host: string, port: number, lb: LoadBalancerPorts = {}): AccessInfo {
-    return this.accessAt('<minikube ip>', host, port, lb);
+    return accessOf('minikube', this.profile, host, port, lb);
   }
 
-  /** The node's IP goes into the hosts-file hint only; the URLs do not depend on it. */
   private accessAt(ip: string, host: string, port: number, lb: LoadBalancerPorts): AccessInfo {
-    return {
-      portForward: `http://localhost:${port}`,
-      // minikube gives a LoadBalancer an address only while `minikube tunnel` runs (minikube docs, "Accessing apps: LoadBalancer access").
-      loadBalancers: Object.entries(lb).map(([component, p]) => ({ component, url: `http://127.0.0.1:${p}`, steps: [`run \`minikube tunnel -p ${this.profile}\` in another terminal (it may ask for sudo)`] })),
-      ingress: {
-        url: `http://${host}`,
-        steps: [
-          `add "${ip} ${host}" to your hosts file (/etc/hosts, or C:\\Windows\\System32\\drivers\\etc\\hosts)`,
-          `with minikube's docker driver on macOS or Windows, run \`minikube tunnel -p ${this.profile}\` and use 127.0.0.1 instead`,
-        ],
-      },
-    };
+    return accessOf('minikube', this.profile, host, port, lb, ip);
   }
 }
 
@@ -290,12 +314,8 @@ export class KindCluster implements ClusterDriver {
     return this.plannedAccess(host, port, lb);
   }
 
-  plannedAccess(_host: string, port: number, lb: LoadBalancerPorts = {}): AccessInfo {
-    return {
-      portForward: `http://localhost:${port}`,
-      // kind has no LoadBalancer implementation of its own (kind docs, "LoadBalancer"): the Service stays <pending>.
-      loadBalancers: Object.keys(lb).map((component) => ({ component, steps: ['kind gives a LoadBalancer no address by itself: run cloud-provider-kind (kubernetes-sigs/cloud-provider-kind), or use port-forward'] })),
-    };
+  plannedAccess(host: string, port: number, lb: LoadBalancerPorts = {}): AccessInfo {
+    return accessOf('kind', this.name, host, port, lb);
   }
 }
 
@@ -360,9 +380,8 @@ export class DockerDesktopCluster implements ClusterDriver {
     return this.plannedAccess(host, port, lb);
   }
 
-  plannedAccess(_host: string, port: number, lb: LoadBalancerPorts = {}): AccessInfo {
-    // Docker Desktop's vpnkit publishes a LoadBalancer Service's port on localhost.
-    return { portForward: `http://localhost:${port}`, loadBalancers: Object.entries(lb).map(([component, p]) => ({ component, url: `http://localhost:${p}`, steps: [] })) };
+  plannedAccess(host: string, port: number, lb: LoadBalancerPorts = {}): AccessInfo {
+    return accessOf('docker-desktop', 'docker-desktop', host, port, lb);
   }
 }
 

@@ -2,7 +2,8 @@
 // questions every command asks of them: which are there, which one a browser enters through,
 // which have a local port. Nothing here names a component: the declaration does.
 import type { App, Component, PublicUrl } from './app.ts';
-import type { Config } from './config.ts';
+import { accessOf, accessOrigins, type AccessInfo } from './cluster.ts';
+import type { Driver } from './config.ts';
 import type { Values } from './release.ts';
 
 const isMap = (v: unknown): v is Values => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -18,14 +19,7 @@ export function entryComponent(app: App): string | undefined {
   return entries.find(([, c]) => (c.ingress ?? []).includes('/'))?.[0] ?? entries.find(([, c]) => c.port !== undefined)?.[0];
 }
 
-/** The environment-variable form of a component name: web-api → WEB_API. */
-export function componentVar(name: string): string {
-  return name.toUpperCase().replace(/-/g, '_');
-}
-
-/** The setting that overrides a component's local port (TASKFLOW_WEB_PORT) and its base image. */
-export const portSetting = (name: string) => `TASKFLOW_${componentVar(name)}_PORT`;
-export const baseImageSetting = (name: string) => `TASKFLOW_${componentVar(name)}_BASE_IMAGE`;
+export { baseImageSetting, componentVar, portSetting } from './app.ts';
 
 /**
  * The keys of a chart component that describe one app rather than how any pod runs: a component
@@ -139,29 +133,24 @@ export function entryPort(config: { app: App; components: Record<string, { local
   return entry ? (config.components[entry]?.localPort ?? config.app.components[entry]?.port ?? 0) : 0;
 }
 
-/**
- * The URLs a browser reaches the app at, from the settings alone (no process): port-forward's
- * for the entry component, the ingress (minikube serves it through its addon), then each
- * LoadBalancer's where the driver gives it an address. The same list the cluster drivers' access()
- * report, first to last: accessUrls' "first" is the first, "all" every one.
- */
-export function appOrigins(config: Pick<Config, 'app' | 'components' | 'settings'>): string[] {
+/** What the access and public URLs are computed from: the declaration, the local ports, and the driver settings. */
+type AccessConfig = { app: App; components: Record<string, { localPort?: number }>; settings: { TASKFLOW_DRIVER: Driver; TASKFLOW_CLUSTER_NAME: string; TASKFLOW_INGRESS_HOST: string } };
+
+/** Where a browser reaches the app, from the settings alone (no process): what setup will report. */
+export function plannedAccess(config: AccessConfig): AccessInfo {
   const s = config.settings;
-  const out = [`http://localhost:${entryPort(config)}`];
-  if (s.TASKFLOW_DRIVER === 'minikube') out.push(`http://${s.TASKFLOW_INGRESS_HOST}`);
-  const lbHost = s.TASKFLOW_DRIVER === 'minikube' ? '127.0.0.1' : s.TASKFLOW_DRIVER === 'docker-desktop' ? 'localhost' : '';
-  if (lbHost) for (const port of Object.values(loadBalancerPorts(config.app, s.TASKFLOW_DRIVER))) out.push(`http://${lbHost}:${port}`);
-  return [...new Set(out)];
+  return accessOf(s.TASKFLOW_DRIVER, s.TASKFLOW_CLUSTER_NAME, s.TASKFLOW_INGRESS_HOST, entryPort(config), loadBalancerPorts(config.app, s.TASKFLOW_DRIVER));
 }
 
 /**
  * A public build variable's value known only at setup: { url: C } is the URL a browser reaches
  * component C at (port-forward's localhost port where it has one, else its ingress path, else
- * its LoadBalancer); { access } the app's access URLs, the first or all comma-separated.
+ * its LoadBalancer's address); { access } the app's access URLs, the first or all comma-separated.
  */
-export function publicUrl(config: Pick<Config, 'app' | 'components' | 'settings'>, v: PublicUrl): string {
+export function publicUrl(config: AccessConfig, v: PublicUrl): string {
+  const access = plannedAccess(config);
   if ('access' in v) {
-    const origins = appOrigins(config);
+    const origins = accessOrigins(access);
     return v.access === 'first' ? (origins[0] as string) : origins.join(',');
   }
   const c = config.app.components[v.url] as Component;
@@ -169,7 +158,5 @@ export function publicUrl(config: Pick<Config, 'app' | 'components' | 'settings'
   if (local !== undefined) return `http://localhost:${local}`;
   const path = c.ingress?.[0];
   if (path !== undefined) return `http://${config.settings.TASKFLOW_INGRESS_HOST}${path === '/' ? '' : path}`;
-  const port = loadBalancerPorts(config.app, config.settings.TASKFLOW_DRIVER)[v.url];
-  const host = config.settings.TASKFLOW_DRIVER === 'minikube' ? '127.0.0.1' : 'localhost';
-  return port !== undefined ? `http://${host}:${port}` : '';
+  return access.loadBalancers.find((lb) => lb.component === v.url)?.url ?? '';
 }

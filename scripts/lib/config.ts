@@ -7,9 +7,8 @@ import { parse as parseDotenv } from 'dotenv';
 import { InputError } from './errors.ts';
 import { registerSecret } from './secrets.ts';
 import { closest } from './suggest.ts';
-import { APP_FILE_VAR, baseImageArg, baseImageProblem, loadApp, type App, type AppSetting } from './app.ts';
+import { APP_FILE_VAR, baseImageArg, baseImageProblem, baseImageSetting, loadApp, portSetting, type App, type AppSetting } from './app.ts';
 import { profileProblems } from './profile-file.ts';
-import { baseImageSetting, portSetting } from './components.ts';
 import schemaJson from '../../env/schema.json' with { type: 'json' };
 
 export type Driver = 'minikube' | 'docker-desktop' | 'kind';

@@ -12,7 +12,7 @@ export const WRITTEN_LIST = '.taskflow-render';
 /** A name render writes; anything else in the list (a path, `..`) is never removed. */
 const RENDERED_NAME = /^[a-z0-9][a-z0-9.-]*\.yaml$/;
 
-/** The file of one object: its kind in lower case, then its name ("deployment-taskflow-backend.yaml"). */
+/** The file of one object: its kind in lower case, then its name ("deployment-taskflow-web.yaml"). */
 export function manifestFileName(kind: string, name: string): string {
   return `${kind.toLowerCase()}-${name}.yaml`;
 }

@@ -8,7 +8,7 @@ import type { App } from './app.ts';
 import { CHART_SECRET_KEYS } from './chart-files.ts';
 import { componentValues } from './components.ts';
 import type { Settings } from './config.ts';
-import type { AccessInfo } from './cluster.ts';
+import { accessOrigins, type AccessInfo } from './cluster.ts';
 import { UserError } from './errors.ts';
 import type { ImageRefs } from './images.ts';
 import { maskedReleaseValues } from './masked.ts';
@@ -391,10 +391,6 @@ export type ApplyReleaseOptions = {
   workloads?: Promise<KubeObject[]>;
 };
 
-/** The origins a browser reaches the app at (port-forward, ingress, LoadBalancers): what CORS and auth are given. */
-export function accessOrigins(access: AccessInfo): string[] {
-  return [...new Set([access.portForward, ...(access.ingress ? [access.ingress.url] : []), ...access.loadBalancers.flatMap((lb) => (lb.url ? [lb.url] : []))])];
-}
 
 /** What `helm upgrade --install` is given: the profile's values file, and the generated values for stdin. */
 export type InstallValues = { profileFile: string; profileValues: Values; stdinValues: Values };

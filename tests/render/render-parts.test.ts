@@ -6,7 +6,7 @@ import { parseDocument } from 'yaml';
 import { DockerDesktopCluster, KindCluster, MinikubeCluster } from '../../scripts/lib/cluster.ts';
 import { manifestFileName, planManifestDir } from '../../scripts/lib/manifest-dir.ts';
 import { MASK, maskedReleaseValues, maskSecretDocument } from '../../scripts/lib/masked.ts';
-import { accessOrigins } from '../../scripts/lib/release.ts';
+import { accessOrigins } from '../../scripts/lib/cluster.ts';
 import type { Docker } from '../../scripts/lib/tools/docker.ts';
 import type { Kind } from '../../scripts/lib/tools/kind.ts';
 import type { Minikube } from '../../scripts/lib/tools/minikube.ts';
