@@ -6,8 +6,8 @@
 // CLI does. dev runs with --no-port-forward: the fakes have no pods to answer through a tunnel.
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { waitFor } from '../scripts/lib/wait.ts';
-import type { CycleResult } from '../scripts/lib/dev.ts';
+import { waitFor } from '../scripts/lib/core/wait.ts';
+import type { CycleResult } from '../scripts/lib/dev/loop.ts';
 import { collect, FakeMachine, mutating } from '../tests/lib/fake-machine.ts';
 
 const CYCLES = 3;

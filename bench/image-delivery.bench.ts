@@ -20,7 +20,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compileDockerignore, contextFiles } from '../scripts/lib/images.ts';
+import { compileDockerignore, contextFiles } from '../scripts/lib/images/ignore.ts';
 import { FakeMachine, type Call, type FakeState } from '../tests/lib/fake-machine.ts';
 
 const LATENCY_MS = 300;

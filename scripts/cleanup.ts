@@ -1,10 +1,10 @@
 #!/usr/bin/env -S npx tsx
 // Entry point of `cleanup`: flags → confirmation for --purge → session → runCleanup → exit code.
-import { confirm, parseFlags, projectRoot, runMain } from './lib/cli.ts';
-import { runCleanup } from './lib/cleanup.ts';
-import { ExitCode, InputError } from './lib/errors.ts';
-import { commonFlags, settingFlags, settingFlagsHelp, settingOverrides, timeoutFlag } from './lib/flags.ts';
-import { openSession } from './lib/session.ts';
+import { confirm, parseFlags, projectRoot, runMain } from './lib/core/cli.ts';
+import { runCleanup } from './lib/cleanup/teardown.ts';
+import { ExitCode, InputError } from './lib/core/errors.ts';
+import { commonFlags, settingFlags, settingFlagsHelp, settingOverrides, timeoutFlag } from './lib/core/flags.ts';
+import { openSession } from './lib/core/session.ts';
 
 const HELP = `Usage: cleanup [options]
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env -S npx tsx
 // Entry point of `dev`: flags → session → runDev, until Ctrl+C → exit code.
-import { interruptSignal, parseFlags, projectRoot, runMain } from './lib/cli.ts';
-import { runDev } from './lib/dev.ts';
-import { ExitCode, InputError } from './lib/errors.ts';
-import { portSetting } from './lib/components.ts';
-import { appForFlags, componentFlags, componentOverrides, settingFlags, settingFlagsHelp, settingOverrides, timeoutFlag } from './lib/flags.ts';
-import { openSession } from './lib/session.ts';
-import { Ui } from './lib/ui.ts';
+import { interruptSignal, parseFlags, projectRoot, runMain } from './lib/core/cli.ts';
+import { runDev } from './lib/dev/loop.ts';
+import { ExitCode, InputError } from './lib/core/errors.ts';
+import { portSetting } from './lib/app/components.ts';
+import { appForFlags, componentFlags, componentOverrides, settingFlags, settingFlagsHelp, settingOverrides, timeoutFlag } from './lib/core/flags.ts';
+import { openSession } from './lib/core/session.ts';
+import { Ui } from './lib/core/ui.ts';
 
 const HELP = `Usage: dev [options]
 

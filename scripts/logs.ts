@@ -1,10 +1,10 @@
 #!/usr/bin/env -S npx tsx
 // Entry point of `logs`: flags → session → runLogs → exit code.
-import { parseFlags, projectRoot, runMain } from './lib/cli.ts';
-import { ExitCode } from './lib/errors.ts';
-import { settingFlags, settingFlagsHelp, settingOverrides } from './lib/flags.ts';
-import { runLogs, useColor } from './lib/logs.ts';
-import { openSession } from './lib/session.ts';
+import { parseFlags, projectRoot, runMain } from './lib/core/cli.ts';
+import { ExitCode } from './lib/core/errors.ts';
+import { settingFlags, settingFlagsHelp, settingOverrides } from './lib/core/flags.ts';
+import { runLogs, useColor } from './lib/logs/stream.ts';
+import { openSession } from './lib/core/session.ts';
 
 const HELP = `Usage: logs [--component NAME] [--since 10m] [--previous] [--no-follow] [options]
 

@@ -2,11 +2,11 @@
 // Entry point of `port-forward`: flags → runPortForward → exit code.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseFlags, projectRoot, runMain } from './lib/cli.ts';
-import { portSetting } from './lib/components.ts';
-import { ExitCode } from './lib/errors.ts';
-import { appForFlags, componentFlags, componentOverrides, settingFlagsHelp, settingOverrides } from './lib/flags.ts';
-import { runPortForward } from './lib/port-forward.ts';
+import { parseFlags, projectRoot, runMain } from './lib/core/cli.ts';
+import { portSetting } from './lib/app/components.ts';
+import { ExitCode } from './lib/core/errors.ts';
+import { appForFlags, componentFlags, componentOverrides, settingFlagsHelp, settingOverrides } from './lib/core/flags.ts';
+import { runPortForward } from './lib/port-forward/forward.ts';
 
 export const portForwardFlags = {
   driver: { type: 'string' },

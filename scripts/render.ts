@@ -1,11 +1,11 @@
 #!/usr/bin/env -S npx tsx
 // Entry point of `render`: flags → session → runRender → exit code.
-import { parseFlags, projectRoot, runMain } from './lib/cli.ts';
-import { ExitCode, InputError } from './lib/errors.ts';
-import { commonFlags, settingFlags, settingFlagsHelp, settingOverrides } from './lib/flags.ts';
-import { runRender } from './lib/render.ts';
-import { openSession } from './lib/session.ts';
-import { Ui } from './lib/ui.ts';
+import { parseFlags, projectRoot, runMain } from './lib/core/cli.ts';
+import { ExitCode, InputError } from './lib/core/errors.ts';
+import { commonFlags, settingFlags, settingFlagsHelp, settingOverrides } from './lib/core/flags.ts';
+import { runRender } from './lib/render/manifests.ts';
+import { openSession } from './lib/core/session.ts';
+import { Ui } from './lib/core/ui.ts';
 
 const HELP = `Usage: render [options]
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env -S npx tsx
 // Entry point of `rollback`: flags → session → runRollback → exit code.
-import { parseFlags, projectRoot, runMain } from './lib/cli.ts';
-import { ExitCode } from './lib/errors.ts';
-import { commonFlags, settingFlags, settingFlagsHelp, settingOverrides, timeoutFlag } from './lib/flags.ts';
-import { runRollback } from './lib/rollback.ts';
-import { openSession } from './lib/session.ts';
+import { parseFlags, projectRoot, runMain } from './lib/core/cli.ts';
+import { ExitCode } from './lib/core/errors.ts';
+import { commonFlags, settingFlags, settingFlagsHelp, settingOverrides, timeoutFlag } from './lib/core/flags.ts';
+import { runRollback } from './lib/rollback/revision.ts';
+import { openSession } from './lib/core/session.ts';
 
 const HELP = `Usage: rollback [--to N] [options]
 

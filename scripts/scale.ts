@@ -1,10 +1,10 @@
 #!/usr/bin/env -S npx tsx
 // Entry point of `scale`: flags → session → runScale → exit code.
-import { parseFlags, projectRoot, runMain } from './lib/cli.ts';
-import { ExitCode } from './lib/errors.ts';
-import { appForFlags, commonFlags, componentFlags, settingFlags, settingFlagsHelp, settingOverrides, timeoutFlag } from './lib/flags.ts';
-import { runScale } from './lib/scale.ts';
-import { openSession } from './lib/session.ts';
+import { parseFlags, projectRoot, runMain } from './lib/core/cli.ts';
+import { ExitCode } from './lib/core/errors.ts';
+import { appForFlags, commonFlags, componentFlags, settingFlags, settingFlagsHelp, settingOverrides, timeoutFlag } from './lib/core/flags.ts';
+import { runScale } from './lib/scale/replicas.ts';
+import { openSession } from './lib/core/session.ts';
 
 const HELP = `Usage: scale [--<component> N]… [--component name=N]… [--hpa on|off] [options]
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env -S npx tsx
 // Entry point of `setup`: flags → session → runSetup → exit code.
-import { parseFlags, projectRoot, runMain } from './lib/cli.ts';
-import { ExitCode } from './lib/errors.ts';
-import { commonFlags, settingFlags, settingFlagsHelp, settingOverrides, timeoutFlag } from './lib/flags.ts';
-import { openSession } from './lib/session.ts';
-import { runSetup } from './lib/setup.ts';
+import { parseFlags, projectRoot, runMain } from './lib/core/cli.ts';
+import { ExitCode } from './lib/core/errors.ts';
+import { commonFlags, settingFlags, settingFlagsHelp, settingOverrides, timeoutFlag } from './lib/core/flags.ts';
+import { openSession } from './lib/core/session.ts';
+import { runSetup } from './lib/setup/steps.ts';
 
 const HELP = `Usage: setup [options]
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env -S npx tsx
 // Entry point of `status`: flags → session → runStatus → exit code.
-import { parseFlags, projectRoot, runMain } from './lib/cli.ts';
-import { ExitCode } from './lib/errors.ts';
-import { settingFlags, settingFlagsHelp, settingOverrides } from './lib/flags.ts';
-import { openSession } from './lib/session.ts';
-import { runStatus } from './lib/status.ts';
+import { parseFlags, projectRoot, runMain } from './lib/core/cli.ts';
+import { ExitCode } from './lib/core/errors.ts';
+import { settingFlags, settingFlagsHelp, settingOverrides } from './lib/core/flags.ts';
+import { openSession } from './lib/core/session.ts';
+import { runStatus } from './lib/status/screen.ts';
 
 const HELP = `Usage: status [options]
 

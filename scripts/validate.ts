@@ -1,10 +1,10 @@
 #!/usr/bin/env -S npx tsx
 // Entry point of `validate`: flags → runValidate (checks of the chart, the configuration and the release) → exit code.
 import { resolve } from 'node:path';
-import { parseFlags, projectRoot, runMain } from './lib/cli.ts';
-import { ExitCode, InputError } from './lib/errors.ts';
-import { settingFlags, settingOverrides } from './lib/flags.ts';
-import { runValidate } from './lib/validate.ts';
+import { parseFlags, projectRoot, runMain } from './lib/core/cli.ts';
+import { ExitCode, InputError } from './lib/core/errors.ts';
+import { settingFlags, settingOverrides } from './lib/core/flags.ts';
+import { runValidate } from './lib/validate/run.ts';
 
 const HELP = `Usage: validate [--static] [options]
 

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { checkPolicies } from '../../scripts/lib/policy.ts';
+import { checkPolicies } from '../../scripts/lib/validate/policy.ts';
 import { toYaml } from '../../scripts/lib/tools/helm.ts';
 import { chartDir, renderError, workerValues, type RenderInput } from '../lib/chart.ts';
 

@@ -1,8 +1,8 @@
 // Targeted assertions on the rendered chart: each would catch a real regression in how the app runs.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CHART_SECRET_KEYS } from '../../scripts/lib/chart-files.ts';
-import { ref, type K8sObject } from '../../scripts/lib/policy.ts';
+import { CHART_SECRET_KEYS } from '../../scripts/lib/app/chart-files.ts';
+import { ref, type K8sObject } from '../../scripts/lib/validate/policy.ts';
 import { toYaml } from '../../scripts/lib/tools/helm.ts';
 import { devValues, dig, find, prodValues, render } from '../lib/chart.ts';
 

@@ -3,9 +3,9 @@
 // render passes the Kubernetes schemas and the policies, and every version renders the same objects.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Exec } from '../../scripts/lib/exec.ts';
-import { schemaProblems } from '../../scripts/lib/k8s-schema.ts';
-import { checkPolicies, ref } from '../../scripts/lib/policy.ts';
+import { Exec } from '../../scripts/lib/core/exec.ts';
+import { schemaProblems } from '../../scripts/lib/validate/k8s-schema.ts';
+import { checkPolicies, ref } from '../../scripts/lib/validate/policy.ts';
 import { Helm } from '../../scripts/lib/tools/helm.ts';
 import { chartDir, devValues, prodValues, render } from '../lib/chart.ts';
 import { defaultSpec, matrix, provision } from '../lib/tool-versions.ts';

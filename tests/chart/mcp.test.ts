@@ -3,8 +3,8 @@
 // network policies on, only the backend (and the chart's `helm test` pods) can open a connection to it.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { schemaProblems } from '../../scripts/lib/k8s-schema.ts';
-import { checkPolicies, podTemplateOf, ref, type K8sObject } from '../../scripts/lib/policy.ts';
+import { schemaProblems } from '../../scripts/lib/validate/k8s-schema.ts';
+import { checkPolicies, podTemplateOf, ref, type K8sObject } from '../../scripts/lib/validate/policy.ts';
 import { admits, dig, find, prodValues, render, renderNotes } from '../lib/chart.ts';
 
 const ON = ['components.mcp.enabled=true'];

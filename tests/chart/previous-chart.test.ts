@@ -11,10 +11,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ref, type K8sObject } from '../../scripts/lib/policy.ts';
+import { ref, type K8sObject } from '../../scripts/lib/validate/policy.ts';
 import { render, root } from '../lib/chart.ts';
-import { loadApp } from '../../scripts/lib/app.ts';
-import { chartLayers, declarationLayer, migrationValues } from '../../scripts/lib/release.ts';
+import { loadApp } from '../../scripts/lib/app/declaration.ts';
+import { chartLayers } from '../../scripts/lib/app/values.ts';
+import { declarationLayer, migrationValues } from '../../scripts/lib/release/values.ts';
 import { toYaml } from '../../scripts/lib/tools/helm.ts';
 
 /** main before the refactor: backend/ and frontend/ template folders over _workloads.tpl. */

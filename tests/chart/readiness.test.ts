@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
-import { schemaProblems } from '../../scripts/lib/k8s-schema.ts';
-import { checkPolicies, podTemplateOf, ref, type K8sObject } from '../../scripts/lib/policy.ts';
+import { schemaProblems } from '../../scripts/lib/validate/k8s-schema.ts';
+import { checkPolicies, podTemplateOf, ref, type K8sObject } from '../../scripts/lib/validate/policy.ts';
 import { toYaml } from '../../scripts/lib/tools/helm.ts';
 import { admits, chartDir, dig, prodValues, render, renderNotes, workerValues } from '../lib/chart.ts';
 

@@ -2,8 +2,8 @@
 // and the policy checks.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { schemaProblems } from '../../scripts/lib/k8s-schema.ts';
-import { checkPolicies, ref } from '../../scripts/lib/policy.ts';
+import { schemaProblems } from '../../scripts/lib/validate/k8s-schema.ts';
+import { checkPolicies, ref } from '../../scripts/lib/validate/policy.ts';
 import { devValues, prodValues, render, type RenderInput } from '../lib/chart.ts';
 
 const matrix: Record<string, RenderInput> = {

@@ -3,8 +3,8 @@
 // connect to it, while it still reaches what it needs. The values come from tests/fixtures/chart.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { schemaProblems } from '../../scripts/lib/k8s-schema.ts';
-import { checkPolicies, podTemplateOf, ref, type K8sObject } from '../../scripts/lib/policy.ts';
+import { schemaProblems } from '../../scripts/lib/validate/k8s-schema.ts';
+import { checkPolicies, podTemplateOf, ref, type K8sObject } from '../../scripts/lib/validate/policy.ts';
 import { dig, find, prodValues, render, renderNotes, workerValues } from '../lib/chart.ts';
 
 const WORKER = 'demo-taskflow-worker';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Exec, type ExecResult, type RunOptions } from '../../scripts/lib/exec.ts';
+import { Exec, type ExecResult, type RunOptions } from '../../scripts/lib/core/exec.ts';
 import { Helm, HelmRelease, parseHelmVersion, type HelmVersion } from '../../scripts/lib/tools/helm.ts';
 import { chartDir, devValues, root } from '../lib/chart.ts';
 import { freshState } from '../lib/fake-machine.ts';

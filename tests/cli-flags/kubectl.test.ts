@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Exec, type ExecResult, type RunOptions } from '../../scripts/lib/exec.ts';
+import { Exec, type ExecResult, type RunOptions } from '../../scripts/lib/core/exec.ts';
 import { Kubectl, podWatchArgs } from '../../scripts/lib/tools/kubectl.ts';
-import { portForwardArgs } from '../../scripts/lib/tunnels.ts';
+import { portForwardArgs } from '../../scripts/lib/tunnels/tunnels.ts';
 import { matrix, provision, type ToolSet } from '../lib/tool-versions.ts';
 
 /** Runs nothing: records each command line and answers with JSON every reader accepts. */

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { waitFor } from '../../scripts/lib/wait.ts';
-import { ContextWatcher, type Edit, type WatcherOptions } from '../../scripts/lib/watch.ts';
+import { waitFor } from '../../scripts/lib/core/wait.ts';
+import { ContextWatcher, type Edit, type WatcherOptions } from '../../scripts/lib/dev/watch.ts';
 
 const Watch = suite('context watcher');
 const dirs: string[] = [];

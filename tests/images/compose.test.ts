@@ -8,10 +8,10 @@ import { join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
-import { loadConfig } from '../../scripts/lib/config.ts';
-import { imageSources } from '../../scripts/lib/images.ts';
-import { looksLikeSecret } from '../../scripts/lib/policy.ts';
-import { readValuesFile } from '../../scripts/lib/release.ts';
+import { loadConfig } from '../../scripts/lib/app/config.ts';
+import { imageSources } from '../../scripts/lib/images/tag.ts';
+import { looksLikeSecret } from '../../scripts/lib/validate/policy.ts';
+import { readValuesFile } from '../../scripts/lib/app/values.ts';
 import { chartDir } from '../lib/chart.ts';
 import { repoRoot, tempFile } from '../lib/docker.ts';
 

@@ -7,8 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadConfig } from '../../scripts/lib/config.ts';
-import { imageSources } from '../../scripts/lib/images.ts';
+import { loadConfig } from '../../scripts/lib/app/config.ts';
+import { imageSources } from '../../scripts/lib/images/tag.ts';
 import { DOCKER, HARDENED, type Container, buildImage, containerLogs, ensureBaseImages, ensureEngine, freePort, history, inspectImage, removeContainers, repoRoot, runContainer } from '../lib/docker.ts';
 
 const TOKEN = randomBytes(24).toString('hex');

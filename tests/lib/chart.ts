@@ -2,10 +2,10 @@
 // tool-versions.ts), or the version a matrix suite asks for.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Exec } from '../../scripts/lib/exec.ts';
+import { Exec } from '../../scripts/lib/core/exec.ts';
 import { Helm } from '../../scripts/lib/tools/helm.ts';
-import { parseManifests } from '../../scripts/lib/validate-static.ts';
-import type { K8sObject } from '../../scripts/lib/policy.ts';
+import { parseManifests } from '../../scripts/lib/validate/static.ts';
+import type { K8sObject } from '../../scripts/lib/validate/policy.ts';
 import { defaultHelm } from './tool-versions.ts';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));

@@ -119,8 +119,8 @@ export function ensureFrontendBuild(): Promise<string> {
   return building;
 }
 
-export { freePort } from '../../scripts/lib/net.ts';
-import { freePort } from '../../scripts/lib/net.ts';
+export { freePort } from '../../scripts/lib/core/net.ts';
+import { freePort } from '../../scripts/lib/core/net.ts';
 
 function exited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;

@@ -11,8 +11,8 @@ const DB_NAME = 'taskflow';
 const DB_USER = 'taskflow';
 const MISSING = 'PostgreSQL server binaries not found: apt-get install postgresql';
 
-export { freePort } from '../../scripts/lib/net.ts';
-import { freePort } from '../../scripts/lib/net.ts';
+export { freePort } from '../../scripts/lib/core/net.ts';
+import { freePort } from '../../scripts/lib/core/net.ts';
 
 /** The directory holding initdb, pg_ctl and psql: PATH first, then Debian's versioned dirs, newest first. */
 function findBinDir(): string {

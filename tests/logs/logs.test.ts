@@ -5,10 +5,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { JsonStream } from '../../scripts/lib/json-stream.ts';
-import { applyPodEvent, classifyLogError, classifyWatchEnd, formatLine, parseComponents, parseSince, planFollow, POLL_MS, shortPod, targetsOf, useColor, watchRestartDelay } from '../../scripts/lib/logs.ts';
+import { JsonStream } from '../../scripts/lib/core/json-stream.ts';
+import { applyPodEvent, classifyLogError, classifyWatchEnd, formatLine, parseComponents, parseSince, planFollow, POLL_MS, shortPod, targetsOf, useColor, watchRestartDelay } from '../../scripts/lib/logs/stream.ts';
 import { parseWatchEvent, type LogPod } from '../../scripts/lib/tools/kubectl.ts';
-import { delay, waitFor } from '../../scripts/lib/wait.ts';
+import { delay, waitFor } from '../../scripts/lib/core/wait.ts';
 import { collect, FakeMachine, type FakePod, type RunResult } from '../lib/fake-machine.ts';
 
 const BACKEND = 'taskflow-backend-5d8f9c7b4-ax2kq';

@@ -1,6 +1,6 @@
 // scripts/port-forward.ts with its state (.cache/port-forward.pid, the log) under the scratch root the
 // tests name in PORT_FORWARD_TEST_ROOT, so a test never touches a port-forward the developer runs.
-import { runMain } from '../../scripts/lib/cli.ts';
+import { runMain } from '../../scripts/lib/core/cli.ts';
 import { portForwardMain } from '../../scripts/port-forward.ts';
 
 const root = process.env.PORT_FORWARD_TEST_ROOT;

@@ -1,10 +1,10 @@
 // Exec.start, the seam for long-running children: lines as they come (masked), stop(), dry-run, a missing command.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Exec } from '../../scripts/lib/exec.ts';
-import { registerSecret } from '../../scripts/lib/secrets.ts';
-import { PrerequisiteError } from '../../scripts/lib/errors.ts';
-import { waitFor } from '../../scripts/lib/wait.ts';
+import { Exec } from '../../scripts/lib/core/exec.ts';
+import { registerSecret } from '../../scripts/lib/core/secrets.ts';
+import { PrerequisiteError } from '../../scripts/lib/core/errors.ts';
+import { waitFor } from '../../scripts/lib/core/wait.ts';
 
 const start = suite('Exec.start');
 

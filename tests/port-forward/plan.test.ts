@@ -3,16 +3,16 @@
 import { spawnSync } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chartFullname } from '../../scripts/lib/names.ts';
-import { parseLsof } from '../../scripts/lib/ports.ts';
-import { classifyKubectlError, nextBackoff, planTunnels, portForwardArgs } from '../../scripts/lib/tunnels.ts';
+import { chartFullname } from '../../scripts/lib/core/names.ts';
+import { parseLsof } from '../../scripts/lib/tunnels/ports.ts';
+import { classifyKubectlError, nextBackoff, planTunnels, portForwardArgs } from '../../scripts/lib/tunnels/tunnels.ts';
 import { passThroughFlags } from '../../scripts/port-forward.ts';
-import { loadApp } from '../../scripts/lib/app.ts';
-import { componentFlags, componentOverrides } from '../../scripts/lib/flags.ts';
-import { portSetting } from '../../scripts/lib/components.ts';
+import { loadApp } from '../../scripts/lib/app/declaration.ts';
+import { componentFlags, componentOverrides } from '../../scripts/lib/core/flags.ts';
+import { portSetting } from '../../scripts/lib/app/components.ts';
 import { root } from '../lib/chart.ts';
 import { chartDir, helm } from '../lib/chart.ts';
-import { parseManifests } from '../../scripts/lib/validate-static.ts';
+import { parseManifests } from '../../scripts/lib/validate/static.ts';
 import { makeWorld } from './harness.ts';
 
 const app = loadApp(root, {});

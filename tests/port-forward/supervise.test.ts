@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readPidRecord } from '../../scripts/lib/pidfile.ts';
+import { readPidRecord } from '../../scripts/lib/core/pidfile.ts';
 import { alive, freePort, get, makeWorld, runCommand, runToEnd, startPod, until, type Pod, type Run, type World } from './harness.ts';
 
 type Scene = { world: World; frontend: Pod; backend: Pod; ports: { frontend: number; backend: number }; runs: Run[] };

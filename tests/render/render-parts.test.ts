@@ -3,10 +3,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseDocument } from 'yaml';
-import { DockerDesktopCluster, KindCluster, MinikubeCluster } from '../../scripts/lib/cluster.ts';
-import { manifestFileName, planManifestDir } from '../../scripts/lib/manifest-dir.ts';
-import { MASK, maskedReleaseValues, maskSecretDocument } from '../../scripts/lib/masked.ts';
-import { accessOrigins } from '../../scripts/lib/cluster.ts';
+import { DockerDesktopCluster, KindCluster, MinikubeCluster } from '../../scripts/lib/cluster/drivers.ts';
+import { manifestFileName, planManifestDir } from '../../scripts/lib/render/out-dir.ts';
+import { MASK, maskedReleaseValues, maskSecretDocument } from '../../scripts/lib/core/masked.ts';
+import { accessOrigins } from '../../scripts/lib/cluster/drivers.ts';
 import type { Docker } from '../../scripts/lib/tools/docker.ts';
 import type { Kind } from '../../scripts/lib/tools/kind.ts';
 import type { Minikube } from '../../scripts/lib/tools/minikube.ts';

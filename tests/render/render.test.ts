@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse as parseYaml, parseAllDocuments, stringify as stringifyYaml } from 'yaml';
-import { Exec } from '../../scripts/lib/exec.ts';
+import { Exec } from '../../scripts/lib/core/exec.ts';
 import { Helm, toYaml } from '../../scripts/lib/tools/helm.ts';
 import { FakeMachine, type RunResult } from '../lib/fake-machine.ts';
 import { defaultHelm, matrix, provision } from '../lib/tool-versions.ts';

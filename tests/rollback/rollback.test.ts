@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseRevision, planRollback, renderHistory } from '../../scripts/lib/rollback.ts';
+import { parseRevision, planRollback, renderHistory } from '../../scripts/lib/rollback/revision.ts';
 import type { HistoryRow } from '../../scripts/lib/tools/helm.ts';
 import { describeCalls, FakeMachine, mutating } from '../lib/fake-machine.ts';
 

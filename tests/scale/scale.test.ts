@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { describeCalls, FakeMachine, mutating } from '../lib/fake-machine.ts';
-import { parseReplicas, planScale } from '../../scripts/lib/scale.ts';
+import { parseReplicas, planScale } from '../../scripts/lib/scale/replicas.ts';
 
 const Scale = suite('scale');
 const machines: FakeMachine[] = [];

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { identify, portForwardPidFile, readPidRecord, runningInstance, stopRunning, systemProbe, type Probe } from '../../scripts/lib/pidfile.ts';
-import { waitFor } from '../../scripts/lib/wait.ts';
+import { identify, portForwardPidFile, readPidRecord, runningInstance, stopRunning, systemProbe, type Probe } from '../../scripts/lib/core/pidfile.ts';
+import { waitFor } from '../../scripts/lib/core/wait.ts';
 import { collect, describeCalls, FakeMachine, mutating } from '../lib/fake-machine.ts';
 import { root } from '../lib/chart.ts';
 import { alive, freePort, startPod } from '../port-forward/harness.ts';
@@ -22,7 +22,7 @@ async function deployed(env = ''): Promise<FakeMachine> {
   return m;
 }
 
-const pidfileModule = pathToFileURL(join(root, 'scripts', 'lib', 'pidfile.ts')).href;
+const pidfileModule = pathToFileURL(join(root, 'scripts', 'lib', 'core', 'pidfile.ts')).href;
 
 /**
  * A stand-in supervisor: serves the control endpoint with pidfile.ts's own serveControl and, asked

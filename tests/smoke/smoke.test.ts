@@ -3,7 +3,7 @@
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { formatSmokeStep, runSmoke, smokeStepNames, type SmokeReport } from '../../scripts/lib/smoke.ts';
+import { formatSmokeStep, runSmoke, smokeStepNames, type SmokeReport } from '../../scripts/lib/validate/smoke.ts';
 import { startBackend, type Backend } from '../lib/backend.ts';
 import { startPostgres, type Postgres } from '../lib/postgres.ts';
 

@@ -5,11 +5,11 @@ import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadApp } from '../../scripts/lib/app.ts';
-import { componentStatus } from '../../scripts/lib/component-status.ts';
-import type { StatusReport } from '../../scripts/lib/status.ts';
+import { loadApp } from '../../scripts/lib/app/declaration.ts';
+import { componentStatus } from '../../scripts/lib/release/component-status.ts';
+import type { StatusReport } from '../../scripts/lib/status/screen.ts';
 import type { KubeObject } from '../../scripts/lib/tools/kubectl.ts';
-import { waitFor } from '../../scripts/lib/wait.ts';
+import { waitFor } from '../../scripts/lib/core/wait.ts';
 import { root } from '../lib/chart.ts';
 import { collect, describeCalls, FakeMachine, mutating } from '../lib/fake-machine.ts';
 

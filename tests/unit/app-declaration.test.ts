@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadApp, parseApp } from '../../scripts/lib/app.ts';
-import { InputError } from '../../scripts/lib/errors.ts';
+import { loadApp, parseApp } from '../../scripts/lib/app/declaration.ts';
+import { InputError } from '../../scripts/lib/core/errors.ts';
 import { root } from '../lib/chart.ts';
 import { bad, web } from '../fixtures/bad-declarations.ts';
 

@@ -2,10 +2,10 @@
 // against their declaration, masked when secret, and the "did you mean" covers them too.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { AppSetting } from '../../scripts/lib/app.ts';
-import { resolveSettings } from '../../scripts/lib/config.ts';
-import { generatedSecrets, planEnvFile } from '../../scripts/lib/env-file.ts';
-import { mask } from '../../scripts/lib/secrets.ts';
+import type { AppSetting } from '../../scripts/lib/app/declaration.ts';
+import { resolveSettings } from '../../scripts/lib/app/config.ts';
+import { generatedSecrets, planEnvFile } from '../../scripts/lib/app/env-file.ts';
+import { mask } from '../../scripts/lib/core/secrets.ts';
 
 const Settings = suite('app settings');
 

@@ -2,8 +2,8 @@
 // verdict per check out, each failure with the evidence that names the object and what is wrong.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BACKOFF_RESET_MS, notReady, RESTART_LOOP_THRESHOLD } from '../../scripts/lib/release.ts';
-import { checkCluster, type ClusterFacts } from '../../scripts/lib/validate-cluster.ts';
+import { BACKOFF_RESET_MS, notReady, RESTART_LOOP_THRESHOLD } from '../../scripts/lib/release/readiness.ts';
+import { checkCluster, type ClusterFacts } from '../../scripts/lib/validate/cluster.ts';
 import type { KubeObject } from '../../scripts/lib/tools/kubectl.ts';
 
 const BACKEND_IMAGE = 'taskflow-backend:0a1b2c3d';

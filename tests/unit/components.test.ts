@@ -6,10 +6,12 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse as parseYaml } from 'yaml';
-import { parseApp, type App } from '../../scripts/lib/app.ts';
-import { componentValues, entryComponent, loadBalancerPorts } from '../../scripts/lib/components.ts';
-import { resolveSettings } from '../../scripts/lib/config.ts';
-import { mergeValues, releaseValues, scaledValues, type Values } from '../../scripts/lib/release.ts';
+import { parseApp, type App } from '../../scripts/lib/app/declaration.ts';
+import { componentValues, entryComponent, loadBalancerPorts } from '../../scripts/lib/app/components.ts';
+import { resolveSettings } from '../../scripts/lib/app/config.ts';
+import { mergeValues, type Values } from '../../scripts/lib/app/values.ts';
+import { releaseValues } from '../../scripts/lib/release/values.ts';
+import { scaledValues } from '../../scripts/lib/release/decide.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const chart = join(root, 'helm', 'taskflow');

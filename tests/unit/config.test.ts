@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { envSchema, parseEnvText, resolveSettings, settingKeys } from '../../scripts/lib/config.ts';
+import { envSchema, parseEnvText, resolveSettings, settingKeys } from '../../scripts/lib/app/config.ts';
 import { root } from '../lib/chart.ts';
 
 const file = (text: string) => {

@@ -5,9 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fillKeys, planEnvFile, randomSecret } from '../../scripts/lib/env-file.ts';
-import { compileDockerignore, contentTag, contextFiles, decideImage, isIgnored } from '../../scripts/lib/images.ts';
-import { decideRelease, mergeValues, sameValues, scaledValues, type Values } from '../../scripts/lib/release.ts';
+import { fillKeys, planEnvFile, randomSecret } from '../../scripts/lib/app/env-file.ts';
+import { compileDockerignore, contextFiles, isIgnored } from '../../scripts/lib/images/ignore.ts';
+import { contentTag } from '../../scripts/lib/images/tag.ts';
+import { decideImage } from '../../scripts/lib/images/plan.ts';
+import { decideRelease, scaledValues } from '../../scripts/lib/release/decide.ts';
+import { mergeValues, sameValues, type Values } from '../../scripts/lib/app/values.ts';
 import type { HistoryEntry, ReleaseStatus } from '../../scripts/lib/tools/helm.ts';
 
 const Release = suite('release decision');

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compileDockerignore, isIgnored } from '../../scripts/lib/images.ts';
+import { compileDockerignore, isIgnored } from '../../scripts/lib/images/ignore.ts';
 import { root } from '../lib/chart.ts';
 
 const Ignore = suite('build contexts keep secrets out');

@@ -4,8 +4,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { persistenceDrill } from '../../scripts/lib/drills.ts';
-import type { Session } from '../../scripts/lib/session.ts';
+import { persistenceDrill } from '../../scripts/lib/validate/drills.ts';
+import type { Session } from '../../scripts/lib/core/session.ts';
 import type { KubeObject } from '../../scripts/lib/tools/kubectl.ts';
 
 const Drill = suite('persistence drill');

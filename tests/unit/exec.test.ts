@@ -1,9 +1,9 @@
 // The process seam: real processes, dry-run for mutating commands, secrets masked everywhere.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PrerequisiteError, UserError } from '../../scripts/lib/errors.ts';
-import { Exec, formatCommand } from '../../scripts/lib/exec.ts';
-import { mask, registerSecret } from '../../scripts/lib/secrets.ts';
+import { PrerequisiteError, UserError } from '../../scripts/lib/core/errors.ts';
+import { Exec, formatCommand } from '../../scripts/lib/core/exec.ts';
+import { mask, registerSecret } from '../../scripts/lib/core/secrets.ts';
 
 const node = process.execPath;
 const Seam = suite('exec');

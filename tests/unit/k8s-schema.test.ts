@@ -2,8 +2,8 @@
 import { createRequire } from 'node:module';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { schemaProblems } from '../../scripts/lib/k8s-schema.ts';
-import type { K8sObject } from '../../scripts/lib/policy.ts';
+import { schemaProblems } from '../../scripts/lib/validate/k8s-schema.ts';
+import type { K8sObject } from '../../scripts/lib/validate/policy.ts';
 
 const require = createRequire(import.meta.url);
 const loaded = (kindPath: string) => Object.keys(require.cache).some((file) => file.split('\\').join('/').includes(`kubernetes-models/${kindPath}.js`));

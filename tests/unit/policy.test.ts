@@ -1,7 +1,7 @@
 // Each policy check finds the violation it exists for, on a small hand-made object.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkPolicies, type K8sObject } from '../../scripts/lib/policy.ts';
+import { checkPolicies, type K8sObject } from '../../scripts/lib/validate/policy.ts';
 
 function deployment(patch: (d: any) => void = () => {}): K8sObject {
   const d: any = {

@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appKeysIn, profileProblems } from '../../scripts/lib/profile-file.ts';
-import { readValuesFile, type Values } from '../../scripts/lib/release.ts';
-import { loadConfig } from '../../scripts/lib/config.ts';
-import { InputError } from '../../scripts/lib/errors.ts';
+import { appKeysIn, profileProblems } from '../../scripts/lib/app/profile-file.ts';
+import { readValuesFile, type Values } from '../../scripts/lib/app/values.ts';
+import { loadConfig } from '../../scripts/lib/app/config.ts';
+import { InputError } from '../../scripts/lib/core/errors.ts';
 import { root } from '../lib/chart.ts';
 
 const Profile = suite('profile files hold operational settings only');

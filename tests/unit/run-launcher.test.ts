@@ -59,14 +59,14 @@ Launcher('a second run reuses the bundles; an edited source is rebuilt before th
 Launcher('a source that does not compile: exit 1, the file and line named, no stack trace, the previous bundles kept', () => {
   run(dir, ['status', '--help']);
   const before = readFileSync(bundleOf(dir, 'status'), 'utf8');
-  const broken = join(dir, 'scripts', 'lib', 'ui.ts');
+  const broken = join(dir, 'scripts', 'lib', 'core', 'ui.ts');
   const text = readFileSync(broken, 'utf8');
   try {
     writeFileSync(broken, `${text}\nexport const = ;\n`);
     const r = run(dir, ['status', '--help']);
     assert.is(r.status, 1);
     assert.match(r.stderr, /could not build the status command/);
-    assert.match(r.stderr, /scripts\/lib\/ui\.ts:\d+:/);
+    assert.match(r.stderr, /scripts\/lib\/core\/ui\.ts:\d+:/);
     assert.match(r.stderr, /npx tsx scripts\/status\.ts/);
     assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
     assert.is(readFileSync(bundleOf(dir, 'status'), 'utf8'), before);

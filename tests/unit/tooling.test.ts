@@ -2,7 +2,7 @@
 import { deflateRawSync, gzipSync } from 'node:zlib';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PrerequisiteError } from '../../scripts/lib/errors.ts';
+import { PrerequisiteError } from '../../scripts/lib/core/errors.ts';
 import { checkHelmVersion, parseHelmVersion } from '../../scripts/lib/tools/helm.ts';
 import { extractFromTarGz, extractFromZip } from '../lib/archive.ts';
 import { parseCounts } from '../run.ts';

@@ -1,6 +1,6 @@
 // Typed wrapper of the docker CLI (client + daemon): versions, image lookups, builds.
-import { DockerDaemonDownError, PrerequisiteError } from '../errors.ts';
-import type { Exec, RunOptions } from '../exec.ts';
+import { DockerDaemonDownError, PrerequisiteError } from '../core/errors.ts';
+import type { Exec, RunOptions } from '../core/exec.ts';
 import { parseVersion, requireVersion, type Version } from './versions.ts';
 
 export type DockerInfo = {

@@ -1,7 +1,7 @@
 // Typed wrapper of the helm CLI: every call an argument array through the one process seam.
-import { PrerequisiteError, UserError } from '../errors.ts';
+import { PrerequisiteError, UserError } from '../core/errors.ts';
 import { stringify } from 'yaml';
-import type { Exec } from '../exec.ts';
+import type { Exec } from '../core/exec.ts';
 import { installHints } from './versions.ts';
 
 /**
@@ -128,7 +128,7 @@ export type UpgradeOptions = {
  * "Wait until the workloads are ready", as each major spells it: Helm 3's --wait is a boolean,
  * Helm 4's takes a strategy (pkg/cmd/flags.go AddWaitFlag; bare --wait means watcher). Neither
  * --atomic nor --rollback-on-failure: a failed rollout is diagnosed while its pods still exist,
- * then rolled back by the toolkit (release.ts), since Helm's own rollback replaces them first.
+ * then rolled back by the toolkit (release/apply.ts), since Helm's own rollback replaces them first.
  */
 export function waitFlags(v: HelmVersion, timeout: string): string[] {
   return [v.major >= 4 ? '--wait=watcher' : '--wait', '--timeout', timeout];

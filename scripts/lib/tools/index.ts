@@ -1,6 +1,6 @@
 // One typed wrapper per CLI, built together on one Exec so every command shares its dry-run,
 // verbosity and history.
-import type { Exec } from '../exec.ts';
+import type { Exec } from '../core/exec.ts';
 import { Docker } from './docker.ts';
 import { Helm, HelmRelease } from './helm.ts';
 import { Kind } from './kind.ts';

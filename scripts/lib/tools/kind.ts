@@ -1,6 +1,6 @@
 // Typed wrapper of the kind CLI: `kind version` ("kind v0.23.0 go1.22.2 linux/amd64"),
 // `kind get clusters` (one name per line; "No kind clusters found." on stderr when none).
-import type { Exec } from '../exec.ts';
+import type { Exec } from '../core/exec.ts';
 import { parseVersion, requireVersion, type Version } from './versions.ts';
 
 export class Kind {

@@ -1,8 +1,8 @@
 // Typed wrapper of kubectl. Every call names its context explicitly, so nothing ever lands in
 // whatever context happens to be current. JSON shapes are the Kubernetes API objects.
-import { PrerequisiteError, UserError } from '../errors.ts';
-import type { Exec, LongRunning } from '../exec.ts';
-import { JsonStream } from '../json-stream.ts';
+import { PrerequisiteError, UserError } from '../core/errors.ts';
+import type { Exec, LongRunning } from '../core/exec.ts';
+import { JsonStream } from '../core/json-stream.ts';
 import { parseVersion, requireVersion, type Version } from './versions.ts';
 
 export type NamespaceState = 'active' | 'terminating' | 'missing';

@@ -7,7 +7,7 @@
 // `minikube docker-env --shell none` (cmd/minikube/cmd/docker-env.go, pkg/minikube/shell/shell.go):
 // KEY=VALUE lines, no quoting, no usage hint; the same command Skaffold reads
 // (pkg/skaffold/docker/client.go getMinikubeDockerEnv).
-import type { Exec } from '../exec.ts';
+import type { Exec } from '../core/exec.ts';
 import { parseVersion, requireVersion, type Version } from './versions.ts';
 
 /** `broken`: the profile exists but its host is gone; `misconfigured`: running, but kubeconfig is stale. */

@@ -1,5 +1,5 @@
 // Version parsing and minimum-version checks shared by the tool wrappers.
-import { PrerequisiteError } from '../errors.ts';
+import { PrerequisiteError } from '../core/errors.ts';
 
 export type Version = { major: number; minor: number; patch: number };
 
