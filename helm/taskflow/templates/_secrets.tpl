@@ -1,0 +1,110 @@
+{{/* The chart's Secret: which one the pods read, what it holds, and the env entries that reference it. */}}
+
+{{/* The Secret the pods read: the user's existing one or the chart's own. */}}
+{{- define "taskflow.secretName" -}}
+{{- default (include "taskflow.fullname" .) .Values.secrets.existingSecret }}
+{{- end }}
+
+{{/*
+The keys the chart's own Secret can hold besides secrets.extra, and whether the pods need each one:
+validateValues accepts these in a secretEnv list, and taskflow.secretEnv marks a reference to any
+key that is not required (a model API key, a secrets.extra key) optional, so the pod starts without it.
+The list is files/secret-keys.yaml, which the toolkit reads too.
+*/}}
+{{- define "taskflow.secretKeys" -}}
+{{- .Files.Get "files/secret-keys.yaml" }}
+{{- end }}
+
+{{/* The Secret key a secretEnv item reads: the item itself, or its "key" when it renames ({name, key}). */}}
+{{- define "taskflow.secretEnvKey" -}}
+{{- if kindIs "map" . }}{{ .key }}{{ else }}{{ . }}{{ end }}
+{{- end }}
+
+{{/*
+The chart Secret's data as YAML (plain text; the Secret template encodes it). Each generated value
+is kept from the live Secret on upgrade (lookup), so an upgrade never rotates the database password
+under an existing volume or logs every user out. Order: a value given in values > the live value >
+a new random one. Computed in one place so DATABASE_URL and POSTGRES_PASSWORD always agree.
+MCP_SHARED_SECRET is only made once a component asks for it (or it was made before), so an app
+without the MCP server keeps the Secret it had.
+*/}}
+{{- define "taskflow.secretData" -}}
+{{- if not (hasKey .Values "__secretData") }}
+{{- $live := (lookup "v1" "Secret" .Release.Namespace (include "taskflow.fullname" .)) | default dict }}
+{{- $liveData := $live.data | default dict }}
+{{- $data := dict }}
+{{- $auth := .Values.secrets.betterAuthSecret }}
+{{- if not $auth }}{{- $auth = (get $liveData "BETTER_AUTH_SECRET" | b64dec) }}{{- end }}
+{{- if not $auth }}{{- $auth = randAlphaNum 48 }}{{- end }}
+{{- $_ := set $data "BETTER_AUTH_SECRET" $auth }}
+{{- if .Values.postgresql.enabled }}
+{{- $pw := .Values.postgresql.auth.password }}
+{{- if not $pw }}{{- $pw = (get $liveData "POSTGRES_PASSWORD" | b64dec) }}{{- end }}
+{{- if not $pw }}{{- $pw = randAlphaNum 32 }}{{- end }}
+{{- $_ := set $data "POSTGRES_PASSWORD" $pw }}
+{{- $url := printf "postgresql://%s:%s@%s:%d/%s" .Values.postgresql.auth.username $pw (include "taskflow.postgresql.host" .) (int .Values.postgresql.port) .Values.postgresql.auth.database }}
+{{- $_ := set $data "DATABASE_URL" $url }}
+{{- else if .Values.externalDatabase.url }}
+{{- $_ := set $data "DATABASE_URL" .Values.externalDatabase.url }}
+{{- end }}
+{{- $asked := list }}
+{{- range $name, $c := .Values.components }}
+{{- if $c.enabled }}
+{{- range $c.secretEnv }}{{- $asked = append $asked (include "taskflow.secretEnvKey" .) }}{{- end }}
+{{- end }}
+{{- end }}
+{{- $mcp := .Values.secrets.mcpSharedSecret }}
+{{- if not $mcp }}{{- $mcp = (get $liveData "MCP_SHARED_SECRET" | b64dec) }}{{- end }}
+{{- if and (not $mcp) (has "MCP_SHARED_SECRET" $asked) }}{{- $mcp = randAlphaNum 48 }}{{- end }}
+{{- if $mcp }}
+{{- $_ := set $data "MCP_SHARED_SECRET" $mcp }}
+{{- end }}
+{{- if .Values.secrets.openaiApiKey }}
+{{- $_ := set $data "OPENAI_API_KEY" .Values.secrets.openaiApiKey }}
+{{- end }}
+{{- range $k, $v := .Values.secrets.extra }}
+{{- $_ := set $data $k (toString $v) }}
+{{- end }}
+{{- /* Every template of one render shares .Values, so the random values are drawn once. */}}
+{{- $_ := set .Values "__secretData" $data }}
+{{- end }}
+{{- toYaml (get .Values "__secretData") }}
+{{- end }}
+
+{{/*
+A checksum of the Secret's content for the pod annotation, so a changed secret rolls the pods.
+With an existing Secret only its name is known here.
+*/}}
+{{- define "taskflow.secretChecksum" -}}
+{{- if .Values.secrets.existingSecret }}
+{{- .Values.secrets.existingSecret | sha256sum }}
+{{- else }}
+{{- include "taskflow.secretData" . | sha256sum }}
+{{- end }}
+{{- end }}
+
+{{/*
+Env entries for a component's secretEnv list. An item is a key name or {name, key} to rename it.
+DATABASE_URL comes from externalDatabase.existingSecret when that is set.
+*/}}
+{{- define "taskflow.secretEnv" -}}
+{{- $root := .context }}
+{{- $chartKeys := include "taskflow.secretKeys" $root | fromYaml }}
+{{- range .items }}
+{{- $key := include "taskflow.secretEnvKey" . }}
+{{- $name := $key }}{{- if kindIs "map" . }}{{- $name = .name }}{{- end }}
+- name: {{ $name }}
+  valueFrom:
+    secretKeyRef:
+      {{- if and (eq $key "DATABASE_URL") $root.Values.externalDatabase.existingSecret }}
+      name: {{ $root.Values.externalDatabase.existingSecret }}
+      key: {{ $root.Values.externalDatabase.existingSecretKey }}
+      {{- else }}
+      name: {{ include "taskflow.secretName" $root }}
+      key: {{ $key }}
+      {{- if ne (get $chartKeys $key) "required" }}
+      optional: true
+      {{- end }}
+      {{- end }}
+{{- end }}
+{{- end }}
