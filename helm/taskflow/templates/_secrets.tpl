@@ -6,10 +6,9 @@
 {{- end }}
 
 {{/*
-The keys the chart's own Secret can hold besides secrets.extra, and whether the pods need each one:
-validateValues accepts these in a secretEnv list, and taskflow.secretEnv marks a reference to any
-key that is not required (a model API key, a secrets.extra key) optional, so the pod starts without it.
-The list is files/secret-keys.yaml, which the toolkit reads too.
+The keys the chart's own Secret can hold besides secrets.extra, and how each gets its value: whether
+the pods need it, the values key that sets it, whether the chart generates it. Data, not code, so an
+app with other secrets changes the file, not the templates; the toolkit reads the same file.
 */}}
 {{- define "taskflow.secretKeys" -}}
 {{- .Files.Get "files/secret-keys.yaml" }}
@@ -21,22 +20,39 @@ The list is files/secret-keys.yaml, which the toolkit reads too.
 {{- end }}
 
 {{/*
-The chart Secret's data as YAML (plain text; the Secret template encodes it). Each generated value
-is kept from the live Secret on upgrade (lookup), so an upgrade never rotates the database password
-under an existing volume or logs every user out. Order: a value given in values > the live value >
-a new random one. Computed in one place so DATABASE_URL and POSTGRES_PASSWORD always agree.
-MCP_SHARED_SECRET is only made once a component asks for it (or it was made before), so an app
-without the MCP server keeps the Secret it had.
+The chart Secret's data as YAML (plain text; the Secret template encodes it), filled as
+files/secret-keys.yaml says. Each generated value is kept from the live Secret on upgrade (lookup),
+so an upgrade never rotates the database password under an existing volume or logs every user out.
+Order: a value given in values > the live value > a new random one.
 */}}
 {{- define "taskflow.secretData" -}}
 {{- if not (hasKey .Values "__secretData") }}
+{{- $root := . }}
 {{- $live := (lookup "v1" "Secret" .Release.Namespace (include "taskflow.fullname" .)) | default dict }}
 {{- $liveData := $live.data | default dict }}
+{{- $read := list }}
+{{- range $name, $c := .Values.components }}
+{{- if $c.enabled }}
+{{- range $c.secretEnv }}{{- $read = append $read (include "taskflow.secretEnvKey" .) }}{{- end }}
+{{- end }}
+{{- end }}
 {{- $data := dict }}
-{{- $auth := .Values.secrets.betterAuthSecret }}
-{{- if not $auth }}{{- $auth = (get $liveData "BETTER_AUTH_SECRET" | b64dec) }}{{- end }}
-{{- if not $auth }}{{- $auth = randAlphaNum 48 }}{{- end }}
-{{- $_ := set $data "BETTER_AUTH_SECRET" $auth }}
+{{- range $key, $spec := include "taskflow.secretKeys" . | fromYaml }}
+{{- if not $spec.database }}
+{{- /* The value at the dotted valuesKey, e.g. secrets.betterAuthSecret. */}}
+{{- $value := $root.Values }}
+{{- range splitList "." $spec.valuesKey }}{{- $value = get $value . }}{{- end }}
+{{- if and (not $value) $spec.generate }}{{- $value = get $liveData $key | b64dec }}{{- end }}
+{{- if and (not $value) $spec.generate (or (not $spec.generateOnlyWhenRead) (has $key $read)) }}
+{{- $value = randAlphaNum (int $spec.generate) }}
+{{- end }}
+{{- if $value }}{{- $_ := set $data $key $value }}{{- end }}
+{{- end }}
+{{- end }}
+{{- /*
+The chart's own database stays in code: POSTGRES_PASSWORD exists only with the in-cluster
+PostgreSQL, and DATABASE_URL is built from it here, in one place, so the two always agree.
+*/}}
 {{- if .Values.postgresql.enabled }}
 {{- $pw := .Values.postgresql.auth.password }}
 {{- if not $pw }}{{- $pw = (get $liveData "POSTGRES_PASSWORD" | b64dec) }}{{- end }}
@@ -46,21 +62,6 @@ without the MCP server keeps the Secret it had.
 {{- $_ := set $data "DATABASE_URL" $url }}
 {{- else if .Values.externalDatabase.url }}
 {{- $_ := set $data "DATABASE_URL" .Values.externalDatabase.url }}
-{{- end }}
-{{- $asked := list }}
-{{- range $name, $c := .Values.components }}
-{{- if $c.enabled }}
-{{- range $c.secretEnv }}{{- $asked = append $asked (include "taskflow.secretEnvKey" .) }}{{- end }}
-{{- end }}
-{{- end }}
-{{- $mcp := .Values.secrets.mcpSharedSecret }}
-{{- if not $mcp }}{{- $mcp = (get $liveData "MCP_SHARED_SECRET" | b64dec) }}{{- end }}
-{{- if and (not $mcp) (has "MCP_SHARED_SECRET" $asked) }}{{- $mcp = randAlphaNum 48 }}{{- end }}
-{{- if $mcp }}
-{{- $_ := set $data "MCP_SHARED_SECRET" $mcp }}
-{{- end }}
-{{- if .Values.secrets.openaiApiKey }}
-{{- $_ := set $data "OPENAI_API_KEY" .Values.secrets.openaiApiKey }}
 {{- end }}
 {{- range $k, $v := .Values.secrets.extra }}
 {{- $_ := set $data $k (toString $v) }}
@@ -102,7 +103,7 @@ DATABASE_URL comes from externalDatabase.existingSecret when that is set.
       {{- else }}
       name: {{ include "taskflow.secretName" $root }}
       key: {{ $key }}
-      {{- if ne (get $chartKeys $key) "required" }}
+      {{- if ne (dig $key "need" "" $chartKeys) "required" }}
       optional: true
       {{- end }}
       {{- end }}
