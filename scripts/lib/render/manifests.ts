@@ -87,7 +87,7 @@ function secretsNotYetGenerated(sn: Session): string[] {
 }
 
 /**
- * The chart's own Secret keys it draws at random when the values give none (templates/_helpers.tpl
+ * The chart's own Secret keys it draws at random when the values give none (templates/_secrets.tpl
  * taskflow.secretData): on upgrade it keeps the live value (lookup), but helm template has no
  * cluster to look in, so each render draws a new one.
  */
