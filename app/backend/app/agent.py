@@ -46,12 +46,16 @@ Emit = Callable[[ChatEvent], Awaitable[None]]
 class TurnFailed(Exception):
     """The turn stopped before a final answer. `message` is for the user; nothing in it is secret."""
 
-    def __init__(self, code: str, message: str, *, status: int = 502, retry_after: int | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, *, status: int = 502, retry_after: int | None = None, detail: str | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
         self.retry_after = retry_after
+        # For the log line only: what the provider or the task server said, secrets redacted.
+        self.detail = detail
 
 
 @dataclass
@@ -61,6 +65,9 @@ class Turn:
     reply: str = ""
     actions: list[dict[str, Any]] = field(default_factory=list)
     truncated: bool = False
+    # Model requests made, and tool calls the model asked for (run or refused): for the turn's log line.
+    rounds: int = 0
+    tool_calls: int = 0
 
 
 @dataclass
@@ -103,7 +110,7 @@ def _provider_message(exc: openai.APIError) -> str:
 
 
 def provider_failure(exc: openai.OpenAIError, settings: Settings) -> TurnFailed:
-    """The user-facing failure for an SDK error; also logs it, never with the key."""
+    """The user-facing failure for an SDK error, with what the provider said for the log (never the key)."""
     key = settings.openai_api_key
     if isinstance(exc, openai.APITimeoutError):
         failure = TurnFailed(
@@ -130,8 +137,8 @@ def provider_failure(exc: openai.OpenAIError, settings: Settings) -> TurnFailed:
     else:
         failure = TurnFailed("provider_error", "The model provider's answer could not be read.")
     status = getattr(exc, "status_code", None)
-    detail = redact(str(exc), key)[:500]
-    log.warning("chat: model call failed (%s, status %s, model %s): %s", failure.code, status, settings.model_name, detail)
+    said = redact(str(exc), key)[:500]
+    failure.detail = f"status {status}: {said}" if status is not None else f"{type(exc).__name__}: {said}"
     return failure
 
 
@@ -144,7 +151,7 @@ def tools_failure(exc: ToolsUnavailable, turn: Turn) -> TurnFailed:
         message = "The task server stopped answering. Please try again shortly."
     else:
         message = "The task server cannot be reached right now, so nothing was done. Please try again shortly."
-    return TurnFailed("tools_unavailable", message)
+    return TurnFailed("tools_unavailable", message, detail=str(exc))
 
 
 def summarise(name: str, outcome: ToolOutcome) -> str:
@@ -186,6 +193,7 @@ async def _model_round(
         raise TurnFailed("timeout", f"The model did not answer within {settings.chat_timeout_seconds} s. Please try again.", status=504)
     calls: dict[int, _Call] = {}
     text = ""
+    turn.rounds += 1
     try:
         # The model's stream is cancelled at the deadline; it has no side effects, unlike a tool call.
         with anyio.fail_after(remaining):
@@ -248,6 +256,7 @@ def _parse_arguments(raw: str) -> dict[str, Any] | str:
 
 
 async def _run_call(call: _Call, tools: TaskTools, turn: Turn, emit: Emit) -> ToolOutcome:
+    turn.tool_calls += 1
     arguments = _parse_arguments(call.arguments)
     shown: Any = arguments if isinstance(arguments, dict) else call.arguments
     await emit(ChatEvent("tool_call", {"id": call.id, "name": call.name, "arguments": shown}))
@@ -305,6 +314,5 @@ async def run_turn(
             try:
                 outcome = await _run_call(call, tools, turn, emit)
             except ToolsUnavailable as exc:
-                log.warning("chat: tool %s: %s", call.name, exc)
                 raise tools_failure(exc, turn) from exc
             messages.append({"role": "tool", "tool_call_id": call.id, "content": outcome.text})

@@ -9,6 +9,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -399,7 +400,8 @@ def test_a_refused_key_is_logged_without_the_key(ai: TestClient, api: str, fake:
         error = one(stream_chat(ai, api, alice.headers, "hi"), "error")
     assert error["code"] == "provider_auth" and API_KEY not in json.dumps(error)
     logged = "\n".join(r.getMessage() for r in logs.records)
-    assert "model call failed" in logged and "401" in logged and "Incorrect API key provided: ***" in logged
+    assert "chat turn failed code=provider_auth" in logged and "status 401" in logged
+    assert "Incorrect API key provided: ***" in logged
     assert API_KEY not in logged
 
 
@@ -588,3 +590,74 @@ def test_a_provider_without_the_mcp_secret_starts_but_every_message_says_what_is
     assert error["code"] == "misconfigured" and "MCP_SHARED_SECRET" in error["message"]
     assert res.status_code == 502 and res.json()["code"] == "misconfigured"
     assert fake.requests == []
+
+
+# ---------------------------------------------------------------------------------------------
+# What a turn leaves behind: one log line, with numbers and ids, never the words
+
+
+def turn_lines(logs: LogRecords, level: int) -> list[str]:
+    return [r.getMessage() for r in logs.records if r.levelno == level and r.getMessage().startswith("chat turn ")]
+
+
+def test_each_failed_turn_logs_one_warning_line_with_its_numbers_and_no_text(
+    app_settings: Settings, api: str, fake: FakeModel, mcp: McpServer
+) -> None:
+    words = "remind me about the surprise party for Ann"
+    with app_client(model_settings(app_settings, fake.url, mcp.url, chat_timeout_seconds=2, max_tool_rounds=1)) as c:
+        user = sign_up(c, api)
+        cases = [
+            # A provider that does not answer in time (a cold Ollama model): 200 in the access log, an error event.
+            ("timeout", [text("too late", delay=4)], 1, 0),
+            # A model stuck calling list_tasks, past MAX_TOOL_ROUNDS (1 here).
+            ("too_many_tool_rounds", [tools(call("list_tasks", {})), tools(call("list_tasks", {}))], 2, 1),
+            # A small local model that finishes with no words at all.
+            ("empty_answer", [text("")], 1, 0),
+        ]
+        for code, script, rounds, tool_calls in cases:
+            fake.play(*script)
+            with LogRecords() as logs:
+                error = one(stream_chat(c, api, user.headers, words), "error")
+            assert error["code"] == code
+            [line] = turn_lines(logs, logging.WARNING)
+            assert re.fullmatch(
+                rf"chat turn failed code={code} conversation={error['conversation_id']} user={user.id} model=fake-model "
+                rf"rounds={rounds} tool_calls={tool_calls} elapsed_ms=\d+",
+                line,
+            ), line
+            warnings = [r.getMessage() for r in logs.records if r.levelno >= logging.WARNING]
+            assert warnings == [line], warnings
+            for never in ("surprise", "Ann", user.email, API_KEY, MCP_SECRET):
+                assert never not in line
+        assert int(line.rsplit("=", 1)[1]) < 2000
+        # The timeout's own line says how long the turn took.
+        fake.play(text("too late", delay=4))
+        with LogRecords() as logs:
+            res = c.post(f"{api}/chat", headers=user.headers, json={"message": words})
+        assert res.status_code == 504
+        [line] = turn_lines(logs, logging.WARNING)
+        assert int(line.rsplit("elapsed_ms=", 1)[1]) >= 2000
+
+
+def test_a_provider_failure_is_one_line_with_what_the_provider_said(
+    ai: TestClient, api: str, fake: FakeModel, alice: Account
+) -> None:
+    fake.play(Failure(503, "The engine is currently overloaded, please try again later.", "server_error"))
+    with LogRecords() as logs:
+        stream_chat(ai, api, alice.headers, "list my tasks")
+    [line] = [r.getMessage() for r in logs.records if r.levelno >= logging.WARNING]
+    assert line.startswith(f"chat turn failed code=provider_error conversation=") and f"user={alice.id} " in line
+    assert 'detail="status 503: ' in line and "overloaded" in line
+
+
+def test_a_turn_that_ends_well_logs_one_info_line(ai: TestClient, api: str, fake: FakeModel, alice: Account) -> None:
+    fake.play(tools(call("list_tasks", {})), text("Nothing on your list."))
+    with LogRecords() as logs:
+        done = one(stream_chat(ai, api, alice.headers, "what is on my list?"), "done")
+    [line] = turn_lines(logs, logging.INFO)
+    assert re.fullmatch(
+        rf"chat turn done code=ok conversation={done['conversation_id']} user={alice.id} model=fake-model "
+        r"rounds=2 tool_calls=1 elapsed_ms=\d+",
+        line,
+    ), line
+    assert not [r for r in logs.records if r.levelno >= logging.WARNING]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -107,9 +108,10 @@ async def _model_turn(
     settings: Settings, clients: AssistantClients, db: SessionFactory, user_id: int, conversation_id: int, message: str,
     emit: Emit,
 ) -> tuple[Turn, TurnFailed | None]:
-    """Runs the turn with the model and stores it, whatever happened. Returns the failure, if any."""
+    """Runs the turn with the model and stores it, whatever happened, then logs it. Returns the failure, if any."""
     turn = Turn()
     failure: TurnFailed | None = None
+    started = time.monotonic()
     try:
         if assistant_misconfiguration(settings):
             raise TurnFailed("misconfigured", "The assistant is not set up completely (MCP_SHARED_SECRET is missing), so nothing was done.")
@@ -119,17 +121,52 @@ async def _model_turn(
     except TurnFailed as exc:
         failure = exc
     except ToolsUnavailable as exc:
-        log.warning("chat: %s (%s)", exc, settings.mcp_url)
         failure = tools_failure(exc, turn)
-    except Exception:
+    except Exception as exc:
         log.exception("chat: turn failed unexpectedly")
-        failure = TurnFailed("internal", "Something went wrong while answering. Please try again.")
+        failure = TurnFailed("internal", "Something went wrong while answering. Please try again.", detail=type(exc).__name__)
     finally:
         reply = _failure_message(failure, turn) if failure else turn.reply
         # Stored even if this request is being cancelled: the actions already happened.
         with anyio.CancelScope(shield=True):
             await run_sync(_store, db, conversation_id, message, reply, turn.actions, failure.code if failure else None)
+    _log_turn(failure, turn, settings, user_id, conversation_id, time.monotonic() - started)
     return turn, failure
+
+
+def _logfmt(value: object) -> str:
+    """A value for a key=value log line: bare when it is one plain word, else JSON-quoted (one line, escapes shown)."""
+    text = str(value)
+    if text and all(c.isalnum() or c in "-_.:/@+" for c in text):
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+def turn_log_line(
+    code: str, turn: Turn, *, model: str, user_id: int, conversation_id: int, elapsed_seconds: float, detail: str | None = None
+) -> str:
+    """The one line a model turn leaves in the log. Ids and counts only: never a message, an email or a key."""
+    fields: list[tuple[str, object]] = [
+        ("code", code), ("conversation", conversation_id), ("user", user_id), ("model", model),
+        ("rounds", turn.rounds), ("tool_calls", turn.tool_calls), ("elapsed_ms", round(elapsed_seconds * 1000)),
+    ]
+    if detail:
+        fields.append(("detail", detail))
+    return " ".join(f"{k}={_logfmt(v)}" for k, v in fields)
+
+
+def _log_turn(
+    failure: TurnFailed | None, turn: Turn, settings: Settings, user_id: int, conversation_id: int, elapsed: float
+) -> None:
+    line = turn_log_line(
+        failure.code if failure else "ok", turn, model=settings.model_name, user_id=user_id,
+        conversation_id=conversation_id, elapsed_seconds=elapsed, detail=failure.detail if failure else None,
+    )
+    if failure is None:
+        log.info("chat turn done %s", line)
+    else:
+        # The access log says 200 for a streamed turn whatever became of it: this line is its outcome.
+        log.warning("chat turn failed %s", line)
 
 
 def _history(db: SessionFactory, conversation_id: int, limit: int) -> list[dict[str, str]]:
