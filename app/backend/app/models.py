@@ -98,6 +98,8 @@ class ChatMessage(Base):
     actions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
     # Set when the turn failed; content is then the error the user was shown.
     error: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # A failed turn that had streamed words first: content is those words, cut off, then the error.
+    partial: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default="false")
     # True when the rule-based offline assistant answered rather than a model.
     offline: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default="false")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)

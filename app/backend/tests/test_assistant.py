@@ -661,3 +661,47 @@ def test_a_turn_that_ends_well_logs_one_info_line(ai: TestClient, api: str, fake
         line,
     ), line
     assert not [r for r in logs.records if r.levelno >= logging.WARNING]
+
+
+# ---------------------------------------------------------------------------------------------
+# What the user saw is what is stored
+
+
+def test_a_stream_that_stalls_after_some_words_keeps_them_with_the_error(
+    app_settings: Settings, api: str, fake: FakeModel, mcp: McpServer
+) -> None:
+    with app_client(model_settings(app_settings, fake.url, mcp.url, chat_timeout_seconds=2)) as c:
+        user = sign_up(c, api)
+        # A provider whose stream stops mid-sentence and never finishes (an overloaded vLLM, a dropped proxy).
+        fake.play(text("You have three tasks: buy milk, call", stall=5))
+        events = stream_chat(c, api, user.headers, "what is on my list?")
+        shown = "".join(e.data["text"] for e in events if e.name == "delta")
+        assert shown == "You have three tasks: buy milk, call"
+        error = one(events, "error")
+        assert error["code"] == "timeout" and error["partial"] is True
+        stored = c.get(f"{api}/conversations/{error['conversation_id']}/messages", headers=user.headers).json()
+        assert [(m["role"], m["error"], m["partial"]) for m in stored] == [("user", None, False), ("assistant", "timeout", True)]
+        assert stored[1]["content"] == f"{shown}\n\n{error['message']}"
+
+        # A turn that failed before any words keeps only the error, as before, and is not partial.
+        fake.play(text("too late", delay=4))
+        error = one(stream_chat(c, api, user.headers, "and now?", conversation_id=error["conversation_id"]), "error")
+        assert error["partial"] is False
+        stored = c.get(f"{api}/conversations/{error['conversation_id']}/messages", headers=user.headers).json()
+        assert (stored[-1]["content"], stored[-1]["error"], stored[-1]["partial"]) == (error["message"], "timeout", False)
+
+
+def test_words_said_before_a_failed_tool_round_are_kept_as_partial(
+    ai: TestClient, api: str, fake: FakeModel, alice: Account
+) -> None:
+    fake.play(
+        # A model that announces what it is doing, then the provider fails on the follow-up request.
+        tools(call("list_tasks", {}), text="Let me look at your list."),
+        Failure(500, "The server had an error while processing your request. Sorry about that!", "server_error"),
+    )
+    error = one(stream_chat(ai, api, alice.headers, "what is on my list?"), "error")
+    assert error["partial"] is True
+    [_, answer] = ai.get(f"{api}/conversations/{error['conversation_id']}/messages", headers=alice.headers).json()
+    assert answer["partial"] is True and answer["error"] == "provider_error"
+    assert answer["content"].startswith("Let me look at your list.\n\n") and answer["content"].endswith(error["message"])
+    assert answer["actions"] == [{"tool": "list_tasks", "count": 0}]

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from app.config import Settings, assistant_misconfiguration, load_settings, normalise_database_url, normalise_prefix
@@ -193,6 +194,26 @@ def test_migrate_command_is_idempotent() -> None:
         )
         assert done.returncode == 0, done.stderr
         assert "schema up to date" in done.stderr
+
+
+def test_migrate_command_adds_a_column_to_a_table_made_before_it() -> None:
+    # A database from before messages.partial existed: its rows stay, and they are not partial.
+    engine = create_engine(normalise_database_url(os.environ["DATABASE_URL"]))
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE messages DROP COLUMN IF EXISTS partial"))
+        done = subprocess.run(
+            [sys.executable, "-m", "app.migrate"], cwd=BACKEND_DIR, env=_env(), capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        with engine.connect() as conn:
+            column = conn.execute(
+                text("SELECT is_nullable, column_default FROM information_schema.columns "
+                     "WHERE table_name = 'messages' AND column_name = 'partial'")
+            ).one()
+        assert column == ("NO", "false")
+    finally:
+        engine.dispose()
 
 
 def test_migrate_command_gives_up_after_its_timeout() -> None:

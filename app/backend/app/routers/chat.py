@@ -126,10 +126,13 @@ async def _model_turn(
         log.exception("chat: turn failed unexpectedly")
         failure = TurnFailed("internal", "Something went wrong while answering. Please try again.", detail=type(exc).__name__)
     finally:
-        reply = _failure_message(failure, turn) if failure else turn.reply
+        partial = failure is not None and bool(turn.reply.strip())
+        reply = _stored_reply(failure, turn)
         # Stored even if this request is being cancelled: the actions already happened.
         with anyio.CancelScope(shield=True):
-            await run_sync(_store, db, conversation_id, message, reply, turn.actions, failure.code if failure else None)
+            await run_sync(
+                _store, db, conversation_id, message, reply, turn.actions, failure.code if failure else None, partial
+            )
     _log_turn(failure, turn, settings, user_id, conversation_id, time.monotonic() - started)
     return turn, failure
 
@@ -169,14 +172,26 @@ def _log_turn(
         log.warning("chat turn failed %s", line)
 
 
+def _stored_reply(failure: TurnFailed | None, turn: Turn) -> str:
+    """The answer, or what the user saw of a failed turn: the words streamed before it stopped, then the error."""
+    if failure is None:
+        return turn.reply
+    if turn.reply.strip():
+        return f"{turn.reply.rstrip()}\n\n{_failure_message(failure, turn)}"
+    return _failure_message(failure, turn)
+
+
 def _history(db: SessionFactory, conversation_id: int, limit: int) -> list[dict[str, str]]:
     with db() as session:
         return recent_history(session, conversation_id, limit)
 
 
-def _store(db: SessionFactory, conversation_id: int, message: str, reply: str, actions: list[dict[str, Any]], error: str | None) -> None:
+def _store(
+    db: SessionFactory, conversation_id: int, message: str, reply: str, actions: list[dict[str, Any]], error: str | None,
+    partial: bool,
+) -> None:
     with db() as session:
-        save_turn(session, conversation_id, message=message, reply=reply, actions=actions, error=error)
+        save_turn(session, conversation_id, message=message, reply=reply, actions=actions, error=error, partial=partial)
 
 
 def _open(db: SessionFactory, user_id: int, conversation_id: int | None, message: str) -> int:
@@ -233,8 +248,9 @@ async def chat(body: ChatIn, principal: PrincipalDep, db: DbDep, settings: Setti
                 await emit(ChatEvent("done", {"conversation_id": conversation_id, "offline": False, "reply": turn.reply,
                                               "actions": turn.actions, "truncated": turn.truncated}))
             else:
+                # partial: the deltas already sent were the start of an answer that stopped; they stay shown.
                 data = {"code": failure.code, "message": _failure_message(failure, turn),
-                        "conversation_id": conversation_id, "actions": turn.actions}
+                        "conversation_id": conversation_id, "actions": turn.actions, "partial": bool(turn.reply.strip())}
                 if failure.retry_after is not None:
                     data["retry_after"] = failure.retry_after
                 await emit(ChatEvent("error", data))
