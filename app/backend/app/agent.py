@@ -144,7 +144,10 @@ def provider_failure(exc: openai.OpenAIError, settings: Settings) -> TurnFailed:
 
 def tools_failure(exc: ToolsUnavailable, turn: Turn) -> TurnFailed:
     """The user-facing failure when the MCP server cannot be reached or stops answering during the turn."""
-    if exc.during:
+    if exc.during and not exc.sent:
+        # The connection was refused before the call went out: the server never saw it.
+        message = f"The task server could not be reached, so {exc.during} was not carried out. Please try again shortly."
+    elif exc.during:
         message = f"The task server did not answer while running {exc.during}; that action may not have been carried out."
     elif turn.actions:
         # The caller lists what was carried out after this.

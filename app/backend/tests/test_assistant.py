@@ -26,9 +26,10 @@ from assistant_support import (
 from conftest import Account, sign_up
 from fake_model import Failure, FakeModel, call, serve_fake_model, text, tools
 from fastapi.testclient import TestClient
+from mcp_types import ListToolsResult, ToolListChangedNotification
 
 from app.config import Settings
-from app.mcp_client import connect_tools, make_mcp_pool
+from app.mcp_client import TaskTools, ToolCatalog, connect_tools, make_mcp_pool
 
 TOOL_NAMES = {"add_task", "list_tasks", "complete_task", "reopen_task", "update_task", "delete_task"}
 
@@ -431,7 +432,8 @@ def test_an_mcp_server_that_dies_mid_turn_is_tools_unavailable_and_the_next_turn
                 events = stream_chat(c, api, user.headers, "add water plants")
             error = one(events, "error")
             assert error["code"] == "tools_unavailable", error
-            assert "add_task" in error["message"] and "may not have been carried out" in error["message"]
+            # Refused before it was sent: the server never saw it, so the user is told it did not happen.
+            assert "add_task was not carried out" in error["message"] and "may not" not in error["message"]
             assert error["actions"] == [{"tool": "list_tasks", "count": 0}]
             assert "done" not in names(events) and "Traceback" not in json.dumps(error)
             assert not [r for r in logs.records if r.exc_info], [r.getMessage() for r in logs.records]
@@ -483,7 +485,7 @@ def test_a_turn_cancelled_from_outside_stays_cancelled_when_closing_the_mcp_sess
         connected = asyncio.Event()
 
         async def turn() -> None:
-            async with connect_tools(mcp.url, pool, MCP_SECRET, 1):
+            async with connect_tools(ToolCatalog(), mcp.url, pool, MCP_SECRET, 1):
                 connected.set()
                 await asyncio.sleep(30)
 
@@ -705,3 +707,118 @@ def test_words_said_before_a_failed_tool_round_are_kept_as_partial(
     assert answer["partial"] is True and answer["error"] == "provider_error"
     assert answer["content"].startswith("Let me look at your list.\n\n") and answer["content"].endswith(error["message"])
     assert answer["actions"] == [{"tool": "list_tasks", "count": 0}]
+
+
+# ---------------------------------------------------------------------------------------------
+# The tool list is learnt once per process: a turn that only talks makes no MCP request
+
+
+def mcp_posts(server: McpServer) -> int:
+    """Requests the MCP server has answered so far, from its own access log (uvicorn's, one line each)."""
+    return server.log_text().count('"POST /mcp HTTP/1.1"')
+
+
+def test_a_text_turn_makes_no_mcp_request_and_a_tool_turn_one_per_call(
+    app_settings: Settings, api: str, fake: FakeModel, mcp: McpServer
+) -> None:
+    with app_client(model_settings(app_settings, fake.url, mcp.url)) as c:
+        user = sign_up(c, api)
+        asked: list[int] = []
+        for script, message in [
+            # The process's first turn learns the server's protocol and its tools: server/discover, tools/list.
+            ((text("Hello!"),), "hello"),
+            # A model that only talks, streamed and as JSON.
+            ((text("Hi again."),), "hi"),
+            ((text("Still here."),), "json"),
+            # Two tool calls in one answer, then the words.
+            ((tools(call("list_tasks", {}), call("add_task", {"title": "buy milk"})), text("Added it.")), "add buy milk"),
+            ((tools(call("list_tasks", {})), text("One task.")), "json"),
+        ]:
+            fake.play(*script)
+            before = mcp_posts(mcp)
+            if message == "json":
+                res = c.post(f"{api}/chat", headers=user.headers, json={"message": "and now?"})
+                assert res.status_code == 200, res.text
+            else:
+                assert "done" in names(stream_chat(c, api, user.headers, message))
+            asked.append(mcp_posts(mcp) - before)
+            # Every model request is still offered the server's six tools.
+            assert all({t["function"]["name"] for t in r["tools"]} == TOOL_NAMES for r in fake.requests)
+        assert asked == [2, 0, 0, 2, 1], asked
+        assert [t["title"] for t in task_list(c, api, user)] == ["buy milk"]
+
+
+def test_a_call_the_server_answers_unknown_tool_makes_the_next_turn_list_the_tools_again(
+    app_settings: Settings, api: str, fake: FakeModel, mcp: McpServer
+) -> None:
+    with app_client(model_settings(app_settings, fake.url, mcp.url)) as c:
+        user = sign_up(c, api)
+        fake.play(text("Hello!"))
+        stream_chat(c, api, user.headers, "hello")
+        # As after an upgrade of the MCP server that dropped a tool this process had listed before it.
+        catalog: ToolCatalog = c.app.state.assistant.tool_catalog
+        known = catalog.known
+        assert known is not None
+        dropped = next(t for t in known.listing.tools if t.name == "delete_task").model_copy(update={"name": "archive_task"})
+        catalog.learn(known.discover, ListToolsResult(tools=[*known.listing.tools, dropped]))
+
+        fake.play(tools(call("archive_task", {"task_id": 1})), text("I could not archive it."))
+        events = stream_chat(c, api, user.headers, "archive task 1")
+        result = one(events, "tool_result")
+        assert result["ok"] is False and "Unknown tool" in result["summary"], result
+        assert "archive_task" in {t["function"]["name"] for t in fake.requests[0]["tools"]}
+
+        fake.play(text("Hello again."))
+        before = mcp_posts(mcp)
+        stream_chat(c, api, user.headers, "hello")
+        assert mcp_posts(mcp) - before == 2
+        assert {t["function"]["name"] for t in fake.requests[0]["tools"]} == TOOL_NAMES
+
+
+def test_a_tools_changed_notification_makes_the_next_turn_list_the_tools_again() -> None:
+    async def notified() -> ToolCatalog:
+        pool = make_mcp_pool()
+        try:
+            catalog = ToolCatalog()
+            catalog.learn(None, ListToolsResult(tools=[]))
+            # What the SDK hands the session's message handler for notifications/tools/list_changed.
+            await TaskTools(catalog, "http://127.0.0.1:1/mcp", pool, MCP_SECRET, 1)._on_message(ToolListChangedNotification())
+            return catalog
+        finally:
+            await pool.aclose()
+
+    assert asyncio.run(notified()).known is None
+
+
+def test_with_the_task_server_down_a_text_turn_answers_and_a_refused_call_is_said_not_to_have_run(
+    app_settings: Settings, api: str, fake: FakeModel, client: TestClient
+) -> None:
+    with run_mcp_server(os.environ["DATABASE_URL"]) as server, app_client(model_settings(app_settings, fake.url, server.url)) as c:
+        user = sign_up(c, api)
+        fake.play(text("Hello!"))
+        stream_chat(c, api, user.headers, "hello")
+        server.stop()
+        # The tools are known already, so words need no task server.
+        fake.play(text("Still here."))
+        assert one(stream_chat(c, api, user.headers, "are you there?"), "done")["reply"] == "Still here."
+        # A call cannot even connect: it never reached the server, so it did not happen, and the user is told so.
+        fake.play(tools(call("add_task", {"title": "water plants"})))
+        error = one(stream_chat(c, api, user.headers, "add water plants"), "error")
+        assert error["code"] == "tools_unavailable" and error["actions"] == []
+        assert "add_task was not carried out" in error["message"] and "may not" not in error["message"], error
+        assert task_list(c, api, user) == []
+
+
+def test_a_tool_argument_error_tells_the_model_the_field_and_the_rule_not_the_input(
+    ai: TestClient, api: str, fake: FakeModel, alice: Account
+) -> None:
+    title = "secret-agenda-" + "x" * 200
+    fake.play(
+        # A model that writes a whole paragraph as the title: the MCP server's schema refuses it.
+        tools(call("add_task", {"title": title})),
+        text("That title is too long."),
+    )
+    result = one(stream_chat(ai, api, alice.headers, "add my agenda"), "tool_result")
+    [told] = tool_messages(fake.requests[1])
+    assert result["ok"] is False and "title" in told and "String should have at most 200 characters" in told, told
+    assert "input_value" not in told and "secret-agenda" not in told and "secret-agenda" not in result["summary"]

@@ -116,7 +116,9 @@ async def _model_turn(
         if assistant_misconfiguration(settings):
             raise TurnFailed("misconfigured", "The assistant is not set up completely (MCP_SHARED_SECRET is missing), so nothing was done.")
         history = await run_sync(_history, db, conversation_id, settings.max_conversation_history)
-        async with connect_tools(settings.mcp_url, clients.mcp_pool, settings.mcp_shared_secret, user_id) as tools:
+        async with connect_tools(
+            clients.tool_catalog, settings.mcp_url, clients.mcp_pool, settings.mcp_shared_secret, user_id
+        ) as tools:
             await run_turn(llm=clients.llm, tools=tools, settings=settings, history=history, message=message, turn=turn, emit=emit)
     except TurnFailed as exc:
         failure = exc
