@@ -87,6 +87,10 @@ class Settings:
     max_tokens: int = 1024
     # Stored messages of a conversation sent back to the model with each new message.
     max_conversation_history: int = 20
+    # Fair use of the model, per user across every replica (0: no limit): turns running at once, turns begun
+    # in the last minute. The offline assistant is not limited.
+    chat_max_concurrent_turns: int = 1
+    chat_turns_per_minute: int = 10
 
     @property
     def provider_configured(self) -> bool:
@@ -121,6 +125,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         chat_timeout_seconds=_int(env, "CHAT_TIMEOUT_SECONDS", 60),
         max_tokens=_int(env, "MAX_TOKENS", 1024, minimum=16),
         max_conversation_history=_int(env, "MAX_CONVERSATION_HISTORY", 20, minimum=0),
+        chat_max_concurrent_turns=_int(env, "CHAT_MAX_CONCURRENT_TURNS", 1, minimum=0),
+        chat_turns_per_minute=_int(env, "CHAT_TURNS_PER_MINUTE", 10, minimum=0),
     )
 
 

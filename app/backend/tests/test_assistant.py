@@ -27,6 +27,7 @@ from conftest import Account, sign_up
 from fake_model import Failure, FakeModel, call, serve_fake_model, text, tools
 from fastapi.testclient import TestClient
 from mcp_types import ListToolsResult, ToolListChangedNotification
+from sqlalchemy import text as sa_text
 
 from app.config import Settings
 from app.mcp_client import TaskTools, ToolCatalog, connect_tools, make_mcp_pool
@@ -822,3 +823,106 @@ def test_a_tool_argument_error_tells_the_model_the_field_and_the_rule_not_the_in
     [told] = tool_messages(fake.requests[1])
     assert result["ok"] is False and "title" in told and "String should have at most 200 characters" in told, told
     assert "input_value" not in told and "secret-agenda" not in told and "secret-agenda" not in result["summary"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Fair use: one user cannot keep the model busy for everyone
+
+
+def test_a_message_sent_while_the_previous_one_is_answered_is_refused_with_429(
+    ai: TestClient, api: str, fake: FakeModel, alice: Account, bob: Account
+) -> None:
+    asked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        asked.set()
+        release.wait(15)
+
+    # A model that takes its time over Alice's first message (CHAT_MAX_CONCURRENT_TURNS is 1 by default).
+    fake.play(text("First answer.", before=hold), text("Bob's answer."), text("Second answer."))
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(stream_chat, ai, api, alice.headers, "first")
+        assert asked.wait(15)
+        for accept in ("application/json", "text/event-stream"):
+            res = ai.post(f"{api}/chat", headers={**alice.headers, "Accept": accept}, json={"message": "second"})
+            assert res.status_code == 429 and res.headers["retry-after"] == "5", res.text
+            body = res.json()
+            assert body["code"] == "turn_in_progress" and body["retry_after"] == 5
+            assert "still answering your previous message" in body["detail"]
+        # Another user is not held up by Alice's turn.
+        assert one(stream_chat(ai, api, bob.headers, "hi"), "done")["reply"] == "Bob's answer."
+        release.set()
+        assert one(first.result(), "done")["reply"] == "First answer."
+    # The next message goes through the moment the answer is in: the turn ends before `done` goes out.
+    res = ai.post(f"{api}/chat", headers=alice.headers, json={"message": "second"})
+    assert res.status_code == 200 and res.json()["reply"] == "Second answer.", res.text
+    assert len(fake.requests) == 3
+    # The refused messages were never stored.
+    conversations = ai.get(f"{api}/conversations", headers=alice.headers).json()
+    assert sorted(c["title"] for c in conversations) == ["first", "second"]
+
+
+def test_the_running_turn_limit_holds_across_replicas(
+    app_settings: Settings, ai: TestClient, api: str, fake: FakeModel, mcp: McpServer, alice: Account
+) -> None:
+    asked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        asked.set()
+        release.wait(15)
+
+    fake.play(text("First answer.", before=hold))
+    # A second backend process on the same database, as a second pod behind the Service.
+    with app_client(model_settings(app_settings, fake.url, mcp.url)) as other, ThreadPoolExecutor(1) as pool:
+        first = pool.submit(stream_chat, ai, api, alice.headers, "first")
+        assert asked.wait(15)
+        res = other.post(f"{api}/chat", headers=alice.headers, json={"message": "second"})
+        release.set()
+        assert res.status_code == 429 and res.json()["code"] == "turn_in_progress", res.text
+        first.result()
+
+
+def test_more_turns_in_a_minute_than_allowed_are_refused_with_when_to_retry(
+    app_settings: Settings, api: str, fake: FakeModel, mcp: McpServer
+) -> None:
+    with app_client(model_settings(app_settings, fake.url, mcp.url, chat_turns_per_minute=2)) as c:
+        user = sign_up(c, api)
+        fake.play(text("One."), text("Two."))
+        with LogRecords() as logs:
+            for n in ("one", "two"):
+                assert c.post(f"{api}/chat", headers=user.headers, json={"message": n}).status_code == 200
+            res = c.post(f"{api}/chat", headers=user.headers, json={"message": "three"})
+            streamed = c.post(
+                f"{api}/chat", headers={**user.headers, "Accept": "text/event-stream"}, json={"message": "three"}
+            )
+        assert res.status_code == 429 and streamed.status_code == 429, res.text
+        body = res.json()
+        assert body["code"] == "too_many_turns" and "2 messages" in body["detail"] and "in the last minute" in body["detail"]
+        wait = int(res.headers["retry-after"])
+        assert 1 <= wait <= 60 and body["retry_after"] == wait and f"try again in {wait} s" in body["detail"]
+        assert len(fake.requests) == 2
+        refused = [r.getMessage() for r in logs.records if "refused" in r.getMessage()]
+        assert len(refused) == 2 and all(f"code=too_many_turns conversation=new user={user.id} " in m for m in refused)
+
+
+def test_a_turn_left_running_by_a_dead_process_stops_counting(
+    app_settings: Settings, api: str, fake: FakeModel, mcp: McpServer
+) -> None:
+    with app_client(model_settings(app_settings, fake.url, mcp.url, chat_timeout_seconds=20)) as c:
+        user = sign_up(c, api)
+        # A pod killed mid-turn never marks its turn finished; no turn can outlast CHAT_TIMEOUT_SECONDS + 120 s.
+        with c.app.state.engine.begin() as conn:
+            conn.execute(
+                sa_text("INSERT INTO chat_turns (user_id, started_at) VALUES (:u, now() - interval '141 seconds')"),
+                {"u": user.id},
+            )
+        fake.play(text("Back again."))
+        res = c.post(f"{api}/chat", headers=user.headers, json={"message": "hello"})
+        assert res.status_code == 200, res.text
+
+
+def test_the_offline_assistant_is_not_limited(client: TestClient, api: str, user: Account) -> None:
+    # No model to protect: more than the default 10 turns a minute, as fast as they come.
+    for n in range(12):
+        res = client.post(f"{api}/chat", headers=user.headers, json={"message": f"add task chore {n}"})
+        assert res.status_code == 200, res.text

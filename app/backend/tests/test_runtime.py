@@ -91,6 +91,10 @@ def test_assistant_settings_from_environment() -> None:
     assert "sk-secret-value" not in repr(s) and "m" * 40 not in repr(s)
     defaults = load_settings({})
     assert not defaults.provider_configured and defaults.mcp_url == "http://localhost:8001/mcp"
+    assert (defaults.chat_max_concurrent_turns, defaults.chat_turns_per_minute) == (1, 10)
+    # 0 lifts a limit.
+    lifted = load_settings({"CHAT_MAX_CONCURRENT_TURNS": "0", "CHAT_TURNS_PER_MINUTE": "0"})
+    assert (lifted.chat_max_concurrent_turns, lifted.chat_turns_per_minute) == (0, 0)
     assert load_settings({"OPENAI_BASE_URL": "http://lmstudio:1234/v1"}).provider_configured
 
 
@@ -104,7 +108,8 @@ def test_a_configured_provider_needs_the_mcp_secret() -> None:
 @pytest.mark.parametrize(
     "bad",
     [{"ACCESS_TOKEN_TTL_SECONDS": "soon"}, {"REFRESH_TOKEN_TTL_SECONDS": "0"}, {"BCRYPT_ROUNDS": "3"},
-     {"MAX_TOOL_ROUNDS": "0"}, {"CHAT_TIMEOUT_SECONDS": "fast"}, {"MAX_CONVERSATION_HISTORY": "-1"}],
+     {"MAX_TOOL_ROUNDS": "0"}, {"CHAT_TIMEOUT_SECONDS": "fast"}, {"MAX_CONVERSATION_HISTORY": "-1"},
+     {"CHAT_MAX_CONCURRENT_TURNS": "-1"}, {"CHAT_TURNS_PER_MINUTE": "ten"}],
 )
 def test_bad_numbers_in_environment_are_refused(bad: dict[str, str]) -> None:
     with pytest.raises(ValueError):

@@ -24,6 +24,7 @@ from ..clients import AssistantClients
 from ..config import Settings, assistant_misconfiguration
 from ..conversations import ConversationNotFound, list_conversations, list_messages, open_conversation, recent_history, save_turn
 from ..deps import DbDep, PrincipalDep, SessionFactory, SettingsDep
+from ..limits import Limits, TurnRefused, drop_turn, finish_turn, limits_of, start_turn
 from ..mcp_client import ToolsUnavailable, connect_tools
 from ..models import ID_MAX
 from ..schemas import ChatIn, ChatOut, ConversationOut, MessageOut
@@ -106,9 +107,12 @@ async def _offline_turn(db: SessionFactory, user_id: int, conversation_id: int, 
 
 async def _model_turn(
     settings: Settings, clients: AssistantClients, db: SessionFactory, user_id: int, conversation_id: int, message: str,
-    emit: Emit,
+    emit: Emit, started_turn: int | None,
 ) -> tuple[Turn, TurnFailed | None]:
-    """Runs the turn with the model and stores it, whatever happened, then logs it. Returns the failure, if any."""
+    """Runs the turn with the model and stores it, whatever happened, then logs it. Returns the failure, if any.
+
+    `started_turn` (the limits' record of it) is marked finished with the store, before `done` or `error` goes
+    out: a user who sends the next message at once must not find this one still running."""
     turn = Turn()
     failure: TurnFailed | None = None
     started = time.monotonic()
@@ -133,7 +137,8 @@ async def _model_turn(
         # Stored even if this request is being cancelled: the actions already happened.
         with anyio.CancelScope(shield=True):
             await run_sync(
-                _store, db, conversation_id, message, reply, turn.actions, failure.code if failure else None, partial
+                _store, db, conversation_id, message, reply, turn.actions, failure.code if failure else None, partial,
+                started_turn,
             )
     _log_turn(failure, turn, settings, user_id, conversation_id, time.monotonic() - started)
     return turn, failure
@@ -190,10 +195,35 @@ def _history(db: SessionFactory, conversation_id: int, limit: int) -> list[dict[
 
 def _store(
     db: SessionFactory, conversation_id: int, message: str, reply: str, actions: list[dict[str, Any]], error: str | None,
-    partial: bool,
+    partial: bool, started_turn: int | None,
 ) -> None:
     with db() as session:
+        if started_turn is not None:
+            finish_turn(session, started_turn)  # committed with the messages
         save_turn(session, conversation_id, message=message, reply=reply, actions=actions, error=error, partial=partial)
+
+
+def _start_turn(db: SessionFactory, user_id: int, limits: Limits) -> int:
+    with db() as session:
+        return start_turn(session, user_id, limits)
+
+
+def _drop_turn(db: SessionFactory, started_turn: int) -> None:
+    with db() as session:
+        drop_turn(session, started_turn)
+
+
+def _refused(refused: TurnRefused, settings: Settings, user_id: int, conversation_id: int | None) -> JSONResponse:
+    log.info(
+        "chat turn refused code=%s conversation=%s user=%d model=%s retry_after=%d",
+        refused.code, conversation_id if conversation_id is not None else "new", user_id, _logfmt(settings.model_name),
+        refused.retry_after,
+    )
+    return JSONResponse(
+        {"detail": refused.message, "code": refused.code, "retry_after": refused.retry_after},
+        status_code=429,
+        headers={"Retry-After": str(refused.retry_after)},
+    )
 
 
 def _open(db: SessionFactory, user_id: int, conversation_id: int | None, message: str) -> int:
@@ -207,7 +237,10 @@ def _open(db: SessionFactory, user_id: int, conversation_id: int | None, message
     responses={
         401: {"description": "Not signed in"},
         404: {"description": "No such conversation of yours"},
-        429: {"description": "The model provider is rate-limiting; Retry-After says when to try again"},
+        429: {
+            "description": "Your own limit (code turn_in_progress or too_many_turns: CHAT_MAX_CONCURRENT_TURNS, "
+            "CHAT_TURNS_PER_MINUTE), or the model provider's rate limit (rate_limited); Retry-After says when to try again"
+        },
         502: {"description": "The model provider or the task server failed; `detail` says which and why"},
         504: {"description": "The model did not answer within CHAT_TIMEOUT_SECONDS"},
     },
@@ -220,11 +253,24 @@ def _open(db: SessionFactory, user_id: int, conversation_id: int | None, message
 async def chat(body: ChatIn, principal: PrincipalDep, db: DbDep, settings: SettingsDep, request: Request) -> Response:
     user_id = principal.user_id
     clients: AssistantClients = request.app.state.assistant
+    offline = not settings.provider_configured
+    limits = limits_of(settings)
+    started_turn: int | None = None
+    if not offline and limits.active:
+        # Before anything is stored: a refused message leaves no trace in the conversation.
+        try:
+            started_turn = await run_sync(_start_turn, db, user_id, limits)
+        except TurnRefused as refused:
+            return _refused(refused, settings, user_id, body.conversation_id)
     try:
         conversation_id = await run_sync(_open, db, user_id, body.conversation_id, body.message)
-    except ConversationNotFound:
-        raise _not_found() from None
-    offline = not settings.provider_configured
+    except BaseException as exc:
+        if started_turn is not None:
+            with anyio.CancelScope(shield=True):
+                await run_sync(_drop_turn, db, started_turn)
+        if isinstance(exc, ConversationNotFound):
+            raise _not_found() from None
+        raise
     start = ChatEvent(
         "start",
         {"conversation_id": conversation_id, "offline": offline, "model": None if offline else settings.model_name}
@@ -245,7 +291,9 @@ async def chat(body: ChatIn, principal: PrincipalDep, db: DbDep, settings: Setti
                     return
                 await emit(ChatEvent("done", {"conversation_id": conversation_id, "offline": True, "notice": OFFLINE_NOTICE, **answer}))
                 return
-            turn, failure = await _model_turn(settings, clients, db, user_id, conversation_id, body.message, emit)
+            turn, failure = await _model_turn(
+                settings, clients, db, user_id, conversation_id, body.message, emit, started_turn
+            )
             if failure is None:
                 await emit(ChatEvent("done", {"conversation_id": conversation_id, "offline": False, "reply": turn.reply,
                                               "actions": turn.actions, "truncated": turn.truncated}))
@@ -264,7 +312,7 @@ async def chat(body: ChatIn, principal: PrincipalDep, db: DbDep, settings: Setti
         return JSONResponse(
             ChatOut(conversation_id=conversation_id, offline=True, notice=OFFLINE_NOTICE, **answer).model_dump(mode="json")
         )
-    turn, failure = await _model_turn(settings, clients, db, user_id, conversation_id, body.message, _ignore)
+    turn, failure = await _model_turn(settings, clients, db, user_id, conversation_id, body.message, _ignore, started_turn)
     if failure is not None:
         headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else None
         return JSONResponse(
