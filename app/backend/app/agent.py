@@ -21,6 +21,7 @@ from openai import AsyncOpenAI
 
 from .config import Settings
 from .mcp_client import TaskTools, ToolOutcome, ToolsUnavailable
+from .metrics import Metrics
 
 log = logging.getLogger("taskflow.agent")
 
@@ -258,18 +259,30 @@ def _parse_arguments(raw: str) -> dict[str, Any] | str:
     return value
 
 
-async def _run_call(call: _Call, tools: TaskTools, turn: Turn, emit: Emit) -> ToolOutcome:
+async def _run_call(call: _Call, tools: TaskTools, turn: Turn, emit: Emit, metrics: Metrics | None) -> ToolOutcome:
     turn.tool_calls += 1
     arguments = _parse_arguments(call.arguments)
     shown: Any = arguments if isinstance(arguments, dict) else call.arguments
     await emit(ChatEvent("tool_call", {"id": call.id, "name": call.name, "arguments": shown}))
+    # A name the model made up is not a label value: the metric's series stay the server's tools.
+    tool = call.name if tools.has(call.name) else "unknown"
     if not tools.has(call.name):
         # Never sent to the server: the model asked for something it was not offered.
         outcome = ToolOutcome(False, f"Error: there is no tool named {call.name!r}. Available tools: {', '.join(tools.names)}.")
+        result = "refused"
     elif isinstance(arguments, str):
         outcome = ToolOutcome(False, f"Error: the arguments for {call.name} were {arguments}. Call it again with a JSON object.")
+        result = "refused"
     else:
-        outcome = await tools.call(call.name, arguments)
+        try:
+            outcome = await tools.call(call.name, arguments)
+        except BaseException:
+            if metrics is not None:
+                metrics.tool_call(tool, "unavailable")
+            raise
+        result = "ok" if outcome.ok else "error"
+    if metrics is not None:
+        metrics.tool_call(tool, result)
     changed = outcome.ok and tools.changes_tasks(call.name)
     if outcome.ok:
         turn.actions.append(action_of(call.name, outcome))
@@ -281,14 +294,22 @@ async def _run_call(call: _Call, tools: TaskTools, turn: Turn, emit: Emit) -> To
 
 async def run_turn(
     *, llm: AsyncOpenAI, tools: TaskTools, settings: Settings, history: list[dict[str, str]], message: str,
-    turn: Turn, emit: Emit,
+    turn: Turn, emit: Emit, metrics: Metrics | None = None,
 ) -> None:
     """Runs the turn to its final answer (in `turn.reply`), or raises TurnFailed with `turn` showing what happened."""
     deadline = time.monotonic() + settings.chat_timeout_seconds
     messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM_PROMPT}, *history, {"role": "user", "content": message}]
     specs = tools.specs()
     for round_number in range(settings.max_tool_rounds + 1):
-        text, calls = await _model_round(llm, settings, messages, specs, deadline, turn, emit)
+        asked, started = turn.rounds, time.monotonic()
+        try:
+            text, calls = await _model_round(llm, settings, messages, specs, deadline, turn, emit)
+        except BaseException:
+            if metrics is not None and turn.rounds > asked:
+                metrics.model_request(False, time.monotonic() - started)
+            raise
+        if metrics is not None:
+            metrics.model_request(True, time.monotonic() - started)
         if not calls:
             if not turn.reply.strip():
                 raise TurnFailed("empty_answer", "The model gave an empty answer. Please try again.")
@@ -315,7 +336,7 @@ async def run_turn(
         )
         for call in calls:
             try:
-                outcome = await _run_call(call, tools, turn, emit)
+                outcome = await _run_call(call, tools, turn, emit, metrics)
             except ToolsUnavailable as exc:
                 raise tools_failure(exc, turn) from exc
             messages.append({"role": "tool", "tool_call_id": call.id, "content": outcome.text})

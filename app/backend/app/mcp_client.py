@@ -40,6 +40,8 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, DiscoverResult, ListToolsResult, Tool, ToolListChangedNotification
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
+from .metrics import Metrics
+
 log = logging.getLogger("taskflow.mcp")
 
 IDENTITY_ISSUER = "taskflow-backend"
@@ -139,8 +141,12 @@ class TaskTools:
 
     The MCP connection is opened on the first call (or to learn the tools), carrying this user's identity."""
 
-    def __init__(self, catalog: ToolCatalog, mcp_url: str, pool: httpx2.AsyncBaseTransport, secret: str, user_id: int) -> None:
+    def __init__(
+        self, catalog: ToolCatalog, mcp_url: str, pool: httpx2.AsyncBaseTransport, secret: str, user_id: int,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._catalog = catalog
+        self.metrics = metrics
         self._mcp_url = mcp_url
         self._pool = pool
         self._secret = secret
@@ -182,7 +188,11 @@ class TaskTools:
                 known = self._catalog.known
                 if known is None:
                     client = await self._open(None)
-                    listing = await _list_tools(client)
+                    try:
+                        listing = await _list_tools(client)
+                    except ToolsUnavailable:
+                        self.failed("list")
+                        raise
                     discover = client.session.discover_result
                     self._catalog.learn(discover, listing)
                     known = self._catalog.known
@@ -217,6 +227,7 @@ class TaskTools:
         try:
             await client.__aenter__()
         except Exception as exc:  # the SDK raises transport failures from its task group, often grouped
+            self.failed("connect")
             raise ToolsUnavailable(
                 f"cannot connect to the task server ({_describe(exc)})"[:300], sent=not isinstance(_leaf(exc), _NEVER_SENT)
             ) from exc
@@ -226,6 +237,10 @@ class TaskTools:
             client.session._absorb_tool_listing(known.listing.model_copy(), complete=True)  # noqa: SLF001
         self.client = client
         return client
+
+    def failed(self, kind: str) -> None:
+        if self.metrics is not None:
+            self.metrics.mcp_error(kind)
 
     async def _on_message(self, message: IncomingMessage) -> None:
         if isinstance(message, ToolListChangedNotification):
@@ -244,6 +259,7 @@ class TaskTools:
                 self._catalog.forget(f"the server does not know {name}")
             return ToolOutcome(False, f"Error: {exc.error.message}")
         except (httpx2.HTTPError, OSError) as exc:
+            self.failed("call")
             raise ToolsUnavailable(
                 f"the task server did not answer ({type(exc).__name__})", during=name, sent=not isinstance(exc, _NEVER_SENT)
             ) from exc
@@ -301,14 +317,15 @@ async def _list_tools(client: Client) -> ListToolsResult:
 
 @asynccontextmanager
 async def connect_tools(
-    catalog: ToolCatalog, mcp_url: str, pool: httpx2.AsyncBaseTransport, secret: str, user_id: int
+    catalog: ToolCatalog, mcp_url: str, pool: httpx2.AsyncBaseTransport, secret: str, user_id: int,
+    metrics: Metrics | None = None,
 ) -> AsyncIterator[TaskTools]:
     """The task tools acting for `user_id` over the process's `pool`, known before the model is asked.
 
     Raises ToolsUnavailable when the server cannot be reached, and when it stops answering while the
     connection is open: the SDK then cancels the caller and reports the failure on closing, and that is
     reported here as ToolsUnavailable too, naming the call it cut off."""
-    tools = TaskTools(catalog, mcp_url, pool, secret, user_id)
+    tools = TaskTools(catalog, mcp_url, pool, secret, user_id, metrics)
     failed: BaseException | None = None
     try:
         await tools.load()
@@ -332,10 +349,12 @@ async def _close(tools: TaskTools, failed: BaseException | None) -> None:
         # stands, and the failed close (the session's DELETE, say, to a pod that has just restarted) is
         # only logged.
         if isinstance(failed, anyio.get_cancelled_exc_class()) and not _cancelled_from_outside():
+            tools.failed("call" if tools.in_flight else "connect")
             sent = not isinstance(_leaf(exc), _NEVER_SENT)
             what = "stopped answering" if sent else "could not be reached"
             raise ToolsUnavailable(
                 f"the task server {what} ({_describe(exc)})"[:300], during=tools.in_flight, sent=sent
             ) from exc
         after = "a completed turn" if failed is None else type(failed).__name__
+        tools.failed("close")
         log.warning("mcp: closing the connection failed after %s (%s)", after, _describe(exc))

@@ -11,9 +11,11 @@ import logging
 import os
 import re
 import threading
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import httpx2
@@ -27,6 +29,7 @@ from conftest import Account, sign_up
 from fake_model import Failure, FakeModel, call, serve_fake_model, text, tools
 from fastapi.testclient import TestClient
 from mcp_types import ListToolsResult, ToolListChangedNotification
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text as sa_text
 
 from app.config import Settings
@@ -926,3 +929,75 @@ def test_the_offline_assistant_is_not_limited(client: TestClient, api: str, user
     for n in range(12):
         res = client.post(f"{api}/chat", headers=user.headers, json={"message": f"add task chore {n}"})
         assert res.status_code == 200, res.text
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers: Prometheus metrics on a port of their own
+
+
+def scrape(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample of GET /metrics on the metrics port, by name and labels."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as res:
+        assert res.status == 200 and res.headers["content-type"].startswith("text/plain")
+        body = res.read().decode()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(body)
+        for sample in family.samples
+    }
+
+
+def sample(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def test_metrics_count_turns_model_requests_tool_calls_mcp_errors_and_pool_use(
+    app_settings: Settings, api: str, fake: FakeModel, client: TestClient
+) -> None:
+    port = free_port()
+    with run_mcp_server(os.environ["DATABASE_URL"]) as server, app_client(
+        model_settings(app_settings, fake.url, server.url, metrics_port=port, chat_turns_per_minute=4)
+    ) as c:
+        user = sign_up(c, api)
+        # A turn with a tool call, one with a tool the model made up, a provider failure, a refusal, a dead MCP server.
+        fake.play(tools(call("list_tasks", {})), text("Nothing yet."))
+        stream_chat(c, api, user.headers, "what is on my list?")
+        fake.play(tools(call("drop_all_tasks", {})), text("I can't do that."))
+        stream_chat(c, api, user.headers, "remove everything")
+        fake.play(Failure(503, "The engine is currently overloaded, please try again later.", "server_error"))
+        stream_chat(c, api, user.headers, "hello")
+        server.stop()
+        fake.play(tools(call("add_task", {"title": "water plants"})))
+        stream_chat(c, api, user.headers, "add water plants")
+        assert c.post(f"{api}/chat", headers=user.headers, json={"message": "one more"}).status_code == 429
+        m = scrape(port)
+        # Not on the API's port, which the Ingress routes.
+        assert c.get("/metrics").status_code == 404 and c.get(f"{api}/metrics").status_code == 404
+
+    assert sample(m, "taskflow_chat_turns_total", code="ok") == 2
+    assert sample(m, "taskflow_chat_turns_total", code="provider_error") == 1
+    assert sample(m, "taskflow_chat_turns_total", code="tools_unavailable") == 1
+    assert sample(m, "taskflow_chat_turns_total", code="too_many_turns") == 1
+    assert sample(m, "taskflow_chat_turn_duration_seconds_count", outcome="ok") == 2
+    assert sample(m, "taskflow_chat_turn_duration_seconds_count", outcome="error") == 2
+    assert sample(m, "taskflow_chat_turn_duration_seconds_bucket", outcome="ok", le="+Inf") == 2
+    assert sample(m, "taskflow_model_request_duration_seconds_count", outcome="ok") == 5
+    assert sample(m, "taskflow_model_request_duration_seconds_count", outcome="error") == 1
+    assert sample(m, "taskflow_tool_calls_total", tool="list_tasks", outcome="ok") == 1
+    assert sample(m, "taskflow_tool_calls_total", tool="unknown", outcome="refused") == 1
+    assert sample(m, "taskflow_tool_calls_total", tool="add_task", outcome="unavailable") == 1
+    assert sample(m, "taskflow_mcp_errors_total", kind="call") == 1
+    for pool in ("requests", "task_list", "app"):
+        assert ("taskflow_db_pool_connections_in_use", frozenset({("pool", pool)})) in m
+    # No label holds what a model or a user wrote.
+    assert not [k for k in m if any("drop_all" in v or "water" in v for _, v in k[1])]
+
+
+def test_the_pool_gauge_counts_connections_held_while_scraped(app_settings: Settings) -> None:
+    port = free_port()
+    with app_client(replace(app_settings, metrics_port=port)) as c:
+        engine = c.app.state.engine
+        with engine.connect(), engine.connect():
+            held = sample(scrape(port), "taskflow_db_pool_connections_in_use", pool="app")
+        assert held >= 2
+        assert sample(scrape(port), "taskflow_db_pool_connections_in_use", pool="app") <= held - 2

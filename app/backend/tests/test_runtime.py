@@ -109,7 +109,7 @@ def test_a_configured_provider_needs_the_mcp_secret() -> None:
     "bad",
     [{"ACCESS_TOKEN_TTL_SECONDS": "soon"}, {"REFRESH_TOKEN_TTL_SECONDS": "0"}, {"BCRYPT_ROUNDS": "3"},
      {"MAX_TOOL_ROUNDS": "0"}, {"CHAT_TIMEOUT_SECONDS": "fast"}, {"MAX_CONVERSATION_HISTORY": "-1"},
-     {"CHAT_MAX_CONCURRENT_TURNS": "-1"}, {"CHAT_TURNS_PER_MINUTE": "ten"}],
+     {"CHAT_MAX_CONCURRENT_TURNS": "-1"}, {"CHAT_TURNS_PER_MINUTE": "ten"}, {"METRICS_PORT": "65536"}],
 )
 def test_bad_numbers_in_environment_are_refused(bad: dict[str, str]) -> None:
     with pytest.raises(ValueError):
@@ -335,3 +335,23 @@ def test_uvicorn_serves_shuts_down_on_sigterm_and_logs_no_secrets() -> None:
     db_password = load_settings().database_url.split("://", 1)[1].split("@", 1)[0].split(":", 1)[-1]
     for secret_value in (secret, auth["access_token"], auth["refresh_token"], password, db_password):
         assert secret_value not in output
+
+
+def test_uvicorn_serves_metrics_on_their_own_port_and_frees_it_on_sigterm() -> None:
+    metrics_port = _free_port()
+    proc, base = _start_uvicorn(METRICS_PORT=str(metrics_port))
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as res:
+            body = res.read().decode()
+        assert res.status == 200 and 'taskflow_db_pool_connections_in_use{pool="requests"}' in body
+        assert "# TYPE taskflow_chat_turns_total counter" in body and "python_gc_objects_collected_total" not in body
+        # The API's port does not serve them: the Ingress routes that one.
+        assert _call(f"{base}/metrics")[0] == 404
+    finally:
+        output = _stop(proc)
+    assert proc.returncode in (0, -signal.SIGTERM), output
+    assert f"metrics on port {metrics_port} at /metrics" in output
+    with socket.socket() as s:
+        # Nothing listens there any more (the scrape's connection may still linger in TIME_WAIT).
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("0.0.0.0", metrics_port))

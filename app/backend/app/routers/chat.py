@@ -25,6 +25,7 @@ from ..config import Settings, assistant_misconfiguration
 from ..conversations import ConversationNotFound, list_conversations, list_messages, open_conversation, recent_history, save_turn
 from ..deps import DbDep, PrincipalDep, SessionFactory, SettingsDep
 from ..limits import Limits, TurnRefused, drop_turn, finish_turn, limits_of, start_turn
+from ..metrics import Metrics
 from ..mcp_client import ToolsUnavailable, connect_tools
 from ..models import ID_MAX
 from ..schemas import ChatIn, ChatOut, ConversationOut, MessageOut
@@ -107,7 +108,7 @@ async def _offline_turn(db: SessionFactory, user_id: int, conversation_id: int, 
 
 async def _model_turn(
     settings: Settings, clients: AssistantClients, db: SessionFactory, user_id: int, conversation_id: int, message: str,
-    emit: Emit, started_turn: int | None,
+    emit: Emit, started_turn: int | None, metrics: Metrics,
 ) -> tuple[Turn, TurnFailed | None]:
     """Runs the turn with the model and stores it, whatever happened, then logs it. Returns the failure, if any.
 
@@ -121,9 +122,12 @@ async def _model_turn(
             raise TurnFailed("misconfigured", "The assistant is not set up completely (MCP_SHARED_SECRET is missing), so nothing was done.")
         history = await run_sync(_history, db, conversation_id, settings.max_conversation_history)
         async with connect_tools(
-            clients.tool_catalog, settings.mcp_url, clients.mcp_pool, settings.mcp_shared_secret, user_id
+            clients.tool_catalog, settings.mcp_url, clients.mcp_pool, settings.mcp_shared_secret, user_id, metrics
         ) as tools:
-            await run_turn(llm=clients.llm, tools=tools, settings=settings, history=history, message=message, turn=turn, emit=emit)
+            await run_turn(
+                llm=clients.llm, tools=tools, settings=settings, history=history, message=message, turn=turn, emit=emit,
+                metrics=metrics,
+            )
     except TurnFailed as exc:
         failure = exc
     except ToolsUnavailable as exc:
@@ -140,7 +144,9 @@ async def _model_turn(
                 _store, db, conversation_id, message, reply, turn.actions, failure.code if failure else None, partial,
                 started_turn,
             )
-    _log_turn(failure, turn, settings, user_id, conversation_id, time.monotonic() - started)
+    elapsed = time.monotonic() - started
+    _log_turn(failure, turn, settings, user_id, conversation_id, elapsed)
+    metrics.turn(failure.code if failure else "ok", elapsed)
     return turn, failure
 
 
@@ -213,7 +219,10 @@ def _drop_turn(db: SessionFactory, started_turn: int) -> None:
         drop_turn(session, started_turn)
 
 
-def _refused(refused: TurnRefused, settings: Settings, user_id: int, conversation_id: int | None) -> JSONResponse:
+def _refused(
+    refused: TurnRefused, settings: Settings, user_id: int, conversation_id: int | None, metrics: Metrics
+) -> JSONResponse:
+    metrics.turn(refused.code)
     log.info(
         "chat turn refused code=%s conversation=%s user=%d model=%s retry_after=%d",
         refused.code, conversation_id if conversation_id is not None else "new", user_id, _logfmt(settings.model_name),
@@ -253,6 +262,7 @@ def _open(db: SessionFactory, user_id: int, conversation_id: int | None, message
 async def chat(body: ChatIn, principal: PrincipalDep, db: DbDep, settings: SettingsDep, request: Request) -> Response:
     user_id = principal.user_id
     clients: AssistantClients = request.app.state.assistant
+    metrics: Metrics = request.app.state.metrics
     offline = not settings.provider_configured
     limits = limits_of(settings)
     started_turn: int | None = None
@@ -261,7 +271,7 @@ async def chat(body: ChatIn, principal: PrincipalDep, db: DbDep, settings: Setti
         try:
             started_turn = await run_sync(_start_turn, db, user_id, limits)
         except TurnRefused as refused:
-            return _refused(refused, settings, user_id, body.conversation_id)
+            return _refused(refused, settings, user_id, body.conversation_id, metrics)
     try:
         conversation_id = await run_sync(_open, db, user_id, body.conversation_id, body.message)
     except BaseException as exc:
@@ -292,7 +302,7 @@ async def chat(body: ChatIn, principal: PrincipalDep, db: DbDep, settings: Setti
                 await emit(ChatEvent("done", {"conversation_id": conversation_id, "offline": True, "notice": OFFLINE_NOTICE, **answer}))
                 return
             turn, failure = await _model_turn(
-                settings, clients, db, user_id, conversation_id, body.message, emit, started_turn
+                settings, clients, db, user_id, conversation_id, body.message, emit, started_turn, metrics
             )
             if failure is None:
                 await emit(ChatEvent("done", {"conversation_id": conversation_id, "offline": False, "reply": turn.reply,
@@ -312,7 +322,9 @@ async def chat(body: ChatIn, principal: PrincipalDep, db: DbDep, settings: Setti
         return JSONResponse(
             ChatOut(conversation_id=conversation_id, offline=True, notice=OFFLINE_NOTICE, **answer).model_dump(mode="json")
         )
-    turn, failure = await _model_turn(settings, clients, db, user_id, conversation_id, body.message, _ignore, started_turn)
+    turn, failure = await _model_turn(
+        settings, clients, db, user_id, conversation_id, body.message, _ignore, started_turn, metrics
+    )
     if failure is not None:
         headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else None
         return JSONResponse(
