@@ -21,6 +21,8 @@ export type Component = {
   /** Absent for a worker: no Service, no HTTP probes, nothing to forward or route. */
   port?: number;
   localPort?: number;
+  /** Where the container serves Prometheus metrics (/metrics), apart from `port`: on the pod only, never routed. */
+  metricsPort?: number;
   probes?: { startup?: string; liveness?: string; readiness?: string };
   env?: Record<string, string | number | boolean>;
   settings?: string[];

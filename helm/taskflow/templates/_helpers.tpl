@@ -198,12 +198,15 @@ DATABASE_URL comes from externalDatabase.existingSecret when that is set.
 {{- end }}
 {{- end }}
 
-{{/* The component's plain settings: its port (a worker has none), the URLs of the components it calls, then its env (which wins). */}}
+{{/* The component's plain settings: its ports (a worker has none), the URLs of the components it calls, then its env (which wins). */}}
 {{- define "taskflow.configData" -}}
 {{- $c := index .context.Values.components .component -}}
 {{- $data := dict }}
 {{- if $c.containerPort }}
 {{- $_ := set $data "PORT" (toString $c.containerPort) }}
+{{- end }}
+{{- if $c.metricsPort }}
+{{- $_ := set $data "METRICS_PORT" (toString $c.metricsPort) }}
 {{- end }}
 {{- range $var, $target := $c.serviceUrls }}
 {{- $_ := set $data $var (include "taskflow.serviceUrl" (dict "context" $.context "component" $target)) }}
@@ -346,6 +349,9 @@ each naming the key and what to change.
 {{- if $c.enabled }}
 {{- if ge (int $c.preStopSleepSeconds) (int $c.terminationGracePeriodSeconds) }}
 {{- $errors = append $errors (printf "%s.preStopSleepSeconds (%d) must be less than %s.terminationGracePeriodSeconds (%d), or SIGTERM comes after the pod is killed" $at (int $c.preStopSleepSeconds) $at (int $c.terminationGracePeriodSeconds)) }}
+{{- end }}
+{{- if and $c.metricsPort (eq (int $c.metricsPort) (int $c.containerPort)) }}
+{{- $errors = append $errors (printf "%s.metricsPort (%d) is its containerPort too: metrics get a port of their own, which the Service does not expose, so pick another" $at (int $c.metricsPort)) }}
 {{- end }}
 {{- if and (eq $c.service.type "LoadBalancer") $c.service.nodePort }}
 {{- $errors = append $errors (printf "%s.service.nodePort (%d) is only used with type NodePort, but the type is LoadBalancer: set %s.service.type=NodePort or %s.service.nodePort=null" $at (int $c.service.nodePort) $at $at) }}
