@@ -26,7 +26,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Generator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -103,10 +103,15 @@ class ToolOutcome:
 
 @dataclass(frozen=True)
 class _Known:
-    """What the server told us once: its protocol (None: a handshake-era server) and its full tool listing."""
+    """What the server told us once: its protocol (None: a handshake-era server) and its full tool listing.
+
+    `validators` are the output-schema validators the SDK compiles for the listed tools, shared by every
+    turn's session: compiling one checks the schema against its metaschema first, about as much CPU as
+    the rest of a tool call on the backend's side, and the schemas are the listing's, the same for all."""
 
     discover: DiscoverResult | None
     listing: ListToolsResult
+    validators: dict[str, Any] = field(default_factory=dict)
 
 
 class ToolCatalog:
@@ -233,8 +238,12 @@ class TaskTools:
             ) from exc
         if known is not None:
             # Told, not listed: the session checks each result against its tool's output schema, and lists the
-            # tools itself first when it has never seen them. The SDK keeps no listing across sessions to share.
-            client.session._absorb_tool_listing(known.listing.model_copy(), complete=True)  # noqa: SLF001
+            # tools itself first when it has never seen them. The SDK keeps no listing across sessions to share,
+            # so this reaches into the session (mcp 2.3.0; the tool-turn tests fail if these ever change).
+            session = client.session
+            session._absorb_tool_listing(known.listing.model_copy(), complete=True)  # noqa: SLF001
+            # After the absorb, which replaces the dict: the session compiles into the shared one from here on.
+            session._tool_output_validators = known.validators  # noqa: SLF001
         self.client = client
         return client
 
