@@ -4,28 +4,36 @@
 //
 // The model is tests/lib/fake-model.ts in this process, answering at once on the real streamed wire format: each
 // turn's first request gets a list_tasks tool call, the request carrying its result gets the final text. The MCP
-// server is the real one (app/mcp). So a turn is everything the backend does around the model: open a
-// conversation, read its history, connect to the MCP server and list its tools, two model rounds, the tool call,
-// store the turn. It is measured beside GET /api/v1/tasks, which reads the same 20 tasks of the same user: both
-// at 10 and 50 connections, taking turns, BENCH_ROUNDS times (3) for BENCH_SECONDS each (8); medians and the
-// ratio chat / list are printed. Everything shares one machine, the fake model and autocannon one Node thread.
+// server is the real one (app/mcp). So a turn is everything the backend does around the model: count it in against
+// the user's fair-use limits, open a conversation, read its history, open its MCP connection (the tool list is the
+// process's, learnt on its first turn), two model rounds, the tool call, store the turn. It is measured beside
+// GET /api/v1/tasks, which reads the same 20 tasks of the same user: both at 10 and 50 connections, taking turns,
+// BENCH_ROUNDS times (3) for BENCH_SECONDS each (8); medians and the ratio chat / list are printed. Everything shares one machine, the fake model and autocannon one Node thread.
 //
 // - Conversations: every POST /api/v1/chat omits conversation_id, so each turn starts a new conversation and
 //   sends no history: the same work per turn all run long (a fixed conversation would grow to
 //   MAX_CONVERSATION_HISTORY messages and make every turn of the run update one row).
 // - JSON answers (no Accept: text/event-stream): one response per turn, as autocannon counts them.
-// - Rate limiting: the backend has none of its own; a 429 from /chat is the model provider's, passed on, and the
-//   fake never sends one. non-2xx and errors are counted anyway, and the run fails if any turn went wrong.
+// - Fair use: the backend limits each user's turns (CHAT_MAX_CONCURRENT_TURNS, CHAT_TURNS_PER_MINUTE); one user
+//   sends every turn here, so both are set far above what a run reaches: each turn still pays for being counted
+//   in (a lock and a row in chat_turns), and none is refused. non-2xx and errors are counted anyway, and the run
+//   fails if any turn went wrong.
+// - MCP requests: the backend reaches the MCP server through a counting proxy in this process, which reads the
+//   JSON-RPC method of each request. Before the load, after the process's first turn (which learns the server's
+//   protocol and tools), a turn that only talks must make no MCP request and a turn with one tool call exactly one
+//   (tools/call); the run fails otherwise. The proxy's CPU time is this process's, not the backend's.
 // - Realness: one turn is checked end to end first (the model's second request holds the tool's 20 tasks, the
 //   reply is the final text, the action is list_tasks); under load the fake checks every tool result it is sent.
 // - Only turns answered within a run count (autocannon's window): at 50 connections a turn waits seconds, so a
 //   BENCH_SECONDS much below 8 counts few or none. Turns left running are waited for before the next run.
 // - Where the time goes: "tool round" is the time from a turn's first model request to its second, as the fake
 //   sees it (the backend reading the tool call, the MCP tools/call, the next request); the rest of a turn is
-//   the setup (conversation, MCP connection and tool list, model client) and the storing. A second table gives
-//   the CPU time per answered request of the backend, the MCP server and this process, read from /proc (Linux).
+//   the setup (limits, conversation, MCP connection) and the storing. A second table gives the CPU time per
+//   answered request of the backend, the MCP server and this process, read from /proc (Linux).
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { Agent, createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startBackend, type Backend } from '../tests/lib/backend.ts';
 import { call, startFakeModel, text, tools, type FakeModel, type Rule } from '../tests/lib/fake-model.ts';
 import { startMcp, type RunningMcp } from '../tests/lib/mcp.ts';
@@ -38,6 +46,8 @@ const CONNECTIONS = [10, 50];
 const TASKS = 20;
 const MESSAGE = 'what is on my list?';
 const FINAL = 'You have 20 tasks; the oldest is "bench task 1".';
+// Backend CPU per chat turn with one tool call before the tool list was kept per process (10 connections).
+const PREVIOUS_BACKEND_CPU_MS = 33.5;
 
 type Auth = { access_token: string };
 type ChatAnswer = { reply: string; actions: Array<Record<string, unknown>>; conversation_id: number; offline: boolean };
@@ -97,6 +107,68 @@ function listingModel(): { rule: Rule; take(): ModelTally } {
     },
   };
 }
+
+/** A pass-through HTTP proxy in front of the MCP server that counts the requests it forwards, by JSON-RPC method. */
+type McpCounter = { url: string; counts: Map<string, number>; total(): number; stop(): Promise<void> };
+
+async function countingProxy(target: string): Promise<McpCounter> {
+  const upstream = new URL(target);
+  const agent = new Agent({ keepAlive: true });
+  const counts = new Map<string, number>();
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      let method = `${req.method} (no JSON-RPC)`;
+      try {
+        const parsed = JSON.parse(body.toString('utf8')) as { method?: unknown };
+        if (typeof parsed.method === 'string') method = parsed.method;
+      } catch {
+        // A GET or DELETE of the transport: counted under its HTTP method.
+      }
+      counts.set(method, (counts.get(method) ?? 0) + 1);
+      const out = httpRequest(
+        { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers, agent },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
+      out.on('error', (err) => {
+        if (!res.headersSent) res.writeHead(502);
+        res.end(String(err));
+      });
+      out.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    counts,
+    total: () => [...counts.values()].reduce((n, c) => n + c, 0),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        agent.destroy();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The MCP requests one chat turn makes, by method, with `script` played; the turn must answer `reply`. */
+async function mcpRequestsOfTurn(model: FakeModel, proxy: McpCounter, api: string, token: string, reply: string, ...script: Parameters<FakeModel['play']>): Promise<Map<string, number>> {
+  const before = new Map(proxy.counts);
+  model.play(...script);
+  const answer = await request<ChatAnswer>('POST', `${api}/chat`, token, { message: MESSAGE });
+  if (answer.reply !== reply) throw new Error(`a chat turn answered ${JSON.stringify(answer.reply)}, not ${JSON.stringify(reply)}`);
+  const made = new Map<string, number>();
+  for (const [method, n] of proxy.counts) if (n - (before.get(method) ?? 0) > 0) made.set(method, n - (before.get(method) ?? 0));
+  return made;
+}
+
+const describe = (made: Map<string, number>) => (made.size ? [...made].map(([m, n]) => `${n} ${m}`).join(', ') : 'none');
 
 /** One turn with the script played in order, checked end to end: the tool really ran and its result reached the model. */
 async function checkOneTurn(model: FakeModel, api: string, token: string): Promise<void> {
@@ -210,6 +282,7 @@ async function main(): Promise<void> {
   let model: FakeModel | undefined;
   let backend: Backend | undefined;
   let mcp: RunningMcp | undefined;
+  let proxy: McpCounter | undefined;
   const quiet = (tag: string) => (line: string) => {
     if (!ACCESS_LOG.test(line)) process.stderr.write(`[${tag}] ${line}\n`);
   };
@@ -218,6 +291,7 @@ async function main(): Promise<void> {
     // The MCP server is healthy only once the backend has created the tables: the backend starts first, told its address.
     const mcpPort = await freePort();
     const mcpSecret = randomBytes(36).toString('base64url');
+    proxy = await countingProxy(`http://127.0.0.1:${mcpPort}`);
     backend = await startBackend({
       databaseUrl: pg.url,
       env: {
@@ -225,8 +299,11 @@ async function main(): Promise<void> {
         OPENAI_BASE_URL: model.url,
         OPENAI_API_KEY: 'sk-bench',
         MODEL_NAME: 'fake-model',
-        MCP_URL: `http://127.0.0.1:${mcpPort}/mcp`,
+        MCP_URL: `${proxy.url}/mcp`,
         MCP_SHARED_SECRET: mcpSecret,
+        // One user sends every turn: limits on, far out of reach (see the header).
+        CHAT_MAX_CONCURRENT_TURNS: '100000',
+        CHAT_TURNS_PER_MINUTE: '100000000',
       },
       onLog: quiet('backend'),
     });
@@ -240,7 +317,15 @@ async function main(): Promise<void> {
     }
     const listed = await request<unknown[]>('GET', `${api}/tasks`, user.access_token);
     if (listed.length !== TASKS) throw new Error(`GET /tasks listed ${listed.length} tasks, not ${TASKS}`);
+    const first = await mcpRequestsOfTurn(model, proxy, api, user.access_token, 'Hello!', text('Hello!'));
+    const textOnly = await mcpRequestsOfTurn(model, proxy, api, user.access_token, 'Still here.', text('Still here.'));
+    const before = proxy.total();
     await checkOneTurn(model, api, user.access_token);
+    const toolTurn = proxy.total() - before;
+    console.log(`MCP requests: the process's first turn ${describe(first)}; then a turn that only talks ${describe(textOnly)}, a turn with one tool call ${toolTurn}`);
+    if (textOnly.size !== 0 || toolTurn !== 1) {
+      throw new Error(`after the first turn, a text turn made ${describe(textOnly)} MCP requests (want none) and a tool turn ${toolTurn} (want 1)`);
+    }
 
     const auth = { authorization: `Bearer ${user.access_token}` };
     const list: Scenario = { name: 'GET /api/v1/tasks', method: 'GET', path: '/api/v1/tasks', headers: auth };
@@ -300,6 +385,10 @@ async function main(): Promise<void> {
       }
     }
     console.log(`\n${cpuTable(pairs)}\n`);
+    for (const p of pairs) {
+      console.log(`${p.connections} connections: backend CPU per chat turn with one tool call ${fixed(median(p.chatCpu.map((c) => c.backend)), 1)} ms (before the tool list was kept per process: ${PREVIOUS_BACKEND_CPU_MS} ms at 10 connections)`);
+    }
+    console.log(`MCP requests under load: ${describe(proxy.counts)}`);
     console.log(`the model gave ${finals} final answers for ${answered} 2xx chat responses (turns cut off at a run's end differ)`);
     console.log(`total ${((Date.now() - started) / 1000).toFixed(0)}s`);
     const failed = pairs.flatMap((p) => p.chat).reduce((n, r) => n + r.non2xx + r.errors, 0);
@@ -310,6 +399,7 @@ async function main(): Promise<void> {
   } finally {
     // The backend first: it finishes its open turns, which need the MCP server and the model.
     await backend?.stop();
+    await proxy?.stop();
     await mcp?.stop();
     await model?.stop();
     await pg.stop();

@@ -168,7 +168,9 @@ for (const profile of ['dev', 'prod']) {
     const after = await render({ files: [join(root, 'helm', 'taskflow', file)], set: SECRETS, values: toYaml(layer) });
     const { kinds } = changes(before, after);
     const mcpKinds = ['ConfigMap', 'Deployment', 'Service', ...(profile === 'prod' ? ['HorizontalPodAutoscaler', 'NetworkPolicy', 'PodDisruptionBudget'] : [])];
-    assert.equal(kinds.sort(), mcpKinds.map((k) => `+ ${k}/demo-taskflow-mcp`).sort());
+    // The backend declares a metricsPort: with the prod NetworkPolicy on, a policy keeps that port to networkPolicy.metricsFrom.
+    const backendKinds = profile === 'prod' ? ['+ NetworkPolicy/demo-taskflow-backend'] : [];
+    assert.equal(kinds.sort(), [...mcpKinds.map((k) => `+ ${k}/demo-taskflow-mcp`), ...backendKinds].sort());
     const backend = after.find((o) => ref(o) === 'Deployment/demo-taskflow-backend') as unknown as { spec: { template: { spec: { containers: { livenessProbe: { httpGet: { path: string } }; readinessProbe: { httpGet: { path: string } } }[] } } } };
     assert.is(backend.spec.template.spec.containers[0]?.livenessProbe.httpGet.path, '/health/live');
     assert.is(backend.spec.template.spec.containers[0]?.readinessProbe.httpGet.path, '/health');

@@ -21,6 +21,7 @@ from openai import AsyncOpenAI
 
 from .config import Settings
 from .mcp_client import TaskTools, ToolOutcome, ToolsUnavailable
+from .metrics import Metrics
 
 log = logging.getLogger("taskflow.agent")
 
@@ -46,12 +47,16 @@ Emit = Callable[[ChatEvent], Awaitable[None]]
 class TurnFailed(Exception):
     """The turn stopped before a final answer. `message` is for the user; nothing in it is secret."""
 
-    def __init__(self, code: str, message: str, *, status: int = 502, retry_after: int | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, *, status: int = 502, retry_after: int | None = None, detail: str | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
         self.retry_after = retry_after
+        # For the log line only: what the provider or the task server said, secrets redacted.
+        self.detail = detail
 
 
 @dataclass
@@ -61,6 +66,9 @@ class Turn:
     reply: str = ""
     actions: list[dict[str, Any]] = field(default_factory=list)
     truncated: bool = False
+    # Model requests made, and tool calls the model asked for (run or refused): for the turn's log line.
+    rounds: int = 0
+    tool_calls: int = 0
 
 
 @dataclass
@@ -103,7 +111,7 @@ def _provider_message(exc: openai.APIError) -> str:
 
 
 def provider_failure(exc: openai.OpenAIError, settings: Settings) -> TurnFailed:
-    """The user-facing failure for an SDK error; also logs it, never with the key."""
+    """The user-facing failure for an SDK error, with what the provider said for the log (never the key)."""
     key = settings.openai_api_key
     if isinstance(exc, openai.APITimeoutError):
         failure = TurnFailed(
@@ -130,21 +138,24 @@ def provider_failure(exc: openai.OpenAIError, settings: Settings) -> TurnFailed:
     else:
         failure = TurnFailed("provider_error", "The model provider's answer could not be read.")
     status = getattr(exc, "status_code", None)
-    detail = redact(str(exc), key)[:500]
-    log.warning("chat: model call failed (%s, status %s, model %s): %s", failure.code, status, settings.model_name, detail)
+    said = redact(str(exc), key)[:500]
+    failure.detail = f"status {status}: {said}" if status is not None else f"{type(exc).__name__}: {said}"
     return failure
 
 
 def tools_failure(exc: ToolsUnavailable, turn: Turn) -> TurnFailed:
     """The user-facing failure when the MCP server cannot be reached or stops answering during the turn."""
-    if exc.during:
+    if exc.during and not exc.sent:
+        # The connection was refused before the call went out: the server never saw it.
+        message = f"The task server could not be reached, so {exc.during} was not carried out. Please try again shortly."
+    elif exc.during:
         message = f"The task server did not answer while running {exc.during}; that action may not have been carried out."
     elif turn.actions:
         # The caller lists what was carried out after this.
         message = "The task server stopped answering. Please try again shortly."
     else:
         message = "The task server cannot be reached right now, so nothing was done. Please try again shortly."
-    return TurnFailed("tools_unavailable", message)
+    return TurnFailed("tools_unavailable", message, detail=str(exc))
 
 
 def summarise(name: str, outcome: ToolOutcome) -> str:
@@ -186,6 +197,7 @@ async def _model_round(
         raise TurnFailed("timeout", f"The model did not answer within {settings.chat_timeout_seconds} s. Please try again.", status=504)
     calls: dict[int, _Call] = {}
     text = ""
+    turn.rounds += 1
     try:
         # The model's stream is cancelled at the deadline; it has no side effects, unlike a tool call.
         with anyio.fail_after(remaining):
@@ -247,17 +259,30 @@ def _parse_arguments(raw: str) -> dict[str, Any] | str:
     return value
 
 
-async def _run_call(call: _Call, tools: TaskTools, turn: Turn, emit: Emit) -> ToolOutcome:
+async def _run_call(call: _Call, tools: TaskTools, turn: Turn, emit: Emit, metrics: Metrics | None) -> ToolOutcome:
+    turn.tool_calls += 1
     arguments = _parse_arguments(call.arguments)
     shown: Any = arguments if isinstance(arguments, dict) else call.arguments
     await emit(ChatEvent("tool_call", {"id": call.id, "name": call.name, "arguments": shown}))
+    # A name the model made up is not a label value: the metric's series stay the server's tools.
+    tool = call.name if tools.has(call.name) else "unknown"
     if not tools.has(call.name):
         # Never sent to the server: the model asked for something it was not offered.
         outcome = ToolOutcome(False, f"Error: there is no tool named {call.name!r}. Available tools: {', '.join(tools.names)}.")
+        result = "refused"
     elif isinstance(arguments, str):
         outcome = ToolOutcome(False, f"Error: the arguments for {call.name} were {arguments}. Call it again with a JSON object.")
+        result = "refused"
     else:
-        outcome = await tools.call(call.name, arguments)
+        try:
+            outcome = await tools.call(call.name, arguments)
+        except BaseException:
+            if metrics is not None:
+                metrics.tool_call(tool, "unavailable")
+            raise
+        result = "ok" if outcome.ok else "error"
+    if metrics is not None:
+        metrics.tool_call(tool, result)
     changed = outcome.ok and tools.changes_tasks(call.name)
     if outcome.ok:
         turn.actions.append(action_of(call.name, outcome))
@@ -269,14 +294,22 @@ async def _run_call(call: _Call, tools: TaskTools, turn: Turn, emit: Emit) -> To
 
 async def run_turn(
     *, llm: AsyncOpenAI, tools: TaskTools, settings: Settings, history: list[dict[str, str]], message: str,
-    turn: Turn, emit: Emit,
+    turn: Turn, emit: Emit, metrics: Metrics | None = None,
 ) -> None:
     """Runs the turn to its final answer (in `turn.reply`), or raises TurnFailed with `turn` showing what happened."""
     deadline = time.monotonic() + settings.chat_timeout_seconds
     messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM_PROMPT}, *history, {"role": "user", "content": message}]
     specs = tools.specs()
     for round_number in range(settings.max_tool_rounds + 1):
-        text, calls = await _model_round(llm, settings, messages, specs, deadline, turn, emit)
+        asked, started = turn.rounds, time.monotonic()
+        try:
+            text, calls = await _model_round(llm, settings, messages, specs, deadline, turn, emit)
+        except BaseException:
+            if metrics is not None and turn.rounds > asked:
+                metrics.model_request(False, time.monotonic() - started)
+            raise
+        if metrics is not None:
+            metrics.model_request(True, time.monotonic() - started)
         if not calls:
             if not turn.reply.strip():
                 raise TurnFailed("empty_answer", "The model gave an empty answer. Please try again.")
@@ -303,8 +336,7 @@ async def run_turn(
         )
         for call in calls:
             try:
-                outcome = await _run_call(call, tools, turn, emit)
+                outcome = await _run_call(call, tools, turn, emit, metrics)
             except ToolsUnavailable as exc:
-                log.warning("chat: tool %s: %s", call.name, exc)
                 raise tools_failure(exc, turn) from exc
             messages.append({"role": "tool", "tool_call_id": call.id, "content": outcome.text})

@@ -1,4 +1,5 @@
-"""The assistant's network clients, one of each per process: the model client and the MCP connection pool.
+"""The assistant's network clients, one of each per process: the model client and the MCP connection pool,
+with the MCP server's tool catalog.
 
 Not made per turn: each builds an SSL context from the whole CA bundle, tens of milliseconds of CPU on
 the event loop, even for http:// URLs. Nothing in them belongs to a user or a turn: the turn's time bound
@@ -11,7 +12,7 @@ from openai import AsyncOpenAI
 
 from .agent import make_llm
 from .config import Settings
-from .mcp_client import make_mcp_pool
+from .mcp_client import ToolCatalog, make_mcp_pool
 
 
 class AssistantClients:
@@ -21,6 +22,8 @@ class AssistantClients:
         self._settings = settings
         self._llm: AsyncOpenAI | None = None
         self._mcp_pool: httpx2.AsyncHTTPTransport | None = None
+        # The MCP server's tools, the same for every user: listed by the first turn, kept for the next ones.
+        self.tool_catalog = ToolCatalog()
 
     @property
     def llm(self) -> AsyncOpenAI:

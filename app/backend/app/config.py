@@ -51,6 +51,13 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> i
     return value
 
 
+def _port(env: Mapping[str, str], name: str) -> int:
+    port = _int(env, name, 0, minimum=0)
+    if port > 65535:
+        raise ValueError(f"{name} must be a port number (1-65535, or 0 for none), got {port}")
+    return port
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -87,6 +94,12 @@ class Settings:
     max_tokens: int = 1024
     # Stored messages of a conversation sent back to the model with each new message.
     max_conversation_history: int = 20
+    # Fair use of the model, per user across every replica (0: no limit): turns running at once, turns begun
+    # in the last minute. The offline assistant is not limited.
+    chat_max_concurrent_turns: int = 1
+    chat_turns_per_minute: int = 10
+    # Where Prometheus scrapes GET /metrics, apart from the API port (0: not served).
+    metrics_port: int = 0
 
     @property
     def provider_configured(self) -> bool:
@@ -121,6 +134,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         chat_timeout_seconds=_int(env, "CHAT_TIMEOUT_SECONDS", 60),
         max_tokens=_int(env, "MAX_TOKENS", 1024, minimum=16),
         max_conversation_history=_int(env, "MAX_CONVERSATION_HISTORY", 20, minimum=0),
+        chat_max_concurrent_turns=_int(env, "CHAT_MAX_CONCURRENT_TURNS", 1, minimum=0),
+        chat_turns_per_minute=_int(env, "CHAT_TURNS_PER_MINUTE", 10, minimum=0),
+        metrics_port=_port(env, "METRICS_PORT"),
     )
 
 

@@ -49,13 +49,14 @@ def recent_history(db: Session, conversation_id: int, limit: int) -> list[dict[s
 
 def save_turn(
     db: Session, conversation_id: int, *, message: str, reply: str, actions: list[dict[str, Any]],
-    error: str | None = None, offline: bool = False,
+    error: str | None = None, offline: bool = False, partial: bool = False,
 ) -> None:
-    """Stores the user's message and the answer (or the error the user was shown) together."""
+    """Stores the user's message and the answer (or the error the user was shown, after any words they saw) together."""
     db.add(ChatMessage(conversation_id=conversation_id, role="user", content=message, actions=[], offline=offline))
     db.add(
         ChatMessage(
-            conversation_id=conversation_id, role="assistant", content=reply, actions=actions, error=error, offline=offline
+            conversation_id=conversation_id, role="assistant", content=reply, actions=actions, error=error, offline=offline,
+            partial=partial,
         )
     )
     conversation = db.get(Conversation, conversation_id)

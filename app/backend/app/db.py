@@ -21,6 +21,9 @@ log = logging.getLogger("taskflow.db")
 _SCHEMA_LOCK_KEY = 0x7A5C_F10E
 
 
+# Each idempotent, oldest first; a new column needs a default, since rows already exist.
+_ADDED_COLUMNS = ("ALTER TABLE messages ADD COLUMN IF NOT EXISTS partial boolean NOT NULL DEFAULT false",)
+
 # A pooled connection unused for longer than this is pinged before it is handed out again.
 PING_AFTER_IDLE_SECONDS = 5.0
 
@@ -110,6 +113,9 @@ def create_schema(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK_KEY})
         Base.metadata.create_all(conn)
+        # Columns added after a table was first made: create_all leaves existing tables as they are.
+        for statement in _ADDED_COLUMNS:
+            conn.execute(text(statement))
 
 
 def ping(engine: Engine) -> None:

@@ -15,6 +15,7 @@ from . import errors
 from .clients import AssistantClients
 from .config import Settings, assistant_misconfiguration, load_settings
 from .db import create_schema, describe_url, make_async_engine, make_engine, make_sessionmaker, retry_with_backoff
+from .metrics import Metrics
 from .pool import make_read_pool
 from .routers import auth, chat, health, tasks
 
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     schema_ready = threading.Event()
     stopping = threading.Event()
     assistant = AssistantClients(settings)
+    metrics = Metrics()
 
     def prepare_database() -> None:
         # Runs until the database answers: the process keeps serving meanwhile and /health says 503.
@@ -74,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             assistant.open()
         else:
             log.info("assistant: offline (rule-based); set OPENAI_API_KEY or OPENAI_BASE_URL to use a model")
+        if settings.metrics_port:
+            metrics.serve(settings.metrics_port)
         task = asyncio.create_task(asyncio.to_thread(prepare_database))
         try:
             yield
@@ -87,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # The app's pool, not the one built above: a test may have swapped in its own.
             await app.state.read_pool.close()
             await assistant.aclose()
+            metrics.stop()
             log.info("stopped")
 
     app = FastAPI(
@@ -102,6 +107,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.schema_ready = schema_ready
     app.state.assistant = assistant
+    app.state.metrics = metrics
+    metrics.watch_pools(
+        lambda: {
+            "requests": async_engine.sync_engine.pool.checkedout(),  # type: ignore[attr-defined]
+            "task_list": app.state.read_pool.in_use,
+            "app": engine.pool.checkedout(),  # type: ignore[attr-defined]
+        }
+    )
 
     errors.install(app, settings.max_body_bytes)
     wildcard = "*" in settings.cors_origins

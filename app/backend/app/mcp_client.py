@@ -9,7 +9,14 @@ into a new SSL context, tens of milliseconds of CPU on the event loop. Each turn
 connection through a client of its own over that pool, carrying its user's identity and no cookies from
 anyone else's turn. The MCP session stays per turn too: the SDK's client puts the same HTTP client under
 every request of a session and takes no per-call headers, so one shared session could only learn whose
-turn it serves from ambient state."""
+turn it serves from ambient state.
+
+What is the same for every user is learnt once per process (`ToolCatalog`): the protocol version the
+server speaks and its tool list. A turn's connection then adopts that version instead of probing for it
+and is told the tools instead of listing them, so it costs no request of its own, and it is opened only
+when the model first calls a tool: a turn that only talks makes no MCP request at all, and one that
+calls tools makes one per call. The catalog is learnt again after the server says its tools changed or
+answers a call with "Unknown tool"."""
 
 from __future__ import annotations
 
@@ -23,12 +30,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import httpx2
 import jwt
 from mcp import Client
+from mcp.client.session import IncomingMessage
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
-from mcp_types import CallToolResult, Tool
+from mcp_types import CallToolResult, DiscoverResult, ListToolsResult, Tool, ToolListChangedNotification
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+from .metrics import Metrics
 
 log = logging.getLogger("taskflow.mcp")
 
@@ -66,12 +78,18 @@ def make_mcp_pool() -> httpx2.AsyncHTTPTransport:
 class ToolsUnavailable(Exception):
     """The MCP server could not be reached, did not speak MCP, or stopped answering.
 
-    `during` names the tool call that was waiting for its answer then, if any: that call may or may not
-    have been carried out. Calls that had answered before are not affected."""
+    `during` names the tool call that was waiting for its answer then, if any. `sent` says whether that
+    call left at all: a connection refused (or never made) means it did not run; a connection lost after
+    it was sent means it may or may not have run. Calls that had answered before are not affected."""
 
-    def __init__(self, message: str, *, during: str | None = None) -> None:
+    def __init__(self, message: str, *, during: str | None = None, sent: bool = True) -> None:
         super().__init__(message)
         self.during = during
+        self.sent = sent
+
+
+# Failures before a single byte of the request went out: the server never saw the call.
+_NEVER_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
 
 
 @dataclass(frozen=True)
@@ -83,19 +101,68 @@ class ToolOutcome:
     data: Any = None
 
 
-@dataclass
+@dataclass(frozen=True)
+class _Known:
+    """What the server told us once: its protocol (None: a handshake-era server) and its full tool listing.
+
+    `validators` are the output-schema validators the SDK compiles for the listed tools, shared by every
+    turn's session: compiling one checks the schema against its metaschema first, about as much CPU as
+    the rest of a tool call on the backend's side, and the schemas are the listing's, the same for all."""
+
+    discover: DiscoverResult | None
+    listing: ListToolsResult
+    validators: dict[str, Any] = field(default_factory=dict)
+
+
+class ToolCatalog:
+    """The MCP server's protocol version and tools, learnt by the first turn that needs them and kept for the process."""
+
+    def __init__(self) -> None:
+        self._known: _Known | None = None
+        self._learning: asyncio.Lock | None = None
+
+    @property
+    def known(self) -> _Known | None:
+        return self._known
+
+    def forget(self, why: str) -> None:
+        if self._known is not None:
+            log.info("mcp: tool list to be fetched again (%s)", why)
+        self._known = None
+
+    def learn(self, discover: DiscoverResult | None, listing: ListToolsResult) -> None:
+        self._known = _Known(discover, listing)
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        # Turns starting together on a cold catalog list the tools once, not once each.
+        if self._learning is None:
+            self._learning = asyncio.Lock()
+        return self._learning
+
+
 class TaskTools:
-    """The tools one MCP connection offers, in the form the chat-completions API takes them."""
+    """The task tools for one turn of one user: the catalog's tools as the model takes them, and the calls.
 
-    client: Client
-    tools: list[Tool]
-    _by_name: dict[str, Tool] = field(init=False)
-    # The call waiting for the server's answer. A transport failure cancels the waiting turn instead of
-    # raising in it (the SDK runs each POST in its own task), so this is how the close knows what was cut off.
-    in_flight: str | None = field(init=False, default=None)
+    The MCP connection is opened on the first call (or to learn the tools), carrying this user's identity."""
 
-    def __post_init__(self) -> None:
-        self._by_name = {t.name: t for t in self.tools}
+    def __init__(
+        self, catalog: ToolCatalog, mcp_url: str, pool: httpx2.AsyncBaseTransport, secret: str, user_id: int,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self._catalog = catalog
+        self.metrics = metrics
+        self._mcp_url = mcp_url
+        self._pool = pool
+        self._secret = secret
+        self._user_id = user_id
+        self.client: Client | None = None
+        self.tools: list[Tool] = []
+        self._by_name: dict[str, Tool] = {}
+        self._known: _Known | None = None
+        # The call waiting for the server's answer. A transport failure cancels the waiting turn instead of
+        # raising in it (the SDK runs each POST in its own task), so this is how the close knows what was cut off.
+        self.in_flight: str | None = None
 
     @property
     def names(self) -> list[str]:
@@ -118,18 +185,104 @@ class TaskTools:
         tool = self._by_name.get(name)
         return not (tool and tool.annotations and tool.annotations.read_only_hint)
 
+    async def load(self) -> None:
+        """Takes the tools from the catalog, learning them first (one connection, discover + list) when it has none."""
+        known = self._catalog.known
+        if known is None:
+            async with self._catalog.lock:
+                known = self._catalog.known
+                if known is None:
+                    client = await self._open(None)
+                    try:
+                        listing = await _list_tools(client)
+                    except ToolsUnavailable:
+                        self.failed("list")
+                        raise
+                    discover = client.session.discover_result
+                    self._catalog.learn(discover, listing)
+                    known = self._catalog.known
+        assert known is not None
+        # The turn keeps what it was given even if the catalog is forgotten meanwhile.
+        self._known = known
+        self.tools = list(known.listing.tools)
+        self._by_name = {t.name: t for t in self.tools}
+
+    async def _open(self, known: _Known | None) -> Client:
+        """This turn's MCP connection: with what the catalog knows it sends nothing until the first call."""
+        if self.client is not None:
+            return self.client
+        # This turn's own client over the shared pool: the user's identity and any cookies stay with it. It is
+        # never closed: it holds nothing of its own, and closing it would close the pool under every other turn.
+        http = httpx2.AsyncClient(
+            transport=self._pool, auth=_IdentityAuth(self._secret, self._user_id), timeout=MCP_REQUEST_TIMEOUT_SECONDS
+        )
+        transport = streamable_http_client(self._mcp_url, http_client=http)
+        if known is None:
+            client = Client(transport, cache=None, message_handler=self._on_message)
+        elif known.discover is not None:
+            # The version the server chose before, adopted without asking again.
+            client = Client(
+                transport, cache=None, message_handler=self._on_message,
+                mode=_adopted_version(known.discover),
+                prior_discover=known.discover,
+            )
+        else:
+            # A handshake-era server: every connection begins with initialize, which cannot be skipped.
+            client = Client(transport, cache=None, message_handler=self._on_message, mode="legacy")
+        try:
+            await client.__aenter__()
+        except Exception as exc:  # the SDK raises transport failures from its task group, often grouped
+            self.failed("connect")
+            raise ToolsUnavailable(
+                f"cannot connect to the task server ({_describe(exc)})"[:300], sent=not isinstance(_leaf(exc), _NEVER_SENT)
+            ) from exc
+        if known is not None:
+            # Told, not listed: the session checks each result against its tool's output schema, and lists the
+            # tools itself first when it has never seen them. The SDK keeps no listing across sessions to share,
+            # so this reaches into the session (mcp 2.3.0; the tool-turn tests fail if these ever change).
+            session = client.session
+            session._absorb_tool_listing(known.listing.model_copy(), complete=True)  # noqa: SLF001
+            # After the absorb, which replaces the dict: the session compiles into the shared one from here on.
+            session._tool_output_validators = known.validators  # noqa: SLF001
+        self.client = client
+        return client
+
+    def failed(self, kind: str) -> None:
+        if self.metrics is not None:
+            self.metrics.mcp_error(kind)
+
+    async def _on_message(self, message: IncomingMessage) -> None:
+        if isinstance(message, ToolListChangedNotification):
+            self._catalog.forget("the server said its tools changed")
+        await anyio.lowlevel.checkpoint()
+
     async def call(self, name: str, arguments: dict[str, Any]) -> ToolOutcome:
+        client = await self._open(self._known)
         self.in_flight = name
         try:
-            result = await self.client.call_tool(name, arguments)
+            result = await client.call_tool(name, arguments)
         except MCPError as exc:
             # A protocol-level refusal (e.g. a tool the server does not know): nothing ran.
             self.in_flight = None
+            if "unknown tool" in exc.error.message.lower():
+                self._catalog.forget(f"the server does not know {name}")
             return ToolOutcome(False, f"Error: {exc.error.message}")
         except (httpx2.HTTPError, OSError) as exc:
-            raise ToolsUnavailable(f"the task server did not answer ({type(exc).__name__})", during=name) from exc
+            self.failed("call")
+            raise ToolsUnavailable(
+                f"the task server did not answer ({type(exc).__name__})", during=name, sent=not isinstance(exc, _NEVER_SENT)
+            ) from exc
         self.in_flight = None
-        return _outcome(result)
+        outcome = _outcome(result)
+        if not outcome.ok and outcome.text.startswith("Unknown tool:"):
+            # The server dropped a tool the catalog still lists (an upgrade): learn the list again next turn.
+            self._catalog.forget(f"the server does not know {name}")
+        return outcome
+
+
+def _adopted_version(discover: DiscoverResult) -> str:
+    """The newest version both sides speak, as the SDK chose it when it adopted this result."""
+    return [v for v in MODERN_PROTOCOL_VERSIONS if v in discover.supported_versions][-1]
 
 
 def _outcome(result: CallToolResult) -> ToolOutcome:
@@ -157,7 +310,7 @@ def _cancelled_from_outside() -> bool:
     return task is not None and task.cancelling() > 0
 
 
-async def _list_tools(client: Client) -> list[Tool]:
+async def _list_tools(client: Client) -> ListToolsResult:
     tools: list[Tool] = []
     cursor: str | None = None
     while True:
@@ -168,44 +321,49 @@ async def _list_tools(client: Client) -> list[Tool]:
         tools.extend(page.tools)
         cursor = page.next_cursor
         if cursor is None:
-            return tools
+            return ListToolsResult(tools=tools)
 
 
 @asynccontextmanager
-async def connect_tools(mcp_url: str, pool: httpx2.AsyncBaseTransport, secret: str, user_id: int) -> AsyncIterator[TaskTools]:
-    """An MCP connection acting for `user_id` over the process's `pool`, with its tools listed.
+async def connect_tools(
+    catalog: ToolCatalog, mcp_url: str, pool: httpx2.AsyncBaseTransport, secret: str, user_id: int,
+    metrics: Metrics | None = None,
+) -> AsyncIterator[TaskTools]:
+    """The task tools acting for `user_id` over the process's `pool`, known before the model is asked.
 
     Raises ToolsUnavailable when the server cannot be reached, and when it stops answering while the
     connection is open: the SDK then cancels the caller and reports the failure on closing, and that is
     reported here as ToolsUnavailable too, naming the call it cut off."""
-    # This turn's own client over the shared pool: the user's identity and any cookies stay with it. It is
-    # never closed: it holds nothing of its own, and closing it would close the pool under every other turn.
-    http = httpx2.AsyncClient(transport=pool, auth=_IdentityAuth(secret, user_id), timeout=MCP_REQUEST_TIMEOUT_SECONDS)
-    client = Client(streamable_http_client(mcp_url, http_client=http), cache=None)
-    try:
-        await client.__aenter__()
-    except Exception as exc:  # the SDK raises transport failures from its task group, often grouped
-        raise ToolsUnavailable(f"cannot connect to the task server ({_describe(exc)})"[:300]) from exc
-    tools = TaskTools(client, [])
+    tools = TaskTools(catalog, mcp_url, pool, secret, user_id, metrics)
     failed: BaseException | None = None
     try:
-        tools = TaskTools(client, await _list_tools(client))
+        await tools.load()
         yield tools
     except BaseException as exc:
         failed = exc
         raise
     finally:
-        try:
-            await client.__aexit__(None, None, None)
-        except Exception as exc:
-            # A cancellation here is the SDK's own, standing for this failure, unless the turn itself is being
-            # cancelled (the caller goes on cancelling it); any other failure of the turn already says what went
-            # wrong and stays the one reported. A turn that ended well had every call answered: its answer
-            # stands, and the failed close (the session's DELETE, say, to a pod that has just restarted) is
-            # only logged.
-            if isinstance(failed, anyio.get_cancelled_exc_class()) and not _cancelled_from_outside():
-                raise ToolsUnavailable(
-                    f"the task server stopped answering ({_describe(exc)})"[:300], during=tools.in_flight
-                ) from exc
-            after = "a completed turn" if failed is None else type(failed).__name__
-            log.warning("mcp: closing the connection failed after %s (%s)", after, _describe(exc))
+        if tools.client is not None:
+            await _close(tools, failed)
+
+
+async def _close(tools: TaskTools, failed: BaseException | None) -> None:
+    assert tools.client is not None
+    try:
+        await tools.client.__aexit__(None, None, None)
+    except Exception as exc:
+        # A cancellation here is the SDK's own, standing for this failure, unless the turn itself is being
+        # cancelled (the caller goes on cancelling it); any other failure of the turn already says what went
+        # wrong and stays the one reported. A turn that ended well had every call answered: its answer
+        # stands, and the failed close (the session's DELETE, say, to a pod that has just restarted) is
+        # only logged.
+        if isinstance(failed, anyio.get_cancelled_exc_class()) and not _cancelled_from_outside():
+            tools.failed("call" if tools.in_flight else "connect")
+            sent = not isinstance(_leaf(exc), _NEVER_SENT)
+            what = "stopped answering" if sent else "could not be reached"
+            raise ToolsUnavailable(
+                f"the task server {what} ({_describe(exc)})"[:300], during=tools.in_flight, sent=sent
+            ) from exc
+        after = "a completed turn" if failed is None else type(failed).__name__
+        tools.failed("close")
+        log.warning("mcp: closing the connection failed after %s (%s)", after, _describe(exc))

@@ -98,6 +98,25 @@ class ChatMessage(Base):
     actions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
     # Set when the turn failed; content is then the error the user was shown.
     error: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # A failed turn that had streamed words first: content is those words, cut off, then the error.
+    partial: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default="false")
     # True when the rule-based offline assistant answered rather than a model.
     offline: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default="false")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class ChatTurn(Base):
+    """One model turn of a user, from its start to its end: what the per-user limits count (app/limits.py).
+
+    Kept in the database, not in the process, so the limits hold across replicas. Rows are deleted once
+    they are too old to count."""
+
+    __tablename__ = "chat_turns"
+    __table_args__ = (Index("ix_chat_turns_user_id_started_at", "user_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    # Null while it runs. A turn whose process died never gets one: it stops counting as running once it is
+    # older than any turn can last.
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -48,10 +48,13 @@ class ConnectionPool:
         self._idle: deque[tuple[psycopg.AsyncConnection[Any], float]] = deque()
         # Connections returned before this moment are pinged before use: one broke since.
         self._suspect_before = 0.0
+        # Statements holding a slot right now, for the metrics.
+        self.in_use = 0
 
     async def fetch_all(self, sql: str, params: Mapping[str, Any] | Sequence[Any]) -> list[DictRow]:
         """Runs one statement on a pooled connection and returns its rows as dicts."""
         await self._take_slot()
+        self.in_use += 1
         try:
             conn = await self._checkout()
             try:
@@ -64,6 +67,7 @@ class ConnectionPool:
             self._checkin(conn)
             return rows
         finally:
+            self.in_use -= 1
             self._slots.release()
 
     async def close(self) -> None:

@@ -164,6 +164,8 @@ class MessageOut(BaseModel):
     actions: list[dict[str, Any]]
     # Set when the turn failed: the error's code, e.g. "timeout" or "rate_limited".
     error: str | None
+    # A failed turn whose answer had begun: content is the words streamed before it stopped, then the error.
+    partial: bool
     offline: bool
     created_at: datetime
 

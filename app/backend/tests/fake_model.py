@@ -53,6 +53,8 @@ class Reply:
     finish_reason: str | None = None
     # Seconds to wait before answering at all (the headers included): a model that does not answer in time.
     delay: float = 0.0
+    # Seconds to wait after the text has gone out, before anything else: a stream that stalls midway.
+    stall: float = 0.0
     # Runs (in a worker thread) before the answer: something that happens elsewhere while the model thinks.
     before: Callable[[], None] | None = None
 
@@ -138,6 +140,8 @@ class FakeModel:
         for piece in _split(turn.text, 4) if turn.text else []:
             yield chunk({"content": piece})
             await asyncio.sleep(0)
+        if turn.stall:
+            await asyncio.sleep(turn.stall)
         for i, tc in enumerate(turn.tool_calls):
             yield chunk({"tool_calls": [{"index": i, "id": f"call_{cid[-4:]}{i}", "type": "function",
                                          "function": {"name": tc.name, "arguments": ""}}]})

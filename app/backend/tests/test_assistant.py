@@ -9,10 +9,13 @@ import asyncio
 import json
 import logging
 import os
+import re
 import threading
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import httpx2
@@ -25,9 +28,12 @@ from assistant_support import (
 from conftest import Account, sign_up
 from fake_model import Failure, FakeModel, call, serve_fake_model, text, tools
 from fastapi.testclient import TestClient
+from mcp_types import ListToolsResult, ToolListChangedNotification
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text as sa_text
 
 from app.config import Settings
-from app.mcp_client import connect_tools, make_mcp_pool
+from app.mcp_client import TaskTools, ToolCatalog, connect_tools, make_mcp_pool
 
 TOOL_NAMES = {"add_task", "list_tasks", "complete_task", "reopen_task", "update_task", "delete_task"}
 
@@ -399,7 +405,8 @@ def test_a_refused_key_is_logged_without_the_key(ai: TestClient, api: str, fake:
         error = one(stream_chat(ai, api, alice.headers, "hi"), "error")
     assert error["code"] == "provider_auth" and API_KEY not in json.dumps(error)
     logged = "\n".join(r.getMessage() for r in logs.records)
-    assert "model call failed" in logged and "401" in logged and "Incorrect API key provided: ***" in logged
+    assert "chat turn failed code=provider_auth" in logged and "status 401" in logged
+    assert "Incorrect API key provided: ***" in logged
     assert API_KEY not in logged
 
 
@@ -429,7 +436,8 @@ def test_an_mcp_server_that_dies_mid_turn_is_tools_unavailable_and_the_next_turn
                 events = stream_chat(c, api, user.headers, "add water plants")
             error = one(events, "error")
             assert error["code"] == "tools_unavailable", error
-            assert "add_task" in error["message"] and "may not have been carried out" in error["message"]
+            # Refused before it was sent: the server never saw it, so the user is told it did not happen.
+            assert "add_task was not carried out" in error["message"] and "may not" not in error["message"]
             assert error["actions"] == [{"tool": "list_tasks", "count": 0}]
             assert "done" not in names(events) and "Traceback" not in json.dumps(error)
             assert not [r for r in logs.records if r.exc_info], [r.getMessage() for r in logs.records]
@@ -481,7 +489,7 @@ def test_a_turn_cancelled_from_outside_stays_cancelled_when_closing_the_mcp_sess
         connected = asyncio.Event()
 
         async def turn() -> None:
-            async with connect_tools(mcp.url, pool, MCP_SECRET, 1):
+            async with connect_tools(ToolCatalog(), mcp.url, pool, MCP_SECRET, 1):
                 connected.set()
                 await asyncio.sleep(30)
 
@@ -588,3 +596,408 @@ def test_a_provider_without_the_mcp_secret_starts_but_every_message_says_what_is
     assert error["code"] == "misconfigured" and "MCP_SHARED_SECRET" in error["message"]
     assert res.status_code == 502 and res.json()["code"] == "misconfigured"
     assert fake.requests == []
+
+
+# ---------------------------------------------------------------------------------------------
+# What a turn leaves behind: one log line, with numbers and ids, never the words
+
+
+def turn_lines(logs: LogRecords, level: int) -> list[str]:
+    return [r.getMessage() for r in logs.records if r.levelno == level and r.getMessage().startswith("chat turn ")]
+
+
+def test_each_failed_turn_logs_one_warning_line_with_its_numbers_and_no_text(
+    app_settings: Settings, api: str, fake: FakeModel, mcp: McpServer
+) -> None:
+    words = "remind me about the surprise party for Ann"
+    with app_client(model_settings(app_settings, fake.url, mcp.url, chat_timeout_seconds=2, max_tool_rounds=1)) as c:
+        user = sign_up(c, api)
+        cases = [
+            # A provider that does not answer in time (a cold Ollama model): 200 in the access log, an error event.
+            ("timeout", [text("too late", delay=4)], 1, 0),
+            # A model stuck calling list_tasks, past MAX_TOOL_ROUNDS (1 here).
+            ("too_many_tool_rounds", [tools(call("list_tasks", {})), tools(call("list_tasks", {}))], 2, 1),
+            # A small local model that finishes with no words at all.
+            ("empty_answer", [text("")], 1, 0),
+        ]
+        for code, script, rounds, tool_calls in cases:
+            fake.play(*script)
+            with LogRecords() as logs:
+                error = one(stream_chat(c, api, user.headers, words), "error")
+            assert error["code"] == code
+            [line] = turn_lines(logs, logging.WARNING)
+            assert re.fullmatch(
+                rf"chat turn failed code={code} conversation={error['conversation_id']} user={user.id} model=fake-model "
+                rf"rounds={rounds} tool_calls={tool_calls} elapsed_ms=\d+",
+                line,
+            ), line
+            warnings = [r.getMessage() for r in logs.records if r.levelno >= logging.WARNING]
+            assert warnings == [line], warnings
+            for never in ("surprise", "Ann", user.email, API_KEY, MCP_SECRET):
+                assert never not in line
+        assert int(line.rsplit("=", 1)[1]) < 2000
+        # The timeout's own line says how long the turn took.
+        fake.play(text("too late", delay=4))
+        with LogRecords() as logs:
+            res = c.post(f"{api}/chat", headers=user.headers, json={"message": words})
+        assert res.status_code == 504
+        [line] = turn_lines(logs, logging.WARNING)
+        assert int(line.rsplit("elapsed_ms=", 1)[1]) >= 2000
+
+
+def test_a_provider_failure_is_one_line_with_what_the_provider_said(
+    ai: TestClient, api: str, fake: FakeModel, alice: Account
+) -> None:
+    fake.play(Failure(503, "The engine is currently overloaded, please try again later.", "server_error"))
+    with LogRecords() as logs:
+        stream_chat(ai, api, alice.headers, "list my tasks")
+    [line] = [r.getMessage() for r in logs.records if r.levelno >= logging.WARNING]
+    assert line.startswith(f"chat turn failed code=provider_error conversation=") and f"user={alice.id} " in line
+    assert 'detail="status 503: ' in line and "overloaded" in line
+
+
+def test_a_turn_that_ends_well_logs_one_info_line(ai: TestClient, api: str, fake: FakeModel, alice: Account) -> None:
+    fake.play(tools(call("list_tasks", {})), text("Nothing on your list."))
+    with LogRecords() as logs:
+        done = one(stream_chat(ai, api, alice.headers, "what is on my list?"), "done")
+    [line] = turn_lines(logs, logging.INFO)
+    assert re.fullmatch(
+        rf"chat turn done code=ok conversation={done['conversation_id']} user={alice.id} model=fake-model "
+        r"rounds=2 tool_calls=1 elapsed_ms=\d+",
+        line,
+    ), line
+    assert not [r for r in logs.records if r.levelno >= logging.WARNING]
+
+
+# ---------------------------------------------------------------------------------------------
+# What the user saw is what is stored
+
+
+def test_a_stream_that_stalls_after_some_words_keeps_them_with_the_error(
+    app_settings: Settings, api: str, fake: FakeModel, mcp: McpServer
+) -> None:
+    with app_client(model_settings(app_settings, fake.url, mcp.url, chat_timeout_seconds=2)) as c:
+        user = sign_up(c, api)
+        # A provider whose stream stops mid-sentence and never finishes (an overloaded vLLM, a dropped proxy).
+        fake.play(text("You have three tasks: buy milk, call", stall=5))
+        events = stream_chat(c, api, user.headers, "what is on my list?")
+        shown = "".join(e.data["text"] for e in events if e.name == "delta")
+        assert shown == "You have three tasks: buy milk, call"
+        error = one(events, "error")
+        assert error["code"] == "timeout" and error["partial"] is True
+        stored = c.get(f"{api}/conversations/{error['conversation_id']}/messages", headers=user.headers).json()
+        assert [(m["role"], m["error"], m["partial"]) for m in stored] == [("user", None, False), ("assistant", "timeout", True)]
+        assert stored[1]["content"] == f"{shown}\n\n{error['message']}"
+
+        # A turn that failed before any words keeps only the error, as before, and is not partial.
+        fake.play(text("too late", delay=4))
+        error = one(stream_chat(c, api, user.headers, "and now?", conversation_id=error["conversation_id"]), "error")
+        assert error["partial"] is False
+        stored = c.get(f"{api}/conversations/{error['conversation_id']}/messages", headers=user.headers).json()
+        assert (stored[-1]["content"], stored[-1]["error"], stored[-1]["partial"]) == (error["message"], "timeout", False)
+
+
+def test_words_said_before_a_failed_tool_round_are_kept_as_partial(
+    ai: TestClient, api: str, fake: FakeModel, alice: Account
+) -> None:
+    fake.play(
+        # A model that announces what it is doing, then the provider fails on the follow-up request.
+        tools(call("list_tasks", {}), text="Let me look at your list."),
+        Failure(500, "The server had an error while processing your request. Sorry about that!", "server_error"),
+    )
+    error = one(stream_chat(ai, api, alice.headers, "what is on my list?"), "error")
+    assert error["partial"] is True
+    [_, answer] = ai.get(f"{api}/conversations/{error['conversation_id']}/messages", headers=alice.headers).json()
+    assert answer["partial"] is True and answer["error"] == "provider_error"
+    assert answer["content"].startswith("Let me look at your list.\n\n") and answer["content"].endswith(error["message"])
+    assert answer["actions"] == [{"tool": "list_tasks", "count": 0}]
+
+
+# ---------------------------------------------------------------------------------------------
+# The tool list is learnt once per process: a turn that only talks makes no MCP request
+
+
+def mcp_posts(server: McpServer) -> int:
+    """Requests the MCP server has answered so far, from its own access log (uvicorn's, one line each)."""
+    return server.log_text().count('"POST /mcp HTTP/1.1"')
+
+
+def test_a_text_turn_makes_no_mcp_request_and_a_tool_turn_one_per_call(
+    app_settings: Settings, api: str, fake: FakeModel, mcp: McpServer
+) -> None:
+    with app_client(model_settings(app_settings, fake.url, mcp.url)) as c:
+        user = sign_up(c, api)
+        asked: list[int] = []
+        for script, message in [
+            # The process's first turn learns the server's protocol and its tools: server/discover, tools/list.
+            ((text("Hello!"),), "hello"),
+            # A model that only talks, streamed and as JSON.
+            ((text("Hi again."),), "hi"),
+            ((text("Still here."),), "json"),
+            # Two tool calls in one answer, then the words.
+            ((tools(call("list_tasks", {}), call("add_task", {"title": "buy milk"})), text("Added it.")), "add buy milk"),
+            ((tools(call("list_tasks", {})), text("One task.")), "json"),
+        ]:
+            fake.play(*script)
+            before = mcp_posts(mcp)
+            if message == "json":
+                res = c.post(f"{api}/chat", headers=user.headers, json={"message": "and now?"})
+                assert res.status_code == 200, res.text
+            else:
+                assert "done" in names(stream_chat(c, api, user.headers, message))
+            asked.append(mcp_posts(mcp) - before)
+            # Every model request is still offered the server's six tools.
+            assert all({t["function"]["name"] for t in r["tools"]} == TOOL_NAMES for r in fake.requests)
+        assert asked == [2, 0, 0, 2, 1], asked
+        assert [t["title"] for t in task_list(c, api, user)] == ["buy milk"]
+
+
+def test_a_call_the_server_answers_unknown_tool_makes_the_next_turn_list_the_tools_again(
+    app_settings: Settings, api: str, fake: FakeModel, mcp: McpServer
+) -> None:
+    with app_client(model_settings(app_settings, fake.url, mcp.url)) as c:
+        user = sign_up(c, api)
+        fake.play(text("Hello!"))
+        stream_chat(c, api, user.headers, "hello")
+        # As after an upgrade of the MCP server that dropped a tool this process had listed before it.
+        catalog: ToolCatalog = c.app.state.assistant.tool_catalog
+        known = catalog.known
+        assert known is not None
+        dropped = next(t for t in known.listing.tools if t.name == "delete_task").model_copy(update={"name": "archive_task"})
+        catalog.learn(known.discover, ListToolsResult(tools=[*known.listing.tools, dropped]))
+
+        fake.play(tools(call("archive_task", {"task_id": 1})), text("I could not archive it."))
+        events = stream_chat(c, api, user.headers, "archive task 1")
+        result = one(events, "tool_result")
+        assert result["ok"] is False and "Unknown tool" in result["summary"], result
+        assert "archive_task" in {t["function"]["name"] for t in fake.requests[0]["tools"]}
+
+        fake.play(text("Hello again."))
+        before = mcp_posts(mcp)
+        stream_chat(c, api, user.headers, "hello")
+        assert mcp_posts(mcp) - before == 2
+        assert {t["function"]["name"] for t in fake.requests[0]["tools"]} == TOOL_NAMES
+
+
+def test_a_tools_changed_notification_makes_the_next_turn_list_the_tools_again() -> None:
+    async def notified() -> ToolCatalog:
+        pool = make_mcp_pool()
+        try:
+            catalog = ToolCatalog()
+            catalog.learn(None, ListToolsResult(tools=[]))
+            # What the SDK hands the session's message handler for notifications/tools/list_changed.
+            await TaskTools(catalog, "http://127.0.0.1:1/mcp", pool, MCP_SECRET, 1)._on_message(ToolListChangedNotification())
+            return catalog
+        finally:
+            await pool.aclose()
+
+    assert asyncio.run(notified()).known is None
+
+
+def test_with_the_task_server_down_a_text_turn_answers_and_a_refused_call_is_said_not_to_have_run(
+    app_settings: Settings, api: str, fake: FakeModel, client: TestClient
+) -> None:
+    with run_mcp_server(os.environ["DATABASE_URL"]) as server, app_client(model_settings(app_settings, fake.url, server.url)) as c:
+        user = sign_up(c, api)
+        fake.play(text("Hello!"))
+        stream_chat(c, api, user.headers, "hello")
+        server.stop()
+        # The tools are known already, so words need no task server.
+        fake.play(text("Still here."))
+        assert one(stream_chat(c, api, user.headers, "are you there?"), "done")["reply"] == "Still here."
+        # A call cannot even connect: it never reached the server, so it did not happen, and the user is told so.
+        fake.play(tools(call("add_task", {"title": "water plants"})))
+        error = one(stream_chat(c, api, user.headers, "add water plants"), "error")
+        assert error["code"] == "tools_unavailable" and error["actions"] == []
+        assert "add_task was not carried out" in error["message"] and "may not" not in error["message"], error
+        assert task_list(c, api, user) == []
+
+
+def test_a_tool_argument_error_tells_the_model_the_field_and_the_rule_not_the_input(
+    ai: TestClient, api: str, fake: FakeModel, alice: Account
+) -> None:
+    title = "secret-agenda-" + "x" * 200
+    fake.play(
+        # A model that writes a whole paragraph as the title: the MCP server's schema refuses it.
+        tools(call("add_task", {"title": title})),
+        text("That title is too long."),
+    )
+    result = one(stream_chat(ai, api, alice.headers, "add my agenda"), "tool_result")
+    [told] = tool_messages(fake.requests[1])
+    assert result["ok"] is False and "title" in told and "String should have at most 200 characters" in told, told
+    assert "input_value" not in told and "secret-agenda" not in told and "secret-agenda" not in result["summary"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Fair use: one user cannot keep the model busy for everyone
+
+
+def test_a_message_sent_while_the_previous_one_is_answered_is_refused_with_429(
+    ai: TestClient, api: str, fake: FakeModel, alice: Account, bob: Account
+) -> None:
+    asked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        asked.set()
+        release.wait(15)
+
+    # A model that takes its time over Alice's first message (CHAT_MAX_CONCURRENT_TURNS is 1 by default).
+    fake.play(text("First answer.", before=hold), text("Bob's answer."), text("Second answer."))
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(stream_chat, ai, api, alice.headers, "first")
+        assert asked.wait(15)
+        for accept in ("application/json", "text/event-stream"):
+            res = ai.post(f"{api}/chat", headers={**alice.headers, "Accept": accept}, json={"message": "second"})
+            assert res.status_code == 429 and res.headers["retry-after"] == "5", res.text
+            body = res.json()
+            assert body["code"] == "turn_in_progress" and body["retry_after"] == 5
+            assert "still answering your previous message" in body["detail"]
+        # Another user is not held up by Alice's turn.
+        assert one(stream_chat(ai, api, bob.headers, "hi"), "done")["reply"] == "Bob's answer."
+        release.set()
+        assert one(first.result(), "done")["reply"] == "First answer."
+    # The next message goes through the moment the answer is in: the turn ends before `done` goes out.
+    res = ai.post(f"{api}/chat", headers=alice.headers, json={"message": "second"})
+    assert res.status_code == 200 and res.json()["reply"] == "Second answer.", res.text
+    assert len(fake.requests) == 3
+    # The refused messages were never stored.
+    conversations = ai.get(f"{api}/conversations", headers=alice.headers).json()
+    assert sorted(c["title"] for c in conversations) == ["first", "second"]
+
+
+def test_the_running_turn_limit_holds_across_replicas(
+    app_settings: Settings, ai: TestClient, api: str, fake: FakeModel, mcp: McpServer, alice: Account
+) -> None:
+    asked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        asked.set()
+        release.wait(15)
+
+    fake.play(text("First answer.", before=hold))
+    # A second backend process on the same database, as a second pod behind the Service.
+    with app_client(model_settings(app_settings, fake.url, mcp.url)) as other, ThreadPoolExecutor(1) as pool:
+        first = pool.submit(stream_chat, ai, api, alice.headers, "first")
+        assert asked.wait(15)
+        res = other.post(f"{api}/chat", headers=alice.headers, json={"message": "second"})
+        release.set()
+        assert res.status_code == 429 and res.json()["code"] == "turn_in_progress", res.text
+        first.result()
+
+
+def test_more_turns_in_a_minute_than_allowed_are_refused_with_when_to_retry(
+    app_settings: Settings, api: str, fake: FakeModel, mcp: McpServer
+) -> None:
+    with app_client(model_settings(app_settings, fake.url, mcp.url, chat_turns_per_minute=2)) as c:
+        user = sign_up(c, api)
+        fake.play(text("One."), text("Two."))
+        with LogRecords() as logs:
+            for n in ("one", "two"):
+                assert c.post(f"{api}/chat", headers=user.headers, json={"message": n}).status_code == 200
+            res = c.post(f"{api}/chat", headers=user.headers, json={"message": "three"})
+            streamed = c.post(
+                f"{api}/chat", headers={**user.headers, "Accept": "text/event-stream"}, json={"message": "three"}
+            )
+        assert res.status_code == 429 and streamed.status_code == 429, res.text
+        body = res.json()
+        assert body["code"] == "too_many_turns" and "2 messages" in body["detail"] and "in the last minute" in body["detail"]
+        wait = int(res.headers["retry-after"])
+        assert 1 <= wait <= 60 and body["retry_after"] == wait and f"try again in {wait} s" in body["detail"]
+        assert len(fake.requests) == 2
+        refused = [r.getMessage() for r in logs.records if "refused" in r.getMessage()]
+        assert len(refused) == 2 and all(f"code=too_many_turns conversation=new user={user.id} " in m for m in refused)
+
+
+def test_a_turn_left_running_by_a_dead_process_stops_counting(
+    app_settings: Settings, api: str, fake: FakeModel, mcp: McpServer
+) -> None:
+    with app_client(model_settings(app_settings, fake.url, mcp.url, chat_timeout_seconds=20)) as c:
+        user = sign_up(c, api)
+        # A pod killed mid-turn never marks its turn finished; no turn can outlast CHAT_TIMEOUT_SECONDS + 120 s.
+        with c.app.state.engine.begin() as conn:
+            conn.execute(
+                sa_text("INSERT INTO chat_turns (user_id, started_at) VALUES (:u, now() - interval '141 seconds')"),
+                {"u": user.id},
+            )
+        fake.play(text("Back again."))
+        res = c.post(f"{api}/chat", headers=user.headers, json={"message": "hello"})
+        assert res.status_code == 200, res.text
+
+
+def test_the_offline_assistant_is_not_limited(client: TestClient, api: str, user: Account) -> None:
+    # No model to protect: more than the default 10 turns a minute, as fast as they come.
+    for n in range(12):
+        res = client.post(f"{api}/chat", headers=user.headers, json={"message": f"add task chore {n}"})
+        assert res.status_code == 200, res.text
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers: Prometheus metrics on a port of their own
+
+
+def scrape(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample of GET /metrics on the metrics port, by name and labels."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as res:
+        assert res.status == 200 and res.headers["content-type"].startswith("text/plain")
+        body = res.read().decode()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(body)
+        for sample in family.samples
+    }
+
+
+def sample(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def test_metrics_count_turns_model_requests_tool_calls_mcp_errors_and_pool_use(
+    app_settings: Settings, api: str, fake: FakeModel, client: TestClient
+) -> None:
+    port = free_port()
+    with run_mcp_server(os.environ["DATABASE_URL"]) as server, app_client(
+        model_settings(app_settings, fake.url, server.url, metrics_port=port, chat_turns_per_minute=4)
+    ) as c:
+        user = sign_up(c, api)
+        # A turn with a tool call, one with a tool the model made up, a provider failure, a refusal, a dead MCP server.
+        fake.play(tools(call("list_tasks", {})), text("Nothing yet."))
+        stream_chat(c, api, user.headers, "what is on my list?")
+        fake.play(tools(call("drop_all_tasks", {})), text("I can't do that."))
+        stream_chat(c, api, user.headers, "remove everything")
+        fake.play(Failure(503, "The engine is currently overloaded, please try again later.", "server_error"))
+        stream_chat(c, api, user.headers, "hello")
+        server.stop()
+        fake.play(tools(call("add_task", {"title": "water plants"})))
+        stream_chat(c, api, user.headers, "add water plants")
+        assert c.post(f"{api}/chat", headers=user.headers, json={"message": "one more"}).status_code == 429
+        m = scrape(port)
+        # Not on the API's port, which the Ingress routes.
+        assert c.get("/metrics").status_code == 404 and c.get(f"{api}/metrics").status_code == 404
+
+    assert sample(m, "taskflow_chat_turns_total", code="ok") == 2
+    assert sample(m, "taskflow_chat_turns_total", code="provider_error") == 1
+    assert sample(m, "taskflow_chat_turns_total", code="tools_unavailable") == 1
+    assert sample(m, "taskflow_chat_turns_total", code="too_many_turns") == 1
+    assert sample(m, "taskflow_chat_turn_duration_seconds_count", outcome="ok") == 2
+    assert sample(m, "taskflow_chat_turn_duration_seconds_count", outcome="error") == 2
+    assert sample(m, "taskflow_chat_turn_duration_seconds_bucket", outcome="ok", le="+Inf") == 2
+    assert sample(m, "taskflow_model_request_duration_seconds_count", outcome="ok") == 5
+    assert sample(m, "taskflow_model_request_duration_seconds_count", outcome="error") == 1
+    assert sample(m, "taskflow_tool_calls_total", tool="list_tasks", outcome="ok") == 1
+    assert sample(m, "taskflow_tool_calls_total", tool="unknown", outcome="refused") == 1
+    assert sample(m, "taskflow_tool_calls_total", tool="add_task", outcome="unavailable") == 1
+    assert sample(m, "taskflow_mcp_errors_total", kind="call") == 1
+    for pool in ("requests", "task_list", "app"):
+        assert ("taskflow_db_pool_connections_in_use", frozenset({("pool", pool)})) in m
+    # No label holds what a model or a user wrote.
+    assert not [k for k in m if any("drop_all" in v or "water" in v for _, v in k[1])]
+
+
+def test_the_pool_gauge_counts_connections_held_while_scraped(app_settings: Settings) -> None:
+    port = free_port()
+    with app_client(replace(app_settings, metrics_port=port)) as c:
+        engine = c.app.state.engine
+        with engine.connect(), engine.connect():
+            held = sample(scrape(port), "taskflow_db_pool_connections_in_use", pool="app")
+        assert held >= 2
+        assert sample(scrape(port), "taskflow_db_pool_connections_in_use", pool="app") <= held - 2

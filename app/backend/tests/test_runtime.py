@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from app.config import Settings, assistant_misconfiguration, load_settings, normalise_database_url, normalise_prefix
@@ -90,6 +91,10 @@ def test_assistant_settings_from_environment() -> None:
     assert "sk-secret-value" not in repr(s) and "m" * 40 not in repr(s)
     defaults = load_settings({})
     assert not defaults.provider_configured and defaults.mcp_url == "http://localhost:8001/mcp"
+    assert (defaults.chat_max_concurrent_turns, defaults.chat_turns_per_minute) == (1, 10)
+    # 0 lifts a limit.
+    lifted = load_settings({"CHAT_MAX_CONCURRENT_TURNS": "0", "CHAT_TURNS_PER_MINUTE": "0"})
+    assert (lifted.chat_max_concurrent_turns, lifted.chat_turns_per_minute) == (0, 0)
     assert load_settings({"OPENAI_BASE_URL": "http://lmstudio:1234/v1"}).provider_configured
 
 
@@ -103,7 +108,8 @@ def test_a_configured_provider_needs_the_mcp_secret() -> None:
 @pytest.mark.parametrize(
     "bad",
     [{"ACCESS_TOKEN_TTL_SECONDS": "soon"}, {"REFRESH_TOKEN_TTL_SECONDS": "0"}, {"BCRYPT_ROUNDS": "3"},
-     {"MAX_TOOL_ROUNDS": "0"}, {"CHAT_TIMEOUT_SECONDS": "fast"}, {"MAX_CONVERSATION_HISTORY": "-1"}],
+     {"MAX_TOOL_ROUNDS": "0"}, {"CHAT_TIMEOUT_SECONDS": "fast"}, {"MAX_CONVERSATION_HISTORY": "-1"},
+     {"CHAT_MAX_CONCURRENT_TURNS": "-1"}, {"CHAT_TURNS_PER_MINUTE": "ten"}, {"METRICS_PORT": "65536"}],
 )
 def test_bad_numbers_in_environment_are_refused(bad: dict[str, str]) -> None:
     with pytest.raises(ValueError):
@@ -193,6 +199,26 @@ def test_migrate_command_is_idempotent() -> None:
         )
         assert done.returncode == 0, done.stderr
         assert "schema up to date" in done.stderr
+
+
+def test_migrate_command_adds_a_column_to_a_table_made_before_it() -> None:
+    # A database from before messages.partial existed: its rows stay, and they are not partial.
+    engine = create_engine(normalise_database_url(os.environ["DATABASE_URL"]))
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE messages DROP COLUMN IF EXISTS partial"))
+        done = subprocess.run(
+            [sys.executable, "-m", "app.migrate"], cwd=BACKEND_DIR, env=_env(), capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        with engine.connect() as conn:
+            column = conn.execute(
+                text("SELECT is_nullable, column_default FROM information_schema.columns "
+                     "WHERE table_name = 'messages' AND column_name = 'partial'")
+            ).one()
+        assert column == ("NO", "false")
+    finally:
+        engine.dispose()
 
 
 def test_migrate_command_gives_up_after_its_timeout() -> None:
@@ -309,3 +335,23 @@ def test_uvicorn_serves_shuts_down_on_sigterm_and_logs_no_secrets() -> None:
     db_password = load_settings().database_url.split("://", 1)[1].split("@", 1)[0].split(":", 1)[-1]
     for secret_value in (secret, auth["access_token"], auth["refresh_token"], password, db_password):
         assert secret_value not in output
+
+
+def test_uvicorn_serves_metrics_on_their_own_port_and_frees_it_on_sigterm() -> None:
+    metrics_port = _free_port()
+    proc, base = _start_uvicorn(METRICS_PORT=str(metrics_port))
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as res:
+            body = res.read().decode()
+        assert res.status == 200 and 'taskflow_db_pool_connections_in_use{pool="requests"}' in body
+        assert "# TYPE taskflow_chat_turns_total counter" in body and "python_gc_objects_collected_total" not in body
+        # The API's port does not serve them: the Ingress routes that one.
+        assert _call(f"{base}/metrics")[0] == 404
+    finally:
+        output = _stop(proc)
+    assert proc.returncode in (0, -signal.SIGTERM), output
+    assert f"metrics on port {metrics_port} at /metrics" in output
+    with socket.socket() as s:
+        # Nothing listens there any more (the scrape's connection may still linger in TIME_WAIT).
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("0.0.0.0", metrics_port))

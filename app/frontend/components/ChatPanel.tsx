@@ -186,7 +186,8 @@ export default function ChatPanel({ onTasksChanged, onError }: Props) {
         case 'error':
           // The provider's (or the task server's) own reason as the backend worded it (a rate limit's message already
           // says when to retry): never a stand-in answer.
-          update((m) => ({ ...m, role: 'error', text: ev.data.message, code: ev.data.code }));
+          // A partial answer stays in view above the error, as a reload of the conversation shows it.
+          update((m) => ({ ...m, role: 'error', text: ev.data.partial ? `${m.text.trimEnd()}\n\n${ev.data.message}` : ev.data.message, code: ev.data.code }));
           break;
       }
     };

@@ -18,6 +18,8 @@ export type StoredMessage = {
   actions: ChatAction[];
   /** The failed turn's code (e.g. "provider_error"); `content` is then the error the user was shown. */
   error: string | null;
+  /** A failed turn that had streamed words: `content` is those words, cut off, then the error. */
+  partial: boolean;
   offline: boolean;
   created_at: string;
 };
@@ -34,7 +36,7 @@ export type ChatEvent =
     }
   | {
       event: 'error';
-      data: { code: string; message: string; conversation_id: number; actions: ChatAction[]; retry_after?: number };
+      data: { code: string; message: string; conversation_id: number; actions: ChatAction[]; retry_after?: number; partial?: boolean };
     };
 type AuthResponse = { access_token: string; refresh_token: string; token_type: string; user: User };
 

@@ -12,10 +12,10 @@ from functools import partial
 from typing import Annotated, Any, Literal, TypeVar
 
 import anyio.to_thread
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp_types import ToolAnnotations
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
@@ -107,6 +107,31 @@ def _not_found(task_id: int) -> ToolError:
     return ToolError(f"Task {task_id} not found")
 
 
+def _argument_errors(exc: ValidationError) -> str:
+    """Each refused argument and the rule it broke ("title: String should have at most 200 characters").
+
+    pydantic's own report repeats each rejected value (`input_value=...`): a whole paragraph the model sent
+    as a title, sent straight back to it and on to the provider. The argument and the rule are what it acts on."""
+    problems = []
+    for err in exc.errors(include_url=False, include_input=False, include_context=False):
+        where = ".".join(str(p) for p in err["loc"]) or "arguments"
+        problems.append(f"{where}: {err['msg']}")
+    return "invalid arguments: " + "; ".join(problems)
+
+
+class _StrictTool(Tool):
+    """A tool whose refused arguments are reported as argument and rule, never with the value that was sent."""
+
+    async def run(self, arguments: dict[str, Any], context: Any, convert_result: bool = False) -> Any:
+        try:
+            return await super().run(arguments, context, convert_result=convert_result)
+        except ToolError as exc:
+            # The SDK reports a ValidationError of the arguments as a ToolError caused by it.
+            if isinstance(exc.__cause__, ValidationError) and not isinstance(exc, UnexpectedToolError):
+                raise ToolError(f"Error executing tool {self.name}: {_argument_errors(exc.__cause__)}") from None
+            raise
+
+
 def _strict(tool: Tool) -> Tool:
     """Refuses unknown arguments instead of dropping them.
 
@@ -190,18 +215,18 @@ def build_tools(store: TaskStore) -> list[Tool]:
         return Deleted(id=task_id)
 
     return [
-        _strict(Tool.from_function(add_task, title="Add a task", annotations=ToolAnnotations(destructive_hint=False))),
-        _strict(Tool.from_function(list_tasks, title="List tasks", annotations=ToolAnnotations(read_only_hint=True))),
+        _strict(_StrictTool.from_function(add_task, title="Add a task", annotations=ToolAnnotations(destructive_hint=False))),
+        _strict(_StrictTool.from_function(list_tasks, title="List tasks", annotations=ToolAnnotations(read_only_hint=True))),
         _strict(
-            Tool.from_function(
+            _StrictTool.from_function(
                 complete_task, title="Complete a task", annotations=ToolAnnotations(idempotent_hint=True)
             )
         ),
         _strict(
-            Tool.from_function(reopen_task, title="Reopen a task", annotations=ToolAnnotations(idempotent_hint=True))
+            _StrictTool.from_function(reopen_task, title="Reopen a task", annotations=ToolAnnotations(idempotent_hint=True))
         ),
-        _strict(Tool.from_function(update_task, title="Change a task", annotations=ToolAnnotations(idempotent_hint=True))),
+        _strict(_StrictTool.from_function(update_task, title="Change a task", annotations=ToolAnnotations(idempotent_hint=True))),
         _strict(
-            Tool.from_function(delete_task, title="Delete a task", annotations=ToolAnnotations(destructive_hint=True))
+            _StrictTool.from_function(delete_task, title="Delete a task", annotations=ToolAnnotations(destructive_hint=True))
         ),
     ]

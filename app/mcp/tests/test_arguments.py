@@ -64,6 +64,11 @@ async def test_malformed_arguments_are_refused_with_a_clear_error_and_change_not
     assert message.startswith(f"Error executing tool {tool}: "), message
     for word in words:
         assert word in message, f"{word!r} not in {message!r}"
+    # The argument and the rule, never the value that was sent (it can be a paragraph, or a secret).
+    assert "input_value" not in message and "errors.pydantic.dev" not in message, message
+    for value in args.values():
+        if isinstance(value, str) and len(value) > 3 and value not in ("TASK_AS_TEXT",):
+            assert value not in message, message
     assert task_row(engine, task["id"]) == before
     assert count_tasks(engine, alice.id) == 1
 

@@ -88,12 +88,15 @@ affinity:
 {{- end }}
 {{- end }}
 
-{{/* The component's plain settings: its port (a worker has none), the URLs of the components it calls, then its env (which wins). */}}
+{{/* The component's plain settings: its ports (a worker has none), the URLs of the components it calls, then its env (which wins). */}}
 {{- define "taskflow.configData" -}}
 {{- $c := index .context.Values.components .component -}}
 {{- $data := dict }}
 {{- if $c.containerPort }}
 {{- $_ := set $data "PORT" (toString $c.containerPort) }}
+{{- end }}
+{{- if $c.metricsPort }}
+{{- $_ := set $data "METRICS_PORT" (toString $c.metricsPort) }}
 {{- end }}
 {{- range $var, $target := $c.serviceUrls }}
 {{- $_ := set $data $var (include "taskflow.serviceUrl" (dict "context" $.context "component" $target)) }}

@@ -34,6 +34,9 @@ each naming the key and what to change.
 {{- if ge (int $c.preStopSleepSeconds) (int $c.terminationGracePeriodSeconds) }}
 {{- $errors = append $errors (printf "%s.preStopSleepSeconds (%d) must be less than %s.terminationGracePeriodSeconds (%d), or SIGTERM comes after the pod is killed" $at (int $c.preStopSleepSeconds) $at (int $c.terminationGracePeriodSeconds)) }}
 {{- end }}
+{{- if and $c.metricsPort (eq (int $c.metricsPort) (int $c.containerPort)) }}
+{{- $errors = append $errors (printf "%s.metricsPort (%d) is its containerPort too: metrics get a port of their own, which the Service does not expose, so pick another" $at (int $c.metricsPort)) }}
+{{- end }}
 {{- if and (eq $c.service.type "LoadBalancer") $c.service.nodePort }}
 {{- $errors = append $errors (printf "%s.service.nodePort (%d) is only used with type NodePort, but the type is LoadBalancer: set %s.service.type=NodePort or %s.service.nodePort=null" $at (int $c.service.nodePort) $at $at) }}
 {{- end }}

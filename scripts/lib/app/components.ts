@@ -46,6 +46,7 @@ export function declaredValues(c: Component, appValues: Record<string, string>, 
   const v: Values = { enabled: true };
   if (c.replicas !== undefined) v.replicaCount = c.replicas;
   v.containerPort = c.port ?? null;
+  v.metricsPort = c.metricsPort ?? null;
   if (c.runAsUser !== undefined) v.runAsUser = c.runAsUser;
   const service: Values = {};
   if (c.port !== undefined) service.port = c.port;

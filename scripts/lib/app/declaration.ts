@@ -29,6 +29,8 @@ export type Component = {
   /** Absent for a worker: no Service, no HTTP probes, nothing to forward or route. */
   port?: number;
   localPort?: number;
+  /** Where the container serves Prometheus metrics (/metrics), apart from `port`: on the pod only, never routed. */
+  metricsPort?: number;
   probes?: { startup?: string; liveness?: string; readiness?: string };
   env?: Record<string, Scalar>;
   /** Env values of one profile, laid over env: for that profile only. */
@@ -281,6 +283,7 @@ function checkLinks(name: string, c: Component, app: Omit<App, 'file'>): AppProb
       if (c[k] !== undefined) out.push({ key: at(k), message: `needs a port, and ${name} declares none (a worker). Fix: add port:, or drop ${k}` });
     }
   }
+  if (c.metricsPort !== undefined && c.metricsPort === c.port) out.push({ key: at('metricsPort'), message: `${c.metricsPort} is the component's port too. Fix: serve metrics on a port of their own, or drop metricsPort` });
   if (c.service?.nodePort !== undefined && c.service.type !== 'NodePort') {
     out.push({ key: at('service.nodePort'), message: `is set, but the service type is ${c.service.type ?? 'ClusterIP'}. Fix: use type: NodePort, or drop nodePort (a LoadBalancer picks its own)` });
   }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -23,6 +24,8 @@ from ..clients import AssistantClients
 from ..config import Settings, assistant_misconfiguration
 from ..conversations import ConversationNotFound, list_conversations, list_messages, open_conversation, recent_history, save_turn
 from ..deps import DbDep, PrincipalDep, SessionFactory, SettingsDep
+from ..limits import Limits, TurnRefused, drop_turn, finish_turn, limits_of, start_turn
+from ..metrics import Metrics
 from ..mcp_client import ToolsUnavailable, connect_tools
 from ..models import ID_MAX
 from ..schemas import ChatIn, ChatOut, ConversationOut, MessageOut
@@ -105,31 +108,90 @@ async def _offline_turn(db: SessionFactory, user_id: int, conversation_id: int, 
 
 async def _model_turn(
     settings: Settings, clients: AssistantClients, db: SessionFactory, user_id: int, conversation_id: int, message: str,
-    emit: Emit,
+    emit: Emit, started_turn: int | None, metrics: Metrics,
 ) -> tuple[Turn, TurnFailed | None]:
-    """Runs the turn with the model and stores it, whatever happened. Returns the failure, if any."""
+    """Runs the turn with the model and stores it, whatever happened, then logs it. Returns the failure, if any.
+
+    `started_turn` (the limits' record of it) is marked finished with the store, before `done` or `error` goes
+    out: a user who sends the next message at once must not find this one still running."""
     turn = Turn()
     failure: TurnFailed | None = None
+    started = time.monotonic()
     try:
         if assistant_misconfiguration(settings):
             raise TurnFailed("misconfigured", "The assistant is not set up completely (MCP_SHARED_SECRET is missing), so nothing was done.")
         history = await run_sync(_history, db, conversation_id, settings.max_conversation_history)
-        async with connect_tools(settings.mcp_url, clients.mcp_pool, settings.mcp_shared_secret, user_id) as tools:
-            await run_turn(llm=clients.llm, tools=tools, settings=settings, history=history, message=message, turn=turn, emit=emit)
+        async with connect_tools(
+            clients.tool_catalog, settings.mcp_url, clients.mcp_pool, settings.mcp_shared_secret, user_id, metrics
+        ) as tools:
+            await run_turn(
+                llm=clients.llm, tools=tools, settings=settings, history=history, message=message, turn=turn, emit=emit,
+                metrics=metrics,
+            )
     except TurnFailed as exc:
         failure = exc
     except ToolsUnavailable as exc:
-        log.warning("chat: %s (%s)", exc, settings.mcp_url)
         failure = tools_failure(exc, turn)
-    except Exception:
+    except Exception as exc:
         log.exception("chat: turn failed unexpectedly")
-        failure = TurnFailed("internal", "Something went wrong while answering. Please try again.")
+        failure = TurnFailed("internal", "Something went wrong while answering. Please try again.", detail=type(exc).__name__)
     finally:
-        reply = _failure_message(failure, turn) if failure else turn.reply
+        partial = failure is not None and bool(turn.reply.strip())
+        reply = _stored_reply(failure, turn)
         # Stored even if this request is being cancelled: the actions already happened.
         with anyio.CancelScope(shield=True):
-            await run_sync(_store, db, conversation_id, message, reply, turn.actions, failure.code if failure else None)
+            await run_sync(
+                _store, db, conversation_id, message, reply, turn.actions, failure.code if failure else None, partial,
+                started_turn,
+            )
+    elapsed = time.monotonic() - started
+    _log_turn(failure, turn, settings, user_id, conversation_id, elapsed)
+    metrics.turn(failure.code if failure else "ok", elapsed)
     return turn, failure
+
+
+def _logfmt(value: object) -> str:
+    """A value for a key=value log line: bare when it is one plain word, else JSON-quoted (one line, escapes shown)."""
+    text = str(value)
+    if text and all(c.isalnum() or c in "-_.:/@+" for c in text):
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+def turn_log_line(
+    code: str, turn: Turn, *, model: str, user_id: int, conversation_id: int, elapsed_seconds: float, detail: str | None = None
+) -> str:
+    """The one line a model turn leaves in the log. Ids and counts only: never a message, an email or a key."""
+    fields: list[tuple[str, object]] = [
+        ("code", code), ("conversation", conversation_id), ("user", user_id), ("model", model),
+        ("rounds", turn.rounds), ("tool_calls", turn.tool_calls), ("elapsed_ms", round(elapsed_seconds * 1000)),
+    ]
+    if detail:
+        fields.append(("detail", detail))
+    return " ".join(f"{k}={_logfmt(v)}" for k, v in fields)
+
+
+def _log_turn(
+    failure: TurnFailed | None, turn: Turn, settings: Settings, user_id: int, conversation_id: int, elapsed: float
+) -> None:
+    line = turn_log_line(
+        failure.code if failure else "ok", turn, model=settings.model_name, user_id=user_id,
+        conversation_id=conversation_id, elapsed_seconds=elapsed, detail=failure.detail if failure else None,
+    )
+    if failure is None:
+        log.info("chat turn done %s", line)
+    else:
+        # The access log says 200 for a streamed turn whatever became of it: this line is its outcome.
+        log.warning("chat turn failed %s", line)
+
+
+def _stored_reply(failure: TurnFailed | None, turn: Turn) -> str:
+    """The answer, or what the user saw of a failed turn: the words streamed before it stopped, then the error."""
+    if failure is None:
+        return turn.reply
+    if turn.reply.strip():
+        return f"{turn.reply.rstrip()}\n\n{_failure_message(failure, turn)}"
+    return _failure_message(failure, turn)
 
 
 def _history(db: SessionFactory, conversation_id: int, limit: int) -> list[dict[str, str]]:
@@ -137,9 +199,40 @@ def _history(db: SessionFactory, conversation_id: int, limit: int) -> list[dict[
         return recent_history(session, conversation_id, limit)
 
 
-def _store(db: SessionFactory, conversation_id: int, message: str, reply: str, actions: list[dict[str, Any]], error: str | None) -> None:
+def _store(
+    db: SessionFactory, conversation_id: int, message: str, reply: str, actions: list[dict[str, Any]], error: str | None,
+    partial: bool, started_turn: int | None,
+) -> None:
     with db() as session:
-        save_turn(session, conversation_id, message=message, reply=reply, actions=actions, error=error)
+        if started_turn is not None:
+            finish_turn(session, started_turn)  # committed with the messages
+        save_turn(session, conversation_id, message=message, reply=reply, actions=actions, error=error, partial=partial)
+
+
+def _start_turn(db: SessionFactory, user_id: int, limits: Limits) -> int:
+    with db() as session:
+        return start_turn(session, user_id, limits)
+
+
+def _drop_turn(db: SessionFactory, started_turn: int) -> None:
+    with db() as session:
+        drop_turn(session, started_turn)
+
+
+def _refused(
+    refused: TurnRefused, settings: Settings, user_id: int, conversation_id: int | None, metrics: Metrics
+) -> JSONResponse:
+    metrics.turn(refused.code)
+    log.info(
+        "chat turn refused code=%s conversation=%s user=%d model=%s retry_after=%d",
+        refused.code, conversation_id if conversation_id is not None else "new", user_id, _logfmt(settings.model_name),
+        refused.retry_after,
+    )
+    return JSONResponse(
+        {"detail": refused.message, "code": refused.code, "retry_after": refused.retry_after},
+        status_code=429,
+        headers={"Retry-After": str(refused.retry_after)},
+    )
 
 
 def _open(db: SessionFactory, user_id: int, conversation_id: int | None, message: str) -> int:
@@ -153,7 +246,10 @@ def _open(db: SessionFactory, user_id: int, conversation_id: int | None, message
     responses={
         401: {"description": "Not signed in"},
         404: {"description": "No such conversation of yours"},
-        429: {"description": "The model provider is rate-limiting; Retry-After says when to try again"},
+        429: {
+            "description": "Your own limit (code turn_in_progress or too_many_turns: CHAT_MAX_CONCURRENT_TURNS, "
+            "CHAT_TURNS_PER_MINUTE), or the model provider's rate limit (rate_limited); Retry-After says when to try again"
+        },
         502: {"description": "The model provider or the task server failed; `detail` says which and why"},
         504: {"description": "The model did not answer within CHAT_TIMEOUT_SECONDS"},
     },
@@ -166,11 +262,25 @@ def _open(db: SessionFactory, user_id: int, conversation_id: int | None, message
 async def chat(body: ChatIn, principal: PrincipalDep, db: DbDep, settings: SettingsDep, request: Request) -> Response:
     user_id = principal.user_id
     clients: AssistantClients = request.app.state.assistant
+    metrics: Metrics = request.app.state.metrics
+    offline = not settings.provider_configured
+    limits = limits_of(settings)
+    started_turn: int | None = None
+    if not offline and limits.active:
+        # Before anything is stored: a refused message leaves no trace in the conversation.
+        try:
+            started_turn = await run_sync(_start_turn, db, user_id, limits)
+        except TurnRefused as refused:
+            return _refused(refused, settings, user_id, body.conversation_id, metrics)
     try:
         conversation_id = await run_sync(_open, db, user_id, body.conversation_id, body.message)
-    except ConversationNotFound:
-        raise _not_found() from None
-    offline = not settings.provider_configured
+    except BaseException as exc:
+        if started_turn is not None:
+            with anyio.CancelScope(shield=True):
+                await run_sync(_drop_turn, db, started_turn)
+        if isinstance(exc, ConversationNotFound):
+            raise _not_found() from None
+        raise
     start = ChatEvent(
         "start",
         {"conversation_id": conversation_id, "offline": offline, "model": None if offline else settings.model_name}
@@ -191,13 +301,16 @@ async def chat(body: ChatIn, principal: PrincipalDep, db: DbDep, settings: Setti
                     return
                 await emit(ChatEvent("done", {"conversation_id": conversation_id, "offline": True, "notice": OFFLINE_NOTICE, **answer}))
                 return
-            turn, failure = await _model_turn(settings, clients, db, user_id, conversation_id, body.message, emit)
+            turn, failure = await _model_turn(
+                settings, clients, db, user_id, conversation_id, body.message, emit, started_turn, metrics
+            )
             if failure is None:
                 await emit(ChatEvent("done", {"conversation_id": conversation_id, "offline": False, "reply": turn.reply,
                                               "actions": turn.actions, "truncated": turn.truncated}))
             else:
+                # partial: the deltas already sent were the start of an answer that stopped; they stay shown.
                 data = {"code": failure.code, "message": _failure_message(failure, turn),
-                        "conversation_id": conversation_id, "actions": turn.actions}
+                        "conversation_id": conversation_id, "actions": turn.actions, "partial": bool(turn.reply.strip())}
                 if failure.retry_after is not None:
                     data["retry_after"] = failure.retry_after
                 await emit(ChatEvent("error", data))
@@ -209,7 +322,9 @@ async def chat(body: ChatIn, principal: PrincipalDep, db: DbDep, settings: Setti
         return JSONResponse(
             ChatOut(conversation_id=conversation_id, offline=True, notice=OFFLINE_NOTICE, **answer).model_dump(mode="json")
         )
-    turn, failure = await _model_turn(settings, clients, db, user_id, conversation_id, body.message, _ignore)
+    turn, failure = await _model_turn(
+        settings, clients, db, user_id, conversation_id, body.message, _ignore, started_turn, metrics
+    )
     if failure is not None:
         headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else None
         return JSONResponse(
