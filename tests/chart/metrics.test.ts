@@ -3,9 +3,9 @@
 // networkPolicy.metricsFrom reach it. The reference declaration gives the backend one.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadApp } from '../../scripts/lib/app.ts';
-import { declaredValues } from '../../scripts/lib/components.ts';
-import { checkPolicies, ref, type K8sObject } from '../../scripts/lib/policy.ts';
+import { loadApp } from '../../scripts/lib/app/declaration.ts';
+import { declaredValues } from '../../scripts/lib/app/components.ts';
+import { checkPolicies, ref, type K8sObject } from '../../scripts/lib/validate/policy.ts';
 import { dig, find, prodValues, render, renderError, root, workerValues } from '../lib/chart.ts';
 
 const BACKEND = 'demo-taskflow-backend';
