@@ -179,6 +179,7 @@ export function watchRestartDelay(quickEnds: number): number {
 
 // ── the command ──────────────────────────────────────────────────────────────────────────────
 
+/** Each container's log once, or with --follow every pod's as they come and go until Ctrl+C. */
 export async function runLogs(sn: Session, opts: LogsOptions): Promise<number> {
   const rd = readingFor(sn, opts);
   const pods = await rd.kubectl.logPods(rd.context, rd.ns, rd.selector);
@@ -259,6 +260,7 @@ class PodFollower {
   /** A problem is said once, when it starts, and its end once, when things work again. */
   private problem: { from: 'list' | 'watch'; text: string } | undefined;
 
+  /** Starts from the pods runLogs listed, so the first followers need no second read. */
   constructor(
     private readonly rd: Reading,
     pods: LogPod[],
