@@ -8,7 +8,7 @@ import { forwardedPorts } from '../app/components.ts';
 import { ExitCode, InputError, UserError } from '../core/errors.ts';
 import { interruptChildren, resumeAfterInterrupt } from '../core/exec.ts';
 import { buildImages, deliverBuilt } from '../images/deliver.ts';
-import { contentTag, imageSources, type ImageRefs } from '../images/tag.ts';
+import { contentTag, imageSources, type ImageRefs, type ImageSource } from '../images/tag.ts';
 import { deliveryVerb, observeImages } from '../images/plan.ts';
 import { portForwardPidFile, runningInstance } from '../core/pidfile.ts';
 import { choosePorts } from '../tunnels/ports.ts';
@@ -107,36 +107,104 @@ async function answers(t: Tunnel): Promise<boolean> {
   }
 }
 
+/** Setup once, the tunnels, then a cycle per pause in the edits until Ctrl+C, which ends every run (130). */
 export async function runDev(sn: Session, opts: DevOptions): Promise<number> {
-  const { ui } = sn;
-  const s = sn.config.settings;
   const tunnelPlan: TunnelPlan = opts.portForward ? await planPorts(sn, opts.portForward.autoPort) : { skip: '--no-port-forward' };
+  const run = new DevRun(sn, opts);
+  let setup: Setup;
+  try {
+    setup = await setUp(sn, { skipBuild: false, timeout: opts.timeout, yes: false });
+  } catch (err) {
+    if (run.stopping) return run.shutDown();
+    throw err;
+  }
+  if (run.stopping) return run.shutDown();
+  const verb = deliveryVerb(sn, setup.route);
+  await run.startTunnels(tunnelPlan);
+  if (run.stopping) return run.shutDown();
+  const edits = new EditLoop(sn, opts, setup, verb, run);
+  edits.start();
+  await run.stopped;
+  edits.stopTimer();
+  return run.shutDown();
+}
 
-  let stopping = false;
-  let watcher: ContextWatcher | undefined;
-  let supervisor: Supervisor | undefined;
-  let tunnels: Tunnel[] = [];
-  const stop = new AbortController();
-  const stopped = new Promise<void>((resolve) => {
-    const onStop = () => {
-      stopping = true;
-      watcher?.close();
-      supervisor?.killNow();
-      stop.abort();
-      resolve();
-    };
-    if (opts.signal.aborted) onStop();
-    else opts.signal.addEventListener('abort', onStop, { once: true });
-  });
-  // A helm or docker still running gets the signal too (helm then fails and rolls back its own
-  // upgrade), and nothing new starts.
-  const childrenStopped = stopped.then(() => interruptChildren('SIGINT'));
-  let inFlight: Promise<void> | undefined;
+/** What setup hands the loop: the images it runs, the route they take, what each rollout passes to helm. */
+type Setup = Awaited<ReturnType<typeof setUp>>;
 
-  const shutDown = async (): Promise<number> => {
-    await childrenStopped;
-    await inFlight;
-    await supervisor?.stop();
+/**
+ * What one dev run holds from start to end. The first Ctrl+C closes the watcher and the tunnels at
+ * once and interrupts a running helm or docker; shutDown then waits for the cycle in flight.
+ */
+class DevRun {
+  stopping = false;
+  watcher: ContextWatcher | undefined;
+  supervisor: Supervisor | undefined;
+  /** The tunnels up now: a rolled component is waited for through its own. */
+  tunnels: Tunnel[] = [];
+  /** The cycle running now, if one is. */
+  inFlight: Promise<void> | undefined;
+  /** Aborted by the first Ctrl+C, so a cycle waiting for a tunnel gives up at once. */
+  readonly stop = new AbortController();
+  readonly stopped: Promise<void>;
+  private readonly childrenStopped: Promise<void>;
+
+  /** Listens for Ctrl+C from the start, so a stop during setup is seen too. */
+  constructor(
+    private readonly sn: Session,
+    private readonly opts: DevOptions,
+  ) {
+    this.stopped = new Promise<void>((resolve) => {
+      const onStop = () => {
+        this.stopping = true;
+        this.watcher?.close();
+        this.supervisor?.killNow();
+        this.stop.abort();
+        resolve();
+      };
+      if (opts.signal.aborted) onStop();
+      else opts.signal.addEventListener('abort', onStop, { once: true });
+    });
+    // A helm or docker still running gets the signal too (helm then fails and rolls back its own
+    // upgrade), and nothing new starts.
+    this.childrenStopped = this.stopped.then(() => interruptChildren('SIGINT'));
+  }
+
+  /** Opens the planned tunnels in this process; one that fails is reported and watching goes on without it. */
+  async startTunnels(plan: TunnelPlan): Promise<void> {
+    const { sn } = this;
+    const { ui } = sn;
+    ui.info('');
+    if ('skip' in plan) {
+      ui.info(`↷ port-forward — skipped: ${plan.skip}`);
+      return;
+    }
+    const planned = planTunnels(sn.scope.release, sn.config.app, plan.start);
+    const supervisor = new Supervisor({ exec: sn.exec, context: sn.context, namespace: sn.scope.namespace, tunnels: planned, log: (l) => ui.info(l), verbose: sn.verbose });
+    this.supervisor = supervisor;
+    try {
+      await supervisor.start((t, detail, ms) => ui.info(`✔ port-forward ${t.component} — localhost:${t.localPort} → service/${t.service}:${t.remotePort}, ${detail} (${formatMs(ms)})`));
+      this.tunnels = planned;
+      supervisor.done().catch((err: Error) => {
+        if (this.stopping) return;
+        this.tunnels = [];
+        ui.info(`✖ port-forward stopped: ${err.message.split('\n')[0]}; watching goes on without it`);
+      });
+    } catch (err) {
+      if (this.stopping) return; // the caller shuts down
+      ui.info(`✖ port-forward — ${(err as Error).message.split('\n')[0]}; watching goes on without it (try: npx tsx scripts/port-forward.ts)`);
+      await supervisor.stop();
+      this.supervisor = undefined;
+    }
+  }
+
+  /** Once stopped: leaves nothing running that dev started, and the release running or, with --cleanup-on-exit, removed. */
+  async shutDown(): Promise<number> {
+    const { sn, opts } = this;
+    const { ui } = sn;
+    await this.childrenStopped;
+    await this.inFlight;
+    await this.supervisor?.stop();
     if (opts.cleanupOnExit) {
       resumeAfterInterrupt();
       ui.info('');
@@ -149,147 +217,172 @@ export async function runDev(sn: Session, opts: DevOptions): Promise<number> {
       ui.info(`■ dev stopped; the app keeps running (make cleanup removes it)`);
     }
     return ExitCode.interrupted;
-  };
-
-  let setup: Awaited<ReturnType<typeof setUp>>;
-  try {
-    setup = await setUp(sn, { skipBuild: false, timeout: opts.timeout, yes: false });
-  } catch (err) {
-    if (stopping) return shutDown();
-    throw err;
   }
-  if (stopping) return shutDown();
-  /** The images the release runs: what each cycle compares the content tags with. */
-  let images: ImageRefs = setup.images;
-  const verb = deliveryVerb(sn, setup.route);
+}
 
-  // ── port-forward, in this process ────────────────────────────────────────────────────────────
-  ui.info('');
-  if ('skip' in tunnelPlan) ui.info(`↷ port-forward — skipped: ${tunnelPlan.skip}`);
-  else {
-    const planned = planTunnels(sn.scope.release, sn.config.app, tunnelPlan.start);
-    supervisor = new Supervisor({ exec: sn.exec, context: sn.context, namespace: sn.scope.namespace, tunnels: planned, log: (l) => ui.info(l), verbose: sn.verbose });
-    try {
-      await supervisor.start((t, detail, ms) => ui.info(`✔ port-forward ${t.component} — localhost:${t.localPort} → service/${t.service}:${t.remotePort}, ${detail} (${formatMs(ms)})`));
-      tunnels = planned;
-      supervisor.done().catch((err: Error) => {
-        if (stopping) return;
-        tunnels = [];
-        ui.info(`✖ port-forward stopped: ${err.message.split('\n')[0]}; watching goes on without it`);
-      });
-    } catch (err) {
-      if (stopping) return shutDown();
-      ui.info(`✖ port-forward — ${(err as Error).message.split('\n')[0]}; watching goes on without it (try: npx tsx scripts/port-forward.ts)`);
-      await supervisor.stop();
-      supervisor = undefined;
+/**
+ * The watching after setup: edits wait for a quiet pause, then one cycle at a time rebuilds and rolls
+ * the components whose content tag moved; edits that come during a cycle wait for the next one.
+ */
+class EditLoop {
+  /** The images the release runs: what each cycle compares the content tags with. */
+  private images: ImageRefs;
+  private readonly sources: ImageSource[];
+  /** Edits waiting for the quiet time to pass: component → when its first one came. */
+  private pending = new Map<string, number>();
+  /** Paths the .dockerignore excludes that changed since the last cycle, by component; --verbose shows them. */
+  private readonly ignored = new Map<string, string[]>();
+  private timer: NodeJS.Timeout | undefined;
+
+  /** Starts from the images setup left running: only what moves after that is rolled. */
+  constructor(
+    private readonly sn: Session,
+    private readonly opts: DevOptions,
+    private readonly setup: Setup,
+    private readonly verb: 'load' | 'push' | undefined,
+    private readonly run: DevRun,
+  ) {
+    this.images = setup.images;
+    this.sources = imageSources(sn.config);
+  }
+
+  /** Starts the watcher and says how it watches; anything edited while setup ran counts as an edit now. */
+  start(): void {
+    const { sn, opts, sources } = this;
+    const { ui } = sn;
+    const watcher = new ContextWatcher({ sources, onEdit: (e) => this.onEdit(e), pollMs: opts.pollMs, onFallback: (why) => ui.info(`⚠ watching: ${why}`) });
+    this.run.watcher = watcher;
+    const mode = watcher.start();
+    const how = mode === 'polling' ? `polling the content tags every ${formatMs(opts.pollMs ?? 1000)}` : mode === 'native' ? 'recursive fs.watch' : 'fs.watch per directory';
+    ui.info('');
+    ui.info(`watching ${sources.map((src) => `${src.component} (${relative(sn.root, src.contextDir) || '.'})`).join(', ')} with ${how}; a pause of ${formatMs(opts.debounceMs)} after an edit starts a cycle`);
+    ui.info(`Ctrl+C stops watching and leaves ${sn.config.settings.TASKFLOW_RELEASE} running${opts.cleanupOnExit ? ' (--cleanup-on-exit: then removes it)' : ''}.`);
+    for (const src of sources) if (contentTag(src) !== this.images[src.component]?.tag) this.onEdit({ component: src.component, path: '(edited during setup)', ignored: false, at: Date.now() });
+  }
+
+  /** Once stopped, a quiet time still running must not start a cycle. */
+  stopTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  /** Notes an edit and starts the quiet time again, so a burst of saves makes one cycle. */
+  private onEdit(e: Edit): void {
+    if (this.run.stopping) return;
+    if (e.ignored) this.ignored.set(e.component, [...new Set([...(this.ignored.get(e.component) ?? []), e.path])]);
+    else if (!this.pending.has(e.component)) this.pending.set(e.component, e.at);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.fire(), this.opts.debounceMs);
+  }
+
+  /** When the quiet time is over: the waiting edits become one cycle, and the edits made during it the next. */
+  private fire(): void {
+    this.timer = undefined;
+    if (this.run.stopping || this.run.inFlight) return; // a running cycle picks the waiting edits up when it ends
+    if (this.sn.verbose) this.showIgnored();
+    this.ignored.clear();
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    this.run.inFlight = this.cycle(batch).finally(() => {
+      this.run.inFlight = undefined;
+      if (this.pending.size && !this.timer) this.fire();
+    });
+  }
+
+  /** With --verbose, an edit that started nothing says which ignore file left it out. */
+  private showIgnored(): void {
+    for (const [component, paths] of this.ignored) {
+      const src = this.sources.find((x) => x.component === component);
+      if (!this.pending.has(component) && src) this.sn.ui.info(`· ${component}: ${paths.slice(0, 3).join(', ')}${paths.length > 3 ? ` and ${paths.length - 3} more` : ''} changed, ignored by ${ignoreFileShown(this.sn.root, src)}`);
     }
   }
-  if (stopping) return shutDown();
 
-  // ── the loop ────────────────────────────────────────────────────────────────────────────────
-  const sources = imageSources(sn.config);
-  /** Edits waiting for the quiet time to pass: component → when its first one came. */
-  let pending = new Map<string, number>();
-  const ignored = new Map<string, string[]>();
-  let timer: NodeJS.Timeout | undefined;
-
-  const cycle = async (batch: Map<string, number>): Promise<void> => {
+  /** One cycle: nothing when no content tag moved (a save that changed nothing), else roll the moved ones and report. */
+  private async cycle(batch: Map<string, number>): Promise<void> {
+    const { sn } = this;
     const savedAt = Math.min(...batch.values());
-    const moved = sources.filter((src) => batch.has(src.component) && contentTag(src) !== images[src.component]?.tag);
+    const moved = this.sources.filter((src) => batch.has(src.component) && contentTag(src) !== this.images[src.component]?.tag);
     if (moved.length === 0) {
-      if (sn.verbose) ui.info(`· ${[...batch.keys()].join(', ')}: saved, but the content is unchanged`);
+      if (sn.verbose) sn.ui.info(`· ${[...batch.keys()].join(', ')}: saved, but the content is unchanged`);
       return;
     }
     const result: CycleResult = { ok: false, components: [] };
-    let stage: CycleStage = 'build';
     // What helm has is read while the images are looked up and built: nothing else changes the release meanwhile.
     const release = observeRelease(sn);
     release.catch(() => {}); // a failure surfaces in the rollout, if the cycle gets there
     try {
-      const plans = await observeImages(sn, { skipBuild: false, clusterRunning: true, route: setup.route, only: moved.map((m) => m.component) });
-      // The tag the plan holds is the one built: the files may have moved again since the check above.
-      result.components = plans.map((p) => ({ component: p.src.component, tag: p.tag, previous: images[p.src.component]?.tag ?? 'none', built: p.verdict.action === 'build', delivered: p.verdict.action === 'deliver' || (p.verdict.action === 'build' && p.verdict.deliver) }));
-      let t = Date.now();
-      await buildImages(sn, plans, setup.route);
-      result.buildMs = Date.now() - t;
-      stage = 'deliver';
-      t = Date.now();
-      await deliverBuilt(sn, plans, true, setup.route);
-      result.deliverMs = Date.now() - t;
-      stage = 'rollout';
-      t = Date.now();
-      const next: ImageRefs = { ...images, ...Object.fromEntries(plans.map((p) => [p.src.component, { repository: p.repository, tag: p.tag }])) };
-      // setup's own release step: the same values, the same wait, the same roll back on failure.
-      await applyRelease(sn, { clusterRunning: true, images: next, access: setup.access, helm: setup.helm, timeout: opts.timeout, observed: release });
-      images = next;
-      result.rolloutMs = Date.now() - t;
-      stage = 'ready';
-      const through = tunnels.filter((tn) => plans.some((p) => p.src.component === tn.component));
-      for (const tn of through) {
-        await waitFor(async () => (await answers(tn)) || undefined, {
-          timeout: TUNNEL_READY_MS,
-          interval: 250,
-          signal: stop.signal,
-          describe: `${tn.component} to answer through localhost:${tn.localPort}`,
-          onTimeout: () => new UserError(`${tn.component} rolled out, but GET ${tn.healthPath} through localhost:${tn.localPort} did not answer 200 within ${formatMs(TUNNEL_READY_MS)}`, `Check the pods: kubectl --context ${sn.context} --namespace ${sn.scope.namespace} get pods`),
-        });
-      }
-      result.readyMs = Date.now() - savedAt;
-      result.ok = true;
+      await this.roll(moved.map((m) => m.component), release, savedAt, result);
     } catch (err) {
-      if (stopping) return;
-      result.failed = stage;
-      result.error = mask(err instanceof Error ? err.message : String(err));
-      if (err instanceof UserError && err.hint) result.hint = mask(err.hint);
-      if (!(err instanceof UserError)) result.error = mask(err instanceof Error ? (err.stack ?? err.message) : String(err));
+      if (this.run.stopping) return;
+      recordFailure(result, err);
     }
-    if (stopping) return;
-    ui.info(formatCycle(result, verb));
+    if (this.run.stopping) return;
+    this.report(result);
+  }
+
+  /** Builds, delivers and rolls the components as setup would, then waits until they answer; each stage's time goes into result as it ends. */
+  private async roll(components: string[], release: ReturnType<typeof observeRelease>, savedAt: number, result: CycleResult): Promise<void> {
+    const { sn, setup } = this;
+    const plans = await observeImages(sn, { skipBuild: false, clusterRunning: true, route: setup.route, only: components });
+    // The tag the plan holds is the one built: the files may have moved again since the tags were compared.
+    result.components = plans.map((p) => ({ component: p.src.component, tag: p.tag, previous: this.images[p.src.component]?.tag ?? 'none', built: p.verdict.action === 'build', delivered: p.verdict.action === 'deliver' || (p.verdict.action === 'build' && p.verdict.deliver) }));
+    let t = Date.now();
+    await buildImages(sn, plans, setup.route);
+    result.buildMs = Date.now() - t;
+    t = Date.now();
+    await deliverBuilt(sn, plans, true, setup.route);
+    result.deliverMs = Date.now() - t;
+    t = Date.now();
+    const next: ImageRefs = { ...this.images, ...Object.fromEntries(plans.map((p) => [p.src.component, { repository: p.repository, tag: p.tag }])) };
+    // setup's own release step: the same values, the same wait, the same roll back on failure.
+    await applyRelease(sn, { clusterRunning: true, images: next, access: setup.access, helm: setup.helm, timeout: this.opts.timeout, observed: release });
+    this.images = next;
+    result.rolloutMs = Date.now() - t;
+    await this.untilAnswering(plans.map((p) => p.src.component));
+    result.readyMs = Date.now() - savedAt;
+    result.ok = true;
+  }
+
+  /** helm's ready is not the developer's: waits until each rolled component answers through its tunnel. */
+  private async untilAnswering(rolled: string[]): Promise<void> {
+    const { sn } = this;
+    const through = this.run.tunnels.filter((tn) => rolled.includes(tn.component));
+    for (const tn of through) {
+      await waitFor(async () => (await answers(tn)) || undefined, {
+        timeout: TUNNEL_READY_MS,
+        interval: 250,
+        signal: this.run.stop.signal,
+        describe: `${tn.component} to answer through localhost:${tn.localPort}`,
+        onTimeout: () => new UserError(`${tn.component} rolled out, but GET ${tn.healthPath} through localhost:${tn.localPort} did not answer 200 within ${formatMs(TUNNEL_READY_MS)}`, `Check the pods: kubectl --context ${sn.context} --namespace ${sn.scope.namespace} get pods`),
+      });
+    }
+  }
+
+  /** The cycle's line; on failure what went wrong and the hint, since the developer is watching this terminal. */
+  private report(result: CycleResult): void {
+    const { ui } = this.sn;
+    ui.info(formatCycle(result, this.verb));
     if (!result.ok) {
       for (const line of (result.error ?? '').split('\n').slice(0, 30)) ui.info(`  ${line}`);
       if (result.hint) ui.info(`  → ${result.hint}`);
       ui.info('  watching for the next edit');
     }
-    if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-  };
+    if (this.opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  }
+}
 
-  const fire = () => {
-    timer = undefined;
-    if (stopping || inFlight) return; // a running cycle picks the waiting edits up when it ends
-    if (sn.verbose) {
-      for (const [component, paths] of ignored) {
-        const src = sources.find((x) => x.component === component);
-        if (!pending.has(component) && src) ui.info(`· ${component}: ${paths.slice(0, 3).join(', ')}${paths.length > 3 ? ` and ${paths.length - 3} more` : ''} changed, ignored by ${ignoreFileShown(sn.root, src)}`);
-      }
-    }
-    ignored.clear();
-    if (pending.size === 0) return;
-    const batch = pending;
-    pending = new Map();
-    inFlight = cycle(batch).finally(() => {
-      inFlight = undefined;
-      if (pending.size && !timer) fire();
-    });
-  };
+/** The stage a cycle stopped in: the first whose time it has not recorded, as roll records each one as it ends. */
+function stageOf(r: CycleResult): CycleStage {
+  if (r.buildMs === undefined) return 'build';
+  if (r.deliverMs === undefined) return 'deliver';
+  if (r.rolloutMs === undefined) return 'rollout';
+  return 'ready';
+}
 
-  const onEdit = (e: Edit) => {
-    if (stopping) return;
-    if (e.ignored) ignored.set(e.component, [...new Set([...(ignored.get(e.component) ?? []), e.path])]);
-    else if (!pending.has(e.component)) pending.set(e.component, e.at);
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(fire, opts.debounceMs);
-  };
-
-  watcher = new ContextWatcher({ sources, onEdit, pollMs: opts.pollMs, onFallback: (why) => ui.info(`⚠ watching: ${why}`) });
-  const mode = watcher.start();
-  const how = mode === 'polling' ? `polling the content tags every ${formatMs(opts.pollMs ?? 1000)}` : mode === 'native' ? 'recursive fs.watch' : 'fs.watch per directory';
-  ui.info('');
-  ui.info(`watching ${sources.map((src) => `${src.component} (${relative(sn.root, src.contextDir) || '.'})`).join(', ')} with ${how}; a pause of ${formatMs(opts.debounceMs)} after an edit starts a cycle`);
-  ui.info(`Ctrl+C stops watching and leaves ${s.TASKFLOW_RELEASE} running${opts.cleanupOnExit ? ' (--cleanup-on-exit: then removes it)' : ''}.`);
-  // Anything edited while setup ran counts as an edit now.
-  for (const src of sources) if (contentTag(src) !== images[src.component]?.tag) onEdit({ component: src.component, path: '(edited during setup)', ignored: false, at: Date.now() });
-
-  await stopped;
-  if (timer) clearTimeout(timer);
-  return shutDown();
+/** A failed cycle's stage and error, masked; an unexpected error keeps its stack for the bug report. */
+function recordFailure(result: CycleResult, err: unknown): void {
+  result.failed = stageOf(result);
+  result.error = mask(err instanceof Error ? err.message : String(err));
+  if (err instanceof UserError && err.hint) result.hint = mask(err.hint);
+  if (!(err instanceof UserError)) result.error = mask(err instanceof Error ? (err.stack ?? err.message) : String(err));
 }

@@ -15,7 +15,7 @@ import { InputError, InterruptedError, UserError } from '../core/errors.ts';
 import { interruptRequested, type LongRunning } from '../core/exec.ts';
 import { serviceName } from '../core/names.ts';
 import { closest } from '../core/suggest.ts';
-import type { LogPod, LogsRequest, PodEvent } from '../tools/kubectl.ts';
+import type { Kubectl, LogPod, LogsRequest, PodEvent } from '../tools/kubectl.ts';
 import { delay } from '../core/wait.ts';
 
 /** How often the pod list is read while following, when the watch is not allowed. */
@@ -179,114 +179,122 @@ export function watchRestartDelay(quickEnds: number): number {
 
 // ── the command ──────────────────────────────────────────────────────────────────────────────
 
+/** Each container's log once, or with --follow every pod's as they come and go until Ctrl+C. */
 export async function runLogs(sn: Session, opts: LogsOptions): Promise<number> {
-  const { tools: t, context } = sn;
+  const rd = readingFor(sn, opts);
+  const pods = await rd.kubectl.logPods(rd.context, rd.ns, rd.selector);
+  const first = targetsOf(pods, rd.release, rd.components);
+  if (first.length === 0) throw await noPods(sn, rd.components);
+  if (!opts.follow || opts.previous) return printEach(rd, first);
+  return new PodFollower(rd, pods).follow();
+}
+
+/** What every kubectl call of one run shares, fixed once the flags are read: where, which pods, how lines come out. */
+type Reading = {
+  kubectl: Kubectl;
+  context: string;
+  ns: string;
+  release: string;
+  selector: string;
+  components: string[];
+  request: (target: Target, follow: boolean) => LogsRequest;
+  print: (target: Target, line: string) => void;
+  note: (target: Target, text: string) => void;
+};
+
+/** Checks the flags against the app (bad input stops the run before kubectl is asked anything) and fixes how to read. */
+function readingFor(sn: Session, opts: LogsOptions): Reading {
   const s = sn.config.settings;
   const release = s.TASKFLOW_RELEASE;
-  const ns = s.TASKFLOW_NAMESPACE;
   const declared = Object.keys(sn.config.app.components);
   const components = parseComponents(opts.components, declared);
   const since = parseSince(opts.since);
-  const selector = `app.kubernetes.io/instance=${release}`;
   const fmt = { json: opts.json, color: opts.color && !opts.json, declared };
-  const print = (target: Target, line: string) => process.stdout.write(`${formatLine(target, line, fmt)}\n`);
-  const note = (target: Target, text: string) => process.stderr.write(`${target.label}: ${text}\n`);
-
-  const pods = await t.kubectl.logPods(context, ns, selector);
-  const first = targetsOf(pods, release, components);
-  if (first.length === 0) throw await noPods(sn, components);
-
-  const request = (target: Target, follow: boolean): LogsRequest => ({ pod: target.pod, container: target.container, follow, since, previous: opts.previous });
-
-  /** Runs one kubectl logs to its end, printing its lines; resolves with what its error meant, if it failed. */
-  const read = async (target: Target, follow: boolean, started: (child: LongRunning) => void): Promise<LogError | undefined> => {
-    let last = '';
-    const child = t.kubectl.startLogs(context, ns, request(target, follow), (line, stream) => {
-      if (stream === 'stdout') print(target, line);
-      else if (line.trim()) last = line.trim();
-    });
-    started(child);
-    const exit = await child.exited;
-    if (exit.error) throw exit.error;
-    if (exit.code === 0 || exit.signal) return undefined;
-    return last ? classifyLogError(last) : { kind: 'error', note: `kubectl logs exited ${exit.code} without saying why` };
+  return {
+    kubectl: sn.tools.kubectl,
+    context: sn.context,
+    ns: s.TASKFLOW_NAMESPACE,
+    release,
+    selector: `app.kubernetes.io/instance=${release}`,
+    components,
+    request: (target, follow) => ({ pod: target.pod, container: target.container, follow, since, previous: opts.previous }),
+    print: (target, line) => process.stdout.write(`${formatLine(target, line, fmt)}\n`),
+    note: (target, text) => process.stderr.write(`${target.label}: ${text}\n`),
   };
+}
 
-  if (!opts.follow || opts.previous) {
-    // Each container's log in turn, so a pod's lines stay together.
-    let failed = 0;
-    for (const target of first) {
-      const err = await read(target, false, () => {});
-      if (!err || err.kind === 'gone') continue;
-      note(target, err.note);
-      if (err.kind === 'error') failed++;
-    }
-    return failed === 0 ? 0 : 1;
+/** Runs one kubectl logs to its end, printing its lines; resolves with what its error meant, if it failed. */
+async function readLog(rd: Reading, target: Target, follow: boolean, started: (child: LongRunning) => void): Promise<LogError | undefined> {
+  let last = '';
+  const child = rd.kubectl.startLogs(rd.context, rd.ns, rd.request(target, follow), (line, stream) => {
+    if (stream === 'stdout') rd.print(target, line);
+    else if (line.trim()) last = line.trim();
+  });
+  started(child);
+  const exit = await child.exited;
+  if (exit.error) throw exit.error;
+  if (exit.code === 0 || exit.signal) return undefined;
+  return last ? classifyLogError(last) : { kind: 'error', note: `kubectl logs exited ${exit.code} without saying why` };
+}
+
+/** Without --follow: each container's log in turn, so a pod's lines stay together; 1 when one could not be read. */
+async function printEach(rd: Reading, targets: Target[]): Promise<number> {
+  let failed = 0;
+  for (const target of targets) {
+    const err = await readLog(rd, target, false, () => {});
+    if (!err || err.kind === 'gone') continue;
+    rd.note(target, err.note);
+    if (err.kind === 'error') failed++;
+  }
+  return failed === 0 ? 0 : 1;
+}
+
+/**
+ * With --follow: one kubectl logs -f per running container, started and stopped as the pod watch
+ * (or, where it is not allowed, the pod list) reports pods coming and going, until interrupted.
+ */
+class PodFollower {
+  private readonly active = new Map<string, LongRunning>();
+  private readonly finished = new Set<string>();
+  private readonly known: Map<string, LogPod>;
+  /** A problem is said once, when it starts, and its end once, when things work again. */
+  private problem: { from: 'list' | 'watch'; text: string } | undefined;
+
+  /** Starts from the pods runLogs listed, so the first followers need no second read. */
+  constructor(
+    private readonly rd: Reading,
+    pods: LogPod[],
+  ) {
+    this.known = new Map(pods.map((p) => [p.name, p]));
   }
 
-  const active = new Map<string, LongRunning>();
-  const finished = new Set<string>();
-  const known = new Map(pods.map((p) => [p.name, p]));
-  /** Starts a follower for each running container that has none, stops those whose pod is gone. */
-  const reconcile = (): void => {
-    const listing = [...known.values()];
-    const plan = planFollow(listing, targetsOf(listing, release, components), new Set(active.keys()), finished);
-    for (const key of plan.stop) active.get(key)?.kill('SIGTERM');
-    for (const target of plan.start) {
-      const key = keyOf(target);
-      void read(target, true, (child) => active.set(key, child)).then(
-        (err) => {
-          active.delete(key);
-          // A container that has not started yet is tried again once it runs; anything else ends this instance.
-          if (err?.kind !== 'not-started') finished.add(instanceOf(target));
-          if (err?.kind === 'error') note(target, err.note);
-          // The pod's next instance may be known already (a StatefulSet pod recreated under the same
-          // name arrives while this follower stops), and no event will come again to start it. A
-          // container kubectl calls not started is left a moment, so a stale state cannot spin.
-          if (err?.kind === 'not-started') setTimeout(reconcile, RETRY_NOT_STARTED_MS);
-          else reconcile();
-        },
-        (err: unknown) => {
-          active.delete(key);
-          finished.add(instanceOf(target));
-          if (!(err instanceof InterruptedError)) note(target, (err as Error).message);
-        },
-      );
+  /** Watches the pods again each time a watch ends, with a back-off when they keep ending quickly. */
+  async follow(): Promise<never> {
+    this.reconcile();
+    let quickEnds = 0;
+    for (;;) {
+      const startedAt = Date.now();
+      const end = await this.watchOnce();
+      if (end.kind === 'forbidden') {
+        process.stderr.write(`✖ kubectl get pods --watch is not allowed: ${end.message}\n  → reading the pod list every ${POLL_MS / 1000}s instead\n`);
+        this.problem = undefined;
+        return pollPods((retry) => this.resync(retry));
+      }
+      quickEnds = end.kind === 'closed' && Date.now() - startedAt >= HEALTHY_WATCH_MS ? 0 : quickEnds + 1;
+      const pause = watchRestartDelay(quickEnds);
+      if (end.kind === 'failed') this.warn('watch', `the pod watch stopped: ${end.message}; starting it again${pause ? ` in ${pause / 1000}s` : ''}`);
+      await delay(pause);
+      // Pods deleted while no watch ran never get their DELETED event: the list read drops them.
+      await this.resync(`trying again in ${watchRestartDelay(quickEnds + 1) / 1000}s`);
     }
-  };
-  // A problem is said once, when it starts, and its end once, when things work again.
-  let problem: { from: 'list' | 'watch'; text: string } | undefined;
-  const warn = (from: 'list' | 'watch', text: string) => {
-    if (problem?.text !== text) process.stderr.write(`✖ ${text}\n`);
-    problem = { from, text };
-  };
-  /** A list read clears a list problem; a watch event shows everything works again. */
-  const recovered = (from: 'list' | 'watch', text: string) => {
-    if (!problem || (from === 'list' && problem.from !== 'list')) return;
-    process.stderr.write(`${text}\n`);
-    problem = undefined;
-  };
-  /** Replaces what is known with a fresh list; when it cannot be read, says so (once) and keeps what is known. */
-  const resync = async (retry: string): Promise<void> => {
-    try {
-      const listing = await t.kubectl.logPods(context, ns, selector);
-      recovered('list', 'pods can be read again');
-      known.clear();
-      for (const p of listing) known.set(p.name, p);
-      reconcile();
-    } catch (err) {
-      if (err instanceof InterruptedError || !(err instanceof UserError)) throw err;
-      warn('list', `${err.message.split('\n')[0]}; ${retry}`);
-    }
-  };
+  }
 
-  reconcile();
-  let quickEnds = 0;
-  for (;;) {
-    const startedAt = Date.now();
+  /** Runs one pod watch to its end, applying each event as it comes, and says how it ended. */
+  private async watchOnce(): Promise<WatchEnd> {
+    const { kubectl, context, ns, selector } = this.rd;
     let lastStderr = '';
     let apiError = false;
-    const watch: LongRunning = t.kubectl.startPodWatch(
+    const watch: LongRunning = kubectl.startPodWatch(
       context,
       ns,
       selector,
@@ -297,9 +305,9 @@ export async function runLogs(sn: Session, opts: LogsOptions): Promise<number> {
           watch.kill('SIGTERM');
           return;
         }
-        recovered('watch', 'pods are watched again');
-        applyPodEvent(known, e);
-        reconcile();
+        this.recovered('watch', 'pods are watched again');
+        applyPodEvent(this.known, e);
+        this.reconcile();
       },
       (line) => {
         if (line.trim()) lastStderr = line.trim();
@@ -308,18 +316,65 @@ export async function runLogs(sn: Session, opts: LogsOptions): Promise<number> {
     const exit = await watch.exited;
     if (exit.error) throw exit.error;
     if (interruptRequested()) throw new InterruptedError();
-    const end: WatchEnd = apiError ? { kind: 'closed' } : classifyWatchEnd(exit, lastStderr);
-    if (end.kind === 'forbidden') {
-      process.stderr.write(`✖ kubectl get pods --watch is not allowed: ${end.message}\n  → reading the pod list every ${POLL_MS / 1000}s instead\n`);
-      problem = undefined;
-      return pollPods(resync);
+    return apiError ? { kind: 'closed' } : classifyWatchEnd(exit, lastStderr);
+  }
+
+  /** Starts a follower for each running container that has none, stops those whose pod is gone. */
+  private reconcile(): void {
+    const listing = [...this.known.values()];
+    const plan = planFollow(listing, targetsOf(listing, this.rd.release, this.rd.components), new Set(this.active.keys()), this.finished);
+    for (const key of plan.stop) this.active.get(key)?.kill('SIGTERM');
+    for (const target of plan.start) this.followContainer(target);
+  }
+
+  /** Follows one container's log until it ends, then looks again at what should run. */
+  private followContainer(target: Target): void {
+    const key = keyOf(target);
+    void readLog(this.rd, target, true, (child) => this.active.set(key, child)).then(
+      (err) => {
+        this.active.delete(key);
+        // A container that has not started yet is tried again once it runs; anything else ends this instance.
+        if (err?.kind !== 'not-started') this.finished.add(instanceOf(target));
+        if (err?.kind === 'error') this.rd.note(target, err.note);
+        // The pod's next instance may be known already (a StatefulSet pod recreated under the same
+        // name arrives while this follower stops), and no event will come again to start it. A
+        // container kubectl calls not started is left a moment, so a stale state cannot spin.
+        if (err?.kind === 'not-started') setTimeout(() => this.reconcile(), RETRY_NOT_STARTED_MS);
+        else this.reconcile();
+      },
+      (err: unknown) => {
+        this.active.delete(key);
+        this.finished.add(instanceOf(target));
+        if (!(err instanceof InterruptedError)) this.rd.note(target, (err as Error).message);
+      },
+    );
+  }
+
+  /** Says a problem when it first shows, not on every retry. */
+  private warn(from: 'list' | 'watch', text: string): void {
+    if (this.problem?.text !== text) process.stderr.write(`✖ ${text}\n`);
+    this.problem = { from, text };
+  }
+
+  /** A list read clears a list problem; a watch event shows everything works again. */
+  private recovered(from: 'list' | 'watch', text: string): void {
+    if (!this.problem || (from === 'list' && this.problem.from !== 'list')) return;
+    process.stderr.write(`${text}\n`);
+    this.problem = undefined;
+  }
+
+  /** Replaces what is known with a fresh list; when it cannot be read, says so (once) and keeps what is known. */
+  private async resync(retry: string): Promise<void> {
+    try {
+      const listing = await this.rd.kubectl.logPods(this.rd.context, this.rd.ns, this.rd.selector);
+      this.recovered('list', 'pods can be read again');
+      this.known.clear();
+      for (const p of listing) this.known.set(p.name, p);
+      this.reconcile();
+    } catch (err) {
+      if (err instanceof InterruptedError || !(err instanceof UserError)) throw err;
+      this.warn('list', `${err.message.split('\n')[0]}; ${retry}`);
     }
-    quickEnds = end.kind === 'closed' && Date.now() - startedAt >= HEALTHY_WATCH_MS ? 0 : quickEnds + 1;
-    const pause = watchRestartDelay(quickEnds);
-    if (end.kind === 'failed') warn('watch', `the pod watch stopped: ${end.message}; starting it again${pause ? ` in ${pause / 1000}s` : ''}`);
-    await delay(pause);
-    // Pods deleted while no watch ran never get their DELETED event: the list read drops them.
-    await resync(`trying again in ${watchRestartDelay(quickEnds + 1) / 1000}s`);
   }
 }
 

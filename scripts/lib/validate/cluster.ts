@@ -33,14 +33,33 @@ export type ClusterFacts = {
 
 const of = (objs: KubeObject[], kind: string) => objs.filter((o) => o.kind === kind);
 
-/** Pure: one CheckResult per cluster check, each with the evidence of what failed. */
-export function checkCluster(f: ClusterFacts): Omit<CheckResult, 'ms'>[] {
-  const out: Omit<CheckResult, 'ms'>[] = [];
-  const add = (name: string, details: string[], okDetail?: string) =>
-    out.push({ name, ok: details.length === 0, details: details.length ? details : okDetail ? [okDetail] : [] });
+/** One check's verdict before it is timed: the run adds how long reading the objects took. */
+type Verdict = Omit<CheckResult, 'ms'>;
 
-  const deployments = of(f.objects, 'Deployment');
-  add(
+/** A check with nothing to report passes, and then says what it saw so the checklist shows the evidence. */
+function verdict(name: string, details: string[], okDetail?: string): Verdict {
+  return { name, ok: details.length === 0, details: details.length ? details : okDetail ? [okDetail] : [] };
+}
+
+/** Pure: one CheckResult per cluster check, each with the evidence of what failed. */
+export function checkCluster(f: ClusterFacts): Verdict[] {
+  // A pod that ran to completion (a Job's) has nothing left to check.
+  const pods = of(f.objects, 'Pod').filter((p) => p.status?.phase !== 'Succeeded');
+  return [
+    deploymentsAvailable(f.objects),
+    databaseReady(f.objects),
+    servicesHaveEndpoints(f.objects),
+    ingressPresent(f.objects, f.ingressEnabled),
+    podsRunAsNonRoot(pods),
+    noRestartLoops(pods, f.now),
+    imagesFromSetup(pods, f.expectedImages),
+  ];
+}
+
+/** Each Deployment has all its replicas ready: fewer means the app is not fully up. */
+function deploymentsAvailable(objects: KubeObject[]): Verdict {
+  const deployments = of(objects, 'Deployment');
+  return verdict(
     'deployments available',
     deployments.length === 0
       ? ['no Deployment of the release was found']
@@ -51,10 +70,13 @@ export function checkCluster(f: ClusterFacts): Omit<CheckResult, 'ms'>[] {
         }),
     deployments.map((d) => `${d.metadata.name} ${d.status?.readyReplicas ?? 0}/${d.spec?.replicas ?? 1}`).join(', '),
   );
+}
 
-  const sets = of(f.objects, 'StatefulSet');
-  const pvcs = of(f.objects, 'PersistentVolumeClaim');
-  add(
+/** The in-cluster database is ready and its claims are Bound, or its data would not survive a restart. */
+function databaseReady(objects: KubeObject[]): Verdict {
+  const sets = of(objects, 'StatefulSet');
+  const pvcs = of(objects, 'PersistentVolumeClaim');
+  return verdict(
     'database ready with its volume bound',
     sets.flatMap((s) => {
       const want = Number(s.spec?.replicas ?? 1);
@@ -67,24 +89,32 @@ export function checkCluster(f: ClusterFacts): Omit<CheckResult, 'ms'>[] {
     }),
     sets.length ? pvcs.map((p) => `${p.metadata.name} Bound`).join(', ') : 'external database (no StatefulSet)',
   );
+}
 
-  const endpoints = new Map(of(f.objects, 'Endpoints').map((e) => [e.metadata.name, (e.subsets ?? []).reduce((n, s) => n + (s.addresses?.length ?? 0), 0)]));
-  const services = of(f.objects, 'Service');
-  add(
+/** A Service without ready endpoints sends its traffic nowhere. */
+function servicesHaveEndpoints(objects: KubeObject[]): Verdict {
+  const endpoints = new Map(of(objects, 'Endpoints').map((e) => [e.metadata.name, (e.subsets ?? []).reduce((n, s) => n + (s.addresses?.length ?? 0), 0)]));
+  const services = of(objects, 'Service');
+  return verdict(
     'services have endpoints',
     services.flatMap((s) => ((endpoints.get(s.metadata.name) ?? 0) > 0 ? [] : [`Service/${s.metadata.name}: no ready endpoints`])),
     services.map((s) => `${s.metadata.name} ${endpoints.get(s.metadata.name) ?? 0}`).join(', '),
   );
+}
 
-  const ingresses = of(f.objects, 'Ingress');
-  add(
+/** Values that enable the ingress must have produced one, or the app is unreachable from outside. */
+function ingressPresent(objects: KubeObject[], ingressEnabled: boolean): Verdict {
+  const ingresses = of(objects, 'Ingress');
+  return verdict(
     'ingress present',
-    f.ingressEnabled && ingresses.length === 0 ? ['ingress is enabled in the values but no Ingress exists'] : [],
-    f.ingressEnabled ? ingresses.map((i) => i.metadata.name).join(', ') : 'disabled in the values',
+    ingressEnabled && ingresses.length === 0 ? ['ingress is enabled in the values but no Ingress exists'] : [],
+    ingressEnabled ? ingresses.map((i) => i.metadata.name).join(', ') : 'disabled in the values',
   );
+}
 
-  const pods = of(f.objects, 'Pod').filter((p) => p.status?.phase !== 'Succeeded');
-  add(
+/** Every container must run as a non-root user, set on the container or inherited from its pod. */
+function podsRunAsNonRoot(pods: KubeObject[]): Verdict {
+  return verdict(
     'pods run as non-root',
     pods.flatMap((p) => {
       const spec = p.spec as unknown as PodSpecLite;
@@ -95,29 +125,34 @@ export function checkCluster(f: ClusterFacts): Omit<CheckResult, 'ms'>[] {
       });
     }),
   );
+}
 
-  add(
+/** A container in CrashLoopBackOff, or restarting often lately, is broken even while its pod looks ready. */
+function noRestartLoops(pods: KubeObject[], now: number): Verdict {
+  return verdict(
     'no container restarting in a loop',
     pods.flatMap((p) =>
       ((p.status?.containerStatuses ?? []) as ContainerStatusLite[]).flatMap((c) => {
         const reason = c.state?.waiting?.reason;
         const n = c.restartCount ?? 0;
-        return reason === 'CrashLoopBackOff' || restartingInLoop(c, f.now) ? [`Pod/${p.metadata.name} container ${c.name}: ${n} restarts${reason ? `, ${reason}` : ''}`] : [];
+        return reason === 'CrashLoopBackOff' || restartingInLoop(c, now) ? [`Pod/${p.metadata.name} container ${c.name}: ${n} restarts${reason ? `, ${reason}` : ''}`] : [];
       }),
     ),
   );
+}
 
-  add(
+/** A pod running another image than setup would build now serves stale sources. */
+function imagesFromSetup(pods: KubeObject[], expectedImages: Record<string, string>): Verdict {
+  return verdict(
     'images are the ones setup built',
     pods.flatMap((p) => {
-      const want = f.expectedImages[componentOf(p)];
+      const want = expectedImages[componentOf(p)];
       if (!want) return [];
       const spec = p.spec as unknown as PodSpecLite;
       return spec.containers.filter((c) => c.image !== want).map((c) => `Pod/${p.metadata.name}: runs ${c.image}, setup builds ${want} from the current sources (rerun setup)`);
     }),
-    Object.values(f.expectedImages).join(', '),
+    Object.values(expectedImages).join(', '),
   );
-  return out;
 }
 
 // ── the run against a cluster ────────────────────────────────────────────────────────────────
