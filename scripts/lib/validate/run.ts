@@ -8,7 +8,7 @@ import { mask } from '../core/secrets.ts';
 import { openSession, type FlagOverrides } from '../core/session.ts';
 import { chartDir, chartLayers } from '../app/values.ts';
 import { declarationLayer, extraSecretKeys, migrationValues } from '../release/values.ts';
-import { checkHelmVersion, toYaml } from '../tools/helm.ts';
+import { chartReaderEnv, checkHelmVersion, Helm, toYaml } from '../tools/helm.ts';
 import { Ui } from '../core/ui.ts';
 import { runStaticValidation } from './static.ts';
 
@@ -60,10 +60,12 @@ export async function runValidate(o: ValidateOptions): Promise<number> {
     return { value: config, details: [`${config.envFileExists ? 'env/.env' : 'defaults (no env/.env yet)'} is valid`] };
   });
   const sn = await openSession({ root: o.root, flags: o.flags, verbose: o.verbose, json: o.json, ui, config });
-  checkHelmVersion(await sn.tools.helm.version());
+  // Every helm of the static checks reads the chart and exits: no garbage collection needed.
+  const helm = new Helm(sn.exec, sn.tools.helm.bin, chartReaderEnv());
+  checkHelmVersion(await helm.version());
 
   const appLayers = new Map<string, string>();
-  await runStaticValidation(sn.tools.helm, checks, {
+  await runStaticValidation(helm, checks, {
     chartDir: o.chartDir ?? chartDir(o.root),
     release: sn.scope.release,
     namespace: sn.scope.namespace,
