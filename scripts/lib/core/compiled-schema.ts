@@ -6,17 +6,17 @@
 // starts load that file in about 4 ms and never load ajv. A cache that cannot be written or read
 // costs nothing but the compile.
 import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Ajv as AjvClass, Options, ValidateFunction } from 'ajv';
-import { projectRoot } from '../paths.ts';
+import { keepFile, keptDir } from './kept-file.ts';
 
 // require, not import: ajv itself is loaded only when a schema has no kept validator yet.
 const require = createRequire(import.meta.url);
 
 /** The validator of `schema` under `options`: the one kept in `dir`, else compiled now and kept there. */
-export function compiledSchema(schema: object, options: Options, dir = join(projectRoot, '.cache', 'schemas')): ValidateFunction {
+export function compiledSchema(schema: object, options: Options, dir = keptDir('schemas')): ValidateFunction {
   const ajvVersion = (require('ajv/package.json') as { version: string }).version;
   const key = createHash('sha256').update(JSON.stringify({ schema, options, ajvVersion })).digest('hex').slice(0, 32);
   const file = join(dir, `${key}.cjs`);
@@ -32,26 +32,6 @@ export function compiledSchema(schema: object, options: Options, dir = join(proj
   // The code requires ajv's runtime helpers by package name; named by their full path instead, it
   // loads from wherever it is kept.
   const code = standaloneCode(ajv, validate).replace(/require\("([^"]+)"\)/g, (_, id: string) => `require(${JSON.stringify(require.resolve(id))})`);
-  keep(file, code);
+  keepFile(file, (path) => writeFileSync(path, code));
   return validate;
-}
-
-/**
- * Writes the code under a name of its own, then renames it into place: a rename replaces a file
- * whole, so two commands starting at once each find a whole file or none. Failing is fine: the
- * command has its validator, and the next one compiles again.
- */
-function keep(file: string, code: string): void {
-  const partial = `${file}.${process.pid}`;
-  try {
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(partial, code);
-    renameSync(partial, file);
-  } catch {
-    try {
-      unlinkSync(partial);
-    } catch {
-      // Nothing was written.
-    }
-  }
 }
