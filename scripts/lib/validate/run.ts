@@ -9,6 +9,7 @@ import { openSession, type FlagOverrides } from '../core/session.ts';
 import { chartDir, chartLayers } from '../app/values.ts';
 import { declarationLayer, extraSecretKeys, migrationValues } from '../release/values.ts';
 import { chartReaderEnv, checkHelmVersion, Helm, toYaml } from '../tools/helm.ts';
+import { helmVersion } from '../tools/helm-version.ts';
 import { Ui } from '../core/ui.ts';
 import { runStaticValidation } from './static.ts';
 
@@ -62,7 +63,7 @@ export async function runValidate(o: ValidateOptions): Promise<number> {
   const sn = await openSession({ root: o.root, flags: o.flags, verbose: o.verbose, json: o.json, ui, config });
   // Every helm of the static checks reads the chart and exits: no garbage collection needed.
   const helm = new Helm(sn.exec, sn.tools.helm.bin, chartReaderEnv());
-  checkHelmVersion(await helm.version());
+  checkHelmVersion(await helmVersion(helm));
 
   const appLayers = new Map<string, string>();
   await runStaticValidation(helm, checks, {
