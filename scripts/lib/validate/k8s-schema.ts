@@ -49,28 +49,31 @@ const kindOf = (key: string) => key.slice(key.lastIndexOf('/') + 1);
  * the package's files as before.
  */
 function loadersOf(): Loaders {
-  if (loaders) return loaders;
-  const kinds = [...knownKinds];
-  const lock = readFileSync(join(projectRoot, 'package-lock.json'));
-  const key = createHash('sha256').update(lock).update(JSON.stringify(kinds)).digest('hex').slice(0, 32);
-  const file = join(keptDir('kubernetes-models'), `${key}.cjs`);
-  try {
-    loaders = require(file) as Loaders;
-  } catch {
-    loaders = joinModels(kinds, file) ?? Object.fromEntries(kinds.map((k) => [k, () => (require(`kubernetes-models/${k}`) as Record<string, Model | undefined>)[kindOf(k)]]));
-  }
+  loaders ??= joinedModels() ?? Object.fromEntries([...knownKinds].map((k) => [k, () => (require(`kubernetes-models/${k}`) as Record<string, Model | undefined>)[kindOf(k)]]));
   return loaders;
 }
 
-/** Joins the known kinds' models into `file` and loads it; undefined when that fails. */
-function joinModels(kinds: string[], file: string): Loaders | undefined {
-  const entry = kinds.map((k) => `  ${JSON.stringify(k)}: () => require(${JSON.stringify(`kubernetes-models/${k}`)})[${JSON.stringify(kindOf(k))}],`);
-  const contents = `module.exports = {\n${entry.join('\n')}\n};\n`;
-  const built = keepFile(file, (path) => {
-    const { buildSync } = require('esbuild') as typeof import('esbuild');
-    buildSync({ stdin: { contents, resolveDir: projectRoot, loader: 'js' }, bundle: true, platform: 'node', format: 'cjs', outfile: path, logLevel: 'silent' });
-  });
-  return built ? (require(file) as Loaders) : undefined;
+/** The loaders from the joined file: the kept one, else joined now; undefined when that fails. */
+function joinedModels(): Loaders | undefined {
+  try {
+    const kinds = [...knownKinds];
+    const lock = readFileSync(join(projectRoot, 'package-lock.json'));
+    const file = join(keptDir('kubernetes-models'), `${createHash('sha256').update(lock).update(JSON.stringify(kinds)).digest('hex').slice(0, 32)}.cjs`);
+    try {
+      return require(file) as Loaders;
+    } catch {
+      // Not joined yet: join below.
+    }
+    const entry = kinds.map((k) => `  ${JSON.stringify(k)}: () => require(${JSON.stringify(`kubernetes-models/${k}`)})[${JSON.stringify(kindOf(k))}],`);
+    const contents = `module.exports = {\n${entry.join('\n')}\n};\n`;
+    const joined = keepFile(file, (path) => {
+      const { buildSync } = require('esbuild') as typeof import('esbuild');
+      buildSync({ stdin: { contents, resolveDir: projectRoot, loader: 'js' }, bundle: true, platform: 'node', format: 'cjs', outfile: path, logLevel: 'silent' });
+    });
+    return joined ? (require(file) as Loaders) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The model of apiVersion/kind, loaded on first use. */
