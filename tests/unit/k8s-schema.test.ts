@@ -1,12 +1,10 @@
 // The Kubernetes schema check on small hand-made objects, and that a kind's model loads only when needed.
-import { createRequire } from 'node:module';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { schemaProblems } from '../../scripts/lib/validate/k8s-schema.ts';
+import { loadedKinds, schemaProblems } from '../../scripts/lib/validate/k8s-schema.ts';
 import type { K8sObject } from '../../scripts/lib/validate/policy.ts';
 
-const require = createRequire(import.meta.url);
-const loaded = (kindPath: string) => Object.keys(require.cache).some((file) => file.split('\\').join('/').includes(`kubernetes-models/${kindPath}.js`));
+const loaded = (kind: string) => loadedKinds().includes(kind);
 
 const pdb = (spec: Record<string, unknown>): K8sObject => ({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'web' }, spec }) as K8sObject;
 

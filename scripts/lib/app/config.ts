@@ -2,7 +2,8 @@
 // reported at once, naming the key, where the value came from and the fix; secret values never.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import { compiledSchema } from '../core/compiled-schema.ts';
 import { parse as parseDotenv } from 'dotenv';
 import { InputError } from '../core/errors.ts';
 import { registerSecret } from '../core/secrets.ts';
@@ -195,9 +196,8 @@ function explain(err: ErrorObject, raw: Record<string, string>, sources: Config[
 
 // validateSchema: false — checking our own schema against the draft-07 meta-schema compiled that
 // meta-schema on every start of every command, about half of ajv's start-up CPU; the config test
-// checks the schema once instead.
-const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: false, validateSchema: false });
-const validate = ajv.compile(schemaJson);
+// checks the schema once instead. Compiled once and kept in .cache/schemas/ (see compiled-schema.ts).
+const validate = compiledSchema(schemaJson, { allErrors: true, coerceTypes: true, useDefaults: true, strict: false, validateSchema: false });
 
 export type LoadOptions = {
   root: string;

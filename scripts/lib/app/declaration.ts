@@ -4,7 +4,8 @@
 // reported at once, naming the key and the fix; nothing runs before the declaration is valid.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import { compiledSchema } from '../core/compiled-schema.ts';
 import { LineCounter, parseDocument } from 'yaml';
 import { InputError } from '../core/errors.ts';
 import { CHART_SECRET_KEYS, RESERVED_COMPONENT_NAMES } from './chart-files.ts';
@@ -106,9 +107,8 @@ export function appFile(root: string, env: Record<string, string | undefined> = 
 type SchemaNode = { 'x-fix'?: string; 'x-fix-propertyNames'?: string; $ref?: string; properties?: Record<string, SchemaNode>; additionalProperties?: SchemaNode | boolean; items?: SchemaNode; definitions?: Record<string, SchemaNode> };
 const schema = schemaJson as unknown as SchemaNode;
 
-// The declaration is read once per command; its schema is small, so compiling it costs little.
-const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false });
-const validate = ajv.compile(schemaJson);
+// Compiled once and kept in .cache/schemas/ (see compiled-schema.ts).
+const validate = compiledSchema(schemaJson, { allErrors: true, strict: false, validateSchema: false });
 
 /** The schema node an instance path points at, following $refs, for its x-fix. */
 function schemaAt(path: string[]): SchemaNode | undefined {

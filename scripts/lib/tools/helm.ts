@@ -51,15 +51,29 @@ export type TemplateOptions = {
   skipTests?: boolean;
 };
 
+/**
+ * The environment of a helm that reads a chart, prints and exits (lint, template): Go's garbage
+ * collector off. Such a process allocates a few tens of MB and lives a fraction of a second, and
+ * collecting cost about a third of its CPU (helm 4.1 on this chart: lint 85 → 60 ms, template
+ * 55 → 35 ms, 12 MB more at its peak). GOMEMLIMIT turns collection back on should a chart ever
+ * need more. A GOGC or GOMEMLIMIT the user set is left as it is.
+ */
+export function chartReaderEnv(env: Record<string, string | undefined> = process.env): Record<string, string> {
+  if (env.GOGC !== undefined || env.GOMEMLIMIT !== undefined) return {};
+  return { GOGC: 'off', GOMEMLIMIT: '256MiB' };
+}
+
 export class Helm {
   constructor(
     private readonly exec: Exec,
     readonly bin: string = 'helm',
+    /** Added to the environment of every helm this runs, e.g. chartReaderEnv(). */
+    private readonly env: Record<string, string> = {},
   ) {}
 
   /** The first call every command makes to helm, so a missing helm is reported here, naming TASKFLOW_HELM. */
   async version(): Promise<HelmVersion> {
-    const out = await this.exec.run(this.bin, ['version', '--template', '{{.Version}}'], { nothrow: true }).catch((err: unknown) => {
+    const out = await this.exec.run(this.bin, ['version', '--template', '{{.Version}}'], { nothrow: true, env: this.env }).catch((err: unknown) => {
       throw err instanceof PrerequisiteError ? missingHelm(this.bin) : err;
     });
     const v = parseHelmVersion(out.stdout);
@@ -70,7 +84,7 @@ export class Helm {
   /** `helm lint`; returns its exit code and output instead of throwing, since a failing lint is a finding. */
   async lint(chart: string, valuesFiles: string[], set: string[] = [], stdinValues?: string): Promise<{ ok: boolean; output: string }> {
     const args = ['lint', chart, ...valuesFiles.flatMap((f) => ['-f', f]), ...(stdinValues !== undefined ? ['-f', '-'] : []), ...set.flatMap((s) => ['--set', s])];
-    const out = await this.exec.run(this.bin, args, { nothrow: true, input: stdinValues });
+    const out = await this.exec.run(this.bin, args, { nothrow: true, input: stdinValues, env: this.env });
     return { ok: out.exitCode === 0, output: `${out.stdout}${out.stderr}`.trim() };
   }
 
@@ -87,7 +101,7 @@ export class Helm {
       ...(opts.set ?? []).flatMap((s) => ['--set', s]),
       ...(opts.skipTests ? ['--skip-tests'] : []),
     ];
-    const out = await this.exec.run(this.bin, args, { nothrow: true, input: opts.stdinValues, shownInput: opts.shownValues });
+    const out = await this.exec.run(this.bin, args, { nothrow: true, input: opts.stdinValues, shownInput: opts.shownValues, env: this.env });
     if (out.exitCode !== 0) throw new UserError(`helm template failed:\n${out.stderr.trim()}`);
     return out.stdout;
   }

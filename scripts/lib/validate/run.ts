@@ -2,13 +2,14 @@
 // of the running release; one checklist line per check, a closing count, the JSON result on --json.
 import { setFlagsFromString } from 'node:v8';
 import { CheckRecorder, formatCheck } from './checks.ts';
-import { loadConfig, type Profile } from '../app/config.ts';
+import { loadConfig, type Config, type Profile } from '../app/config.ts';
 import { ExitCode } from '../core/errors.ts';
 import { mask } from '../core/secrets.ts';
 import { openSession, type FlagOverrides } from '../core/session.ts';
 import { chartDir, chartLayers } from '../app/values.ts';
 import { declarationLayer, extraSecretKeys, migrationValues } from '../release/values.ts';
-import { checkHelmVersion, toYaml } from '../tools/helm.ts';
+import { chartReaderEnv, checkHelmVersion, Helm, toYaml } from '../tools/helm.ts';
+import { helmVersion } from '../tools/helm-version.ts';
 import { Ui } from '../core/ui.ts';
 import { runStaticValidation } from './static.ts';
 
@@ -31,6 +32,18 @@ export type ValidateOptions = {
   verbose: boolean;
 };
 
+/**
+ * The values validate gives helm on stdin after a profile's file: the chart as setup installs it,
+ * the declared components under the profile's own values. Each secret key the components read is
+ * held empty: no value of env/.env goes into these renders.
+ */
+export function declarationValues(config: Config, chart: string, profile: Profile): string {
+  const { profileValues, chartValues } = chartLayers(chart, profile);
+  const app = config.app;
+  const extra = Object.fromEntries(extraSecretKeys(app).map((k) => [k, '']));
+  return toYaml({ components: declarationLayer(app, config.appValues, chartValues, profileValues, config.settings.TASKFLOW_DRIVER, profile), migrations: migrationValues(app), secrets: { extra } });
+}
+
 /** Runs every check asked for and returns the exit code: 0 when all passed, 1 when one failed. */
 export async function runValidate(o: ValidateOptions): Promise<number> {
   // validate --static is over in about a second: V8's optimising compiler (TurboFan) spent more CPU
@@ -48,25 +61,22 @@ export async function runValidate(o: ValidateOptions): Promise<number> {
     return { value: config, details: [`${config.envFileExists ? 'env/.env' : 'defaults (no env/.env yet)'} is valid`] };
   });
   const sn = await openSession({ root: o.root, flags: o.flags, verbose: o.verbose, json: o.json, ui, config });
-  checkHelmVersion(await sn.tools.helm.version());
+  // Every helm of the static checks reads the chart and exits: no garbage collection needed.
+  const helm = new Helm(sn.exec, sn.tools.helm.bin, chartReaderEnv());
+  checkHelmVersion(await helmVersion(helm));
 
   const appLayers = new Map<string, string>();
-  await runStaticValidation(sn.tools.helm, checks, {
+  await runStaticValidation(helm, checks, {
     chartDir: o.chartDir ?? chartDir(o.root),
     release: sn.scope.release,
     namespace: sn.scope.namespace,
     profiles: o.profiles,
     only: o.only,
-    // The chart as setup installs it: the declared components under each profile's own values.
     // Lint and render of one profile share it: computed once per profile.
     appValues: (profile) => {
       let text = appLayers.get(profile);
       if (text === undefined) {
-        const { profileValues, chartValues } = chartLayers(o.chartDir ?? chartDir(o.root), profile);
-        const app = sn.config.app;
-        // Each secret key the components read, held empty: no value of env/.env goes into this render.
-        const extra = Object.fromEntries(extraSecretKeys(app).map((k) => [k, '']));
-        text = toYaml({ components: declarationLayer(app, sn.config.appValues, chartValues, profileValues, sn.config.settings.TASKFLOW_DRIVER, profile), migrations: migrationValues(app), secrets: { extra } });
+        text = declarationValues(sn.config, o.chartDir ?? chartDir(o.root), profile);
         appLayers.set(profile, text);
       }
       return text;

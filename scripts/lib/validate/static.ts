@@ -18,7 +18,7 @@ export type StaticOptions = {
   /** `lint` runs helm lint only (the `make lint` target). */
   only?: 'lint';
   /** Values given on stdin after a profile's file: the app's declared components, as setup passes them. */
-  appValues?: (profile: Profile | 'default') => string;
+  appValues?: (profile: Profile) => string;
 };
 
 /** The values files of a profile: values.yaml is always read by helm; the profile file adds to it. */
