@@ -3,7 +3,7 @@
 import { confirm, parseFlags, projectRoot, runMain } from './lib/core/cli.ts';
 import { runCleanup } from './lib/cleanup/teardown.ts';
 import { ExitCode, InputError } from './lib/core/errors.ts';
-import { commonFlags, settingFlags, settingFlagsHelp, settingOverrides, timeoutFlag } from './lib/core/flags.ts';
+import { flagsHelp, lifecycleFlagNames, pickFlags, settingFlagNames, settingOverrides, timeoutFlag } from './lib/core/flags.ts';
 import { openSession } from './lib/core/session.ts';
 
 const HELP = `Usage: cleanup [options]
@@ -16,19 +16,17 @@ Options:
   --keep-data        keep the namespace with the database volume and its Secret (only the release goes)
   --cluster          also stop the minikube profile
   --purge            also delete the cluster (minikube profile or kind cluster) and the built images
-${settingFlagsHelp}
-  --dry-run          print what would be removed, and the exact commands
-  --timeout T        how long helm waits for the uninstall (default 5m)
-  -y, --yes          do not ask before --purge
-  --json             print a JSON summary on stdout
-  -v, --verbose      print every command run
-  -h, --help         show this help
+${flagsHelp([...settingFlagNames, ...lifecycleFlagNames], {
+  'dry-run': 'print what would be removed, and the exact commands',
+  timeout: 'how long helm waits for the uninstall (default 5m)',
+  yes: 'do not ask before --purge',
+})}
 
 Exit codes: 0 clean, 1 a step failed, 2 bad flags or configuration, 3 missing prerequisite,
 130 interrupted (rerun to continue).`;
 
 async function main(argv: string[]): Promise<number> {
-  const flags = { ...settingFlags, 'keep-data': { type: 'boolean' }, cluster: { type: 'boolean' }, purge: { type: 'boolean' }, ...commonFlags } as const;
+  const flags = { ...pickFlags(...settingFlagNames, ...lifecycleFlagNames), 'keep-data': { type: 'boolean' }, cluster: { type: 'boolean' }, purge: { type: 'boolean' } } as const;
   const { values: f } = parseFlags(argv, flags, 'cleanup');
   if (f.help) {
     console.log(HELP);

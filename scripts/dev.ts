@@ -4,7 +4,7 @@ import { interruptSignal, parseFlags, projectRoot, runMain } from './lib/core/cl
 import { runDev } from './lib/dev/loop.ts';
 import { ExitCode, InputError } from './lib/core/errors.ts';
 import { portSetting } from './lib/app/components.ts';
-import { appForFlags, componentFlags, componentOverrides, settingFlags, settingFlagsHelp, settingOverrides, timeoutFlag } from './lib/core/flags.ts';
+import { appForFlags, componentFlags, componentOverrides, componentPortHelp, flagsHelp, pickFlags, settingFlagNames, settingOverrides, timeoutFlag } from './lib/core/flags.ts';
 import { openSession } from './lib/core/session.ts';
 import { Ui } from './lib/core/ui.ts';
 
@@ -24,15 +24,14 @@ Options:
   --poll MS          recompute the content tags every MS instead of watching for edits (file
                      systems without change events, such as /mnt/c under WSL)
   --no-port-forward  do not forward the components' local ports
-  --<component>-port N
-                     that component's local port (default its localPort) [TASKFLOW_<COMPONENT>_PORT]
-  --auto-port        when a local port is in use, take the next free one instead of failing
+${componentPortHelp}
+${flagsHelp(['auto-port'])}
   --cleanup-on-exit  on Ctrl+C, remove the release (as cleanup --keep-data) instead of leaving it running
-${settingFlagsHelp}
-  --timeout T        how long helm waits for the pods, in setup and each rollout (default 5m)
-  --json             one JSON object per cycle on stdout (progress goes to stderr)
-  -v, --verbose      print every command run, and the edits that changed nothing
-  -h, --help         show this help
+${flagsHelp([...settingFlagNames, 'timeout', 'json', 'verbose', 'help'], {
+  timeout: 'how long helm waits for the pods, in setup and each rollout (default 5m)',
+  json: 'one JSON object per cycle on stdout (progress goes to stderr)',
+  verbose: 'print every command run, and the edits that changed nothing',
+})}
 
 Exit codes: 1 setup failed, 2 bad flags or configuration (or a local port in use), 3 missing
 prerequisite, 130 stopped with Ctrl+C (how dev ends; the app keeps running).`;
@@ -46,16 +45,11 @@ function msFlag(name: string, value: string | undefined, fallback: number, min: 
 
 async function main(argv: string[], signal: AbortSignal): Promise<number> {
   const own = {
-    ...settingFlags,
+    ...pickFlags(...settingFlagNames, 'auto-port', 'timeout', 'json', 'verbose', 'help'),
     debounce: { type: 'string' },
     poll: { type: 'string' },
     'no-port-forward': { type: 'boolean' },
     'cleanup-on-exit': { type: 'boolean' },
-    'auto-port': { type: 'boolean' },
-    timeout: { type: 'string' },
-    json: { type: 'boolean' },
-    verbose: { type: 'boolean', short: 'v' },
-    help: { type: 'boolean', short: 'h' },
   } as const;
   const ports = componentFlags(appForFlags(projectRoot), '-port', own, (c) => c.localPort !== undefined);
   const { values: f } = parseFlags(argv, { ...own, ...ports }, 'dev');

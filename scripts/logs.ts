@@ -2,7 +2,7 @@
 // Entry point of `logs`: flags → session → runLogs → exit code.
 import { parseFlags, projectRoot, runMain } from './lib/core/cli.ts';
 import { ExitCode } from './lib/core/errors.ts';
-import { settingFlags, settingFlagsHelp, settingOverrides } from './lib/core/flags.ts';
+import { flagsHelp, pickFlags, settingFlagNames, settingOverrides } from './lib/core/flags.ts';
 import { runLogs, useColor } from './lib/logs/stream.ts';
 import { openSession } from './lib/core/session.ts';
 
@@ -18,24 +18,18 @@ Options:
   --since D          only lines newer than D, e.g. 10m, 90s, 1h30m (passed to kubectl logs)
   --previous         the logs of each container's previous instance (the one that crashed); prints and exits
   --no-follow        print what is there and exit
-  --json             one JSON object per line: {"component", "pod", "line"}
-${settingFlagsHelp}
-  -v, --verbose      print every command run
-  -h, --help         show this help
+${flagsHelp(['json', ...settingFlagNames, 'verbose', 'help'], { json: 'one JSON object per line: {"component", "pod", "line"}' })}
 
 Exit codes: 0 printed (--no-follow, --previous), 1 kubectl could not read a log, 2 bad input,
 3 no cluster, no release or no pods to read, 130 interrupted (how following ends).`;
 
 async function main(argv: string[]): Promise<number> {
   const flags = {
-    ...settingFlags,
+    ...pickFlags(...settingFlagNames, 'json', 'verbose', 'help'),
     component: { type: 'string', multiple: true },
     since: { type: 'string' },
     previous: { type: 'boolean' },
     'no-follow': { type: 'boolean' },
-    json: { type: 'boolean' },
-    verbose: { type: 'boolean', short: 'v' },
-    help: { type: 'boolean', short: 'h' },
   } as const;
   const { values: f } = parseFlags(argv, flags, 'logs');
   if (f.help) {

@@ -5,18 +5,14 @@ import { fileURLToPath } from 'node:url';
 import { parseFlags, projectRoot, runMain } from './lib/core/cli.ts';
 import { portSetting } from './lib/app/components.ts';
 import { ExitCode } from './lib/core/errors.ts';
-import { appForFlags, componentFlags, componentOverrides, settingFlagsHelp, settingOverrides } from './lib/core/flags.ts';
+import { appForFlags, componentFlags, componentOverrides, componentPortHelp, flagsHelp, pickFlags, settingOverrides } from './lib/core/flags.ts';
 import { runPortForward } from './lib/port-forward/forward.ts';
 
+// No --profile: port-forward reads nothing a profile sets; it reaches the release that runs.
 export const portForwardFlags = {
-  driver: { type: 'string' },
-  context: { type: 'string' },
-  namespace: { type: 'string' },
-  'auto-port': { type: 'boolean' },
+  ...pickFlags('driver', 'context', 'namespace', 'auto-port', 'verbose', 'help'),
   detach: { type: 'boolean' },
   stop: { type: 'boolean' },
-  verbose: { type: 'boolean', short: 'v' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 export const portForwardHelp = `Usage: port-forward [options]
@@ -27,14 +23,12 @@ each through the local port (GET on its readiness path) before saying ready, and
 pod), waiting 0.5s, 1s, 2s … up to 8s between tries. Ctrl+C stops everything it started.
 
 Options:
-${settingFlagsHelp.split('\n').filter((l) => !l.trimStart().startsWith('--profile')).join('\n')}
-  --<component>-port N
-                     that component's local port (default its localPort) [TASKFLOW_<COMPONENT>_PORT]
-  --auto-port        when a port is in use, take the next free one instead of failing
+${flagsHelp(['driver', 'context', 'namespace'])}
+${componentPortHelp}
+${flagsHelp(['auto-port'])}
   --detach           keep running in the background (log: .cache/logs/port-forward.log)
   --stop             stop the one running in the background
-  -v, --verbose      print every command run and kubectl's own output
-  -h, --help         show this help
+${flagsHelp(['verbose', 'help'], { verbose: "print every command run and kubectl's own output" })}
 
 Running it while one already runs says so and exits 0.
 

@@ -2,7 +2,7 @@
 // Entry point of `render`: flags → session → runRender → exit code.
 import { parseFlags, projectRoot, runMain } from './lib/core/cli.ts';
 import { ExitCode, InputError } from './lib/core/errors.ts';
-import { commonFlags, settingFlags, settingFlagsHelp, settingOverrides } from './lib/core/flags.ts';
+import { flagsHelp, pickFlags, settingFlagNames, settingOverrides } from './lib/core/flags.ts';
 import { runRender } from './lib/render/manifests.ts';
 import { openSession } from './lib/core/session.ts';
 import { Ui } from './lib/core/ui.ts';
@@ -22,7 +22,7 @@ secret value found in any other object is masked too, with a warning. The manife
 stdout, notes to stderr.
 
 Options:
-${settingFlagsHelp}
+${flagsHelp(settingFlagNames)}
                      (--context is accepted for symmetry; render reads no cluster)
   --out DIR          write each object to DIR/<kind>-<name>.yaml instead (for Argo CD, Flux
                      or kubectl apply -f DIR). DIR is created when missing; a DIR an earlier
@@ -31,13 +31,12 @@ ${settingFlagsHelp}
                      did not write is refused. The Secret is not written (its values are
                      masked): create it yourself, or let setup install it. The objects name
                      no namespace, as helm template prints them: kubectl -n <ns> apply -f DIR
-  -v, --verbose      print the helm commands run, with the values (secrets masked)
-  -h, --help         show this help
+${flagsHelp(['verbose', 'help'], { verbose: 'print the helm commands run, with the values (secrets masked)' })}
 
 Exit codes: 0 rendered, 1 helm template failed, 2 bad flags or configuration (nothing
 started), 3 helm missing or too old.`;
 
-const FLAGS = { ...settingFlags, out: { type: 'string' }, verbose: commonFlags.verbose, help: commonFlags.help } as const;
+const FLAGS = { ...pickFlags(...settingFlagNames, 'verbose', 'help'), out: { type: 'string' } } as const;
 
 async function main(argv: string[]): Promise<number> {
   const { values: f } = parseFlags(argv, FLAGS, 'render');

@@ -2,7 +2,7 @@
 // Entry point of `rollback`: flags → session → runRollback → exit code.
 import { parseFlags, projectRoot, runMain } from './lib/core/cli.ts';
 import { ExitCode } from './lib/core/errors.ts';
-import { commonFlags, settingFlags, settingFlagsHelp, settingOverrides, timeoutFlag } from './lib/core/flags.ts';
+import { flagsHelp, lifecycleFlagNames, pickFlags, settingFlagNames, settingOverrides, timeoutFlag } from './lib/core/flags.ts';
 import { runRollback } from './lib/rollback/revision.ts';
 import { openSession } from './lib/core/session.ts';
 
@@ -15,20 +15,17 @@ Secret stay as they are. The next setup deploys the current source again.
 
 Options:
   --to N             the revision to return to (one of helm history's; default: the last good one)
-${settingFlagsHelp}
-  --dry-run          print the history and the exact helm command, change nothing
-  --timeout T        how long helm waits (default 5m)
-  -y, --yes          do not ask before rolling back (needed without a terminal)
-  --json             print a JSON summary on stdout
-  -v, --verbose      print every command run
-  -h, --help         show this help
+${flagsHelp([...settingFlagNames, ...lifecycleFlagNames], {
+  'dry-run': 'print the history and the exact helm command, change nothing',
+  yes: 'do not ask before rolling back (needed without a terminal)',
+})}
 
 Exit codes: 0 rolled back (or already at that revision), 1 a step failed, 2 bad input (--to
 not a revision number or not in the history; nothing was changed), 3 no cluster, release or
 earlier good revision, 130 interrupted.`;
 
 async function main(argv: string[]): Promise<number> {
-  const flags = { ...settingFlags, to: { type: 'string' }, ...commonFlags } as const;
+  const flags = { ...pickFlags(...settingFlagNames, ...lifecycleFlagNames), to: { type: 'string' } } as const;
   const { values: f } = parseFlags(argv, flags, 'rollback');
   if (f.help) {
     console.log(HELP);

@@ -2,7 +2,7 @@
 // Entry point of `scale`: flags → session → runScale → exit code.
 import { parseFlags, projectRoot, runMain } from './lib/core/cli.ts';
 import { ExitCode } from './lib/core/errors.ts';
-import { appForFlags, commonFlags, componentFlags, settingFlags, settingFlagsHelp, settingOverrides, timeoutFlag } from './lib/core/flags.ts';
+import { appForFlags, componentFlags, flagsHelp, lifecycleFlagNames, pickFlags, settingFlagNames, settingOverrides, timeoutFlag } from './lib/core/flags.ts';
 import { runScale } from './lib/scale/replicas.ts';
 import { openSession } from './lib/core/session.ts';
 
@@ -19,19 +19,13 @@ Options:
                      (1 to TASKFLOW_MAX_REPLICAS, default max 10), e.g. --web 3
   --component name=N the same, for any component by name (repeatable)
   --hpa on|off       autoscaling; on needs metrics-server (offered on minikube)
-${settingFlagsHelp}
-  --dry-run          print what would change and the exact command
-  --timeout T        how long helm waits (default 5m)
-  -y, --yes          enable metrics-server without asking
-  --json             print a JSON summary on stdout
-  -v, --verbose      print every command run
-  -h, --help         show this help
+${flagsHelp([...settingFlagNames, ...lifecycleFlagNames], { yes: 'enable metrics-server without asking' })}
 
 Exit codes: 0 done (or nothing to do), 1 a step failed, 2 bad input, 3 no release or
 cluster to scale, 130 interrupted.`;
 
 async function main(argv: string[]): Promise<number> {
-  const own = { ...settingFlags, component: { type: 'string', multiple: true }, hpa: { type: 'string' }, ...commonFlags } as const;
+  const own = { ...pickFlags(...settingFlagNames, ...lifecycleFlagNames), component: { type: 'string', multiple: true }, hpa: { type: 'string' } } as const;
   const counts = componentFlags(appForFlags(projectRoot), '', own);
   const { values: f } = parseFlags(argv, { ...own, ...counts }, 'scale');
   if (f.help) {

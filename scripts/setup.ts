@@ -2,7 +2,7 @@
 // Entry point of `setup`: flags → session → runSetup → exit code.
 import { parseFlags, projectRoot, runMain } from './lib/core/cli.ts';
 import { ExitCode } from './lib/core/errors.ts';
-import { commonFlags, settingFlags, settingFlagsHelp, settingOverrides, timeoutFlag } from './lib/core/flags.ts';
+import { flagsHelp, lifecycleFlagNames, pickFlags, settingFlagNames, settingOverrides, timeoutFlag } from './lib/core/flags.ts';
 import { openSession } from './lib/core/session.ts';
 import { runSetup } from './lib/setup/steps.ts';
 
@@ -16,21 +16,22 @@ images (built only when their content changed, loaded into the cluster) → helm
 the URLs that work for your driver.
 
 Options:
-${settingFlagsHelp}
+${flagsHelp(settingFlagNames)}
   --skip-build       use images already built; fail if one is missing
-  --dry-run          print what each step found and would do, and the exact commands, with
-                     the values helm would get on stdin (secrets masked)
-  --timeout T        how long helm waits for the pods (default 10m)
-  -y, --yes          delete and recreate a broken cluster (a minikube profile whose node is gone)
-  --json             print a JSON summary on stdout (progress goes to stderr)
-  -v, --verbose      print every command run
-  -h, --help         show this help
+${flagsHelp(lifecycleFlagNames, {
+  'dry-run': `print what each step found and would do, and the exact commands, with
+                     the values helm would get on stdin (secrets masked)`,
+  timeout: 'how long helm waits for the pods (default 10m)',
+  yes: 'delete and recreate a broken cluster (a minikube profile whose node is gone)',
+  json: 'print a JSON summary on stdout (progress goes to stderr)',
+})}
 
 Exit codes: 0 ready, 1 a step failed, 2 bad flags or configuration, 3 missing or too-old
 prerequisite, 130 interrupted (rerun to continue).`;
 
 async function main(argv: string[]): Promise<number> {
-  const { values: f } = parseFlags(argv, { ...settingFlags, 'skip-build': { type: 'boolean' }, ...commonFlags }, 'setup');
+  const flags = { ...pickFlags(...settingFlagNames, ...lifecycleFlagNames), 'skip-build': { type: 'boolean' } } as const;
+  const { values: f } = parseFlags(argv, flags, 'setup');
   if (f.help) {
     console.log(HELP);
     return ExitCode.ok;

@@ -2,7 +2,7 @@
 // Entry point of `status`: flags → session → runStatus → exit code.
 import { parseFlags, projectRoot, runMain } from './lib/core/cli.ts';
 import { ExitCode } from './lib/core/errors.ts';
-import { settingFlags, settingFlagsHelp, settingOverrides } from './lib/core/flags.ts';
+import { flagsHelp, pickFlags, settingFlagNames, settingOverrides } from './lib/core/flags.ts';
 import { openSession } from './lib/core/session.ts';
 import { runStatus } from './lib/status/screen.ts';
 
@@ -16,17 +16,15 @@ endpoints behind its Service, and the image tag it runs beside the tag the curre
 port-forward is running.
 
 Options:
-${settingFlagsHelp}
+${flagsHelp(settingFlagNames)}
   --watch            redraw every 2 s until Ctrl+C
-  --json             print the same as JSON on stdout (one line per redraw with --watch)
-  -v, --verbose      print every command run
-  -h, --help         show this help
+${flagsHelp(['json', 'verbose', 'help'], { json: 'print the same as JSON on stdout (one line per redraw with --watch)' })}
 
 Exit codes: 0 the state was read, 2 bad flags or configuration, 3 no cluster or no release
 (what could be read is still printed), 130 interrupted (how --watch ends).`;
 
 async function main(argv: string[]): Promise<number> {
-  const flags = { ...settingFlags, watch: { type: 'boolean' }, json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, help: { type: 'boolean', short: 'h' } } as const;
+  const flags = { ...pickFlags(...settingFlagNames, 'json', 'verbose', 'help'), watch: { type: 'boolean' } } as const;
   const { values: f } = parseFlags(argv, flags, 'status');
   if (f.help) {
     console.log(HELP);

@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import { parseFlags, projectRoot, runMain } from './lib/core/cli.ts';
 import { ExitCode, InputError } from './lib/core/errors.ts';
-import { settingFlags, settingOverrides } from './lib/core/flags.ts';
+import { flagsHelp, pickFlags, settingFlagNames, settingOverrides } from './lib/core/flags.ts';
 import { runValidate } from './lib/validate/run.ts';
 
 const HELP = `Usage: validate [--static] [options]
@@ -27,22 +27,19 @@ Options:
                      entry one) and see a replacement while requests go on
   --url URL          smoke-test this base URL (e.g. http://taskflow.local) instead of a port-forward
   --skip-http        check the cluster objects only: no port-forward, no HTTP (pods unreachable, CI)
-  --profile P        static checks of this profile only: dev or prod (default: both)
+${flagsHelp(['profile'], { profile: 'static checks of this profile only: dev or prod (default: both)' })}
   --only lint        run helm lint only
   --chart DIR        chart to check (default: helm/taskflow)
   --driver, --context, --namespace   which cluster and namespace (as for setup)
-  --json             print the results as JSON on stdout
-  -v, --verbose      print every command run and how long each check took
-  -h, --help         show this help
+${flagsHelp(['json', 'verbose', 'help'], { json: 'print the results as JSON on stdout', verbose: 'print every command run and how long each check took' })}
 
 Exit codes: 0 all checks passed, 1 a check failed (its evidence is printed), 2 bad flags
 or configuration, 3 helm missing or too old, or no cluster/release to validate.`;
 
 const FLAGS = {
-  ...settingFlags,
+  ...pickFlags(...settingFlagNames, 'json', 'verbose', 'help'),
   static: { type: 'boolean' }, persistence: { type: 'boolean' }, 'self-heal': { type: 'boolean' },
   'skip-http': { type: 'boolean' }, url: { type: 'string' }, only: { type: 'string' }, chart: { type: 'string' },
-  json: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
 async function main(argv: string[]): Promise<number> {

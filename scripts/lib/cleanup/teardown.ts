@@ -1,10 +1,12 @@
 // `cleanup`: port-forwards → release → namespace → (cluster, images only when asked). Whatever
 // is already gone is reported as such; a second run is a quiet success. env/.env is never touched.
+import type { ClusterState } from '../cluster/drivers.ts';
 import { DockerDaemonDownError } from '../core/errors.ts';
 import { imageRepository } from '../images/tag.ts';
 import { deleteNamespace } from '../cluster/namespace.ts';
 import { describeStop, portForwardPidFile, runningInstance, stopRunning } from '../core/pidfile.ts';
 import type { Session } from '../core/session.ts';
+import type { StepOutcome } from '../core/ui.ts';
 
 export type CleanupOptions = {
   keepData: boolean;
@@ -13,6 +15,13 @@ export type CleanupOptions = {
   timeout: string;
 };
 
+/** What cluster.observe() found (a failed read counts as missing). */
+type ClusterObservation = { state: ClusterState; detail: string };
+
+/** Whether the cluster answers: running, or running behind a stale kube context that cleanup repairs. */
+const answers = (obs: ClusterObservation) => obs.state === 'running' || obs.state === 'misconfigured';
+
+/** Every step of cleanup and its report; throws where a step fails. */
 export async function runCleanup(sn: Session, opts: CleanupOptions): Promise<number> {
   const { ui, cluster, tools: t, context, scope } = sn;
   const s = sn.config.settings;
@@ -26,17 +35,8 @@ export async function runCleanup(sn: Session, opts: CleanupOptions): Promise<num
   });
   clusterState.catch(() => {});
   const contexts = t.kubectl.contexts().catch(() => [] as string[]);
-  try {
-    await ui.step('port-forwards', async () => {
-      const pidFile = portForwardPidFile(sn.root);
-      if (sn.dryRun) {
-        const pid = await runningInstance(pidFile, { keepStale: true });
-        return pid === undefined ? { status: 'skipped', detail: 'none running' } : { status: 'done', detail: `would stop port-forward (pid ${pid})` };
-      }
-      const r = await stopRunning(pidFile);
-      if (r.pid === undefined) return { status: 'skipped', detail: r.stale ? 'none running (removed a stale PID file)' : 'none running' };
-      return { status: 'done', detail: `stopped port-forward (${describeStop(r.pid, r.forced)})` };
-    });
+  return ui.finishOnError(async () => {
+    await ui.step('port-forwards', () => stopPortForward(sn));
 
     const obs = await clusterState;
     if (obs.state === 'misconfigured') {
@@ -45,7 +45,7 @@ export async function runCleanup(sn: Session, opts: CleanupOptions): Promise<num
         return { status: 'done', detail: `${context} was stale; ${sn.dryRun ? 'would be' : ''} repaired`.replace('  ', ' ') };
       });
     }
-    const running = obs.state === 'running' || obs.state === 'misconfigured';
+    const running = answers(obs);
     const reachable = running && (await contexts).includes(context);
     const gone = !running ? `cluster ${obs.state}` : `no kube context ${context}`;
 
@@ -63,39 +63,53 @@ export async function runCleanup(sn: Session, opts: CleanupOptions): Promise<num
       return deleteNamespace(sn);
     });
 
-    if (opts.stopCluster || opts.purge) {
-      await ui.step(`cluster ${s.TASKFLOW_CLUSTER_NAME}`, async () => {
-        if (opts.purge) {
-          if (obs.state === 'missing') return { status: 'skipped', detail: 'already gone' };
-          if (s.TASKFLOW_DRIVER === 'docker-desktop') return { status: 'skipped', detail: 'Docker Desktop owns its cluster' };
-          await cluster.remove();
-          return { status: 'done', detail: sn.dryRun ? 'would be deleted' : 'deleted' };
-        }
-        if (obs.state === 'broken') return { status: 'skipped', detail: `broken (${obs.detail}); --purge deletes it` };
-        if (!running) return { status: 'skipped', detail: `already ${obs.state}` };
-        if (s.TASKFLOW_DRIVER !== 'minikube') return { status: 'skipped', detail: `${s.TASKFLOW_DRIVER} clusters are not stopped by taskflow (use --purge to delete a kind cluster)` };
-        await cluster.stop();
-        return { status: 'done', detail: sn.dryRun ? 'would be stopped' : 'stopped' };
-      });
-    }
-
-    if (opts.purge) {
-      await ui.step('images', async () => {
-        const lists = await Promise.all(Object.keys(sn.config.app.components).map((c) => t.docker.listImages(imageRepository(sn.config, c))));
-        const refs = lists.flat();
-        // On minikube's docker runtime setup builds in the node's own daemon: those images went with the profile.
-        const inNode = s.TASKFLOW_DRIVER === 'minikube' ? " (images built in minikube's Docker daemon went with the profile)" : '';
-        if (refs.length === 0) return { status: 'skipped', detail: `no ${sn.config.app.name} images in local Docker${inNode}` };
-        for (const ref of refs) await t.docker.removeImage(ref);
-        return { status: 'done', detail: `${sn.dryRun ? 'would remove' : 'removed'} ${refs.join(', ')}` };
-      });
-    }
+    if (opts.stopCluster || opts.purge) await ui.step(`cluster ${s.TASKFLOW_CLUSTER_NAME}`, () => stopOrDeleteCluster(sn, obs, opts.purge));
+    if (opts.purge) await ui.step('images', () => removeImages(sn));
 
     ui.info(`env/.env kept${sn.config.envFileExists ? '' : ' (there is none)'}: your settings and secrets stay for the next setup.`);
     ui.finish();
     return 0;
-  } catch (err) {
-    ui.finish({ error: (err as Error).message.split('\n')[0] });
-    throw err;
+  });
+}
+
+/** Stops the port-forward started with --detach, if one runs (in a dry run, only says so). */
+async function stopPortForward(sn: Session): Promise<StepOutcome> {
+  const pidFile = portForwardPidFile(sn.root);
+  if (sn.dryRun) {
+    const pid = await runningInstance(pidFile, { keepStale: true });
+    return pid === undefined ? { status: 'skipped', detail: 'none running' } : { status: 'done', detail: `would stop port-forward (pid ${pid})` };
   }
+  const r = await stopRunning(pidFile);
+  if (r.pid === undefined) return { status: 'skipped', detail: r.stale ? 'none running (removed a stale PID file)' : 'none running' };
+  return { status: 'done', detail: `stopped port-forward (${describeStop(r.pid, r.forced)})` };
+}
+
+/** --purge deletes the cluster; --cluster stops a running minikube profile and leaves other drivers' clusters be. */
+async function stopOrDeleteCluster(sn: Session, obs: ClusterObservation, purge: boolean): Promise<StepOutcome> {
+  const { cluster } = sn;
+  const s = sn.config.settings;
+  if (purge) {
+    if (obs.state === 'missing') return { status: 'skipped', detail: 'already gone' };
+    if (s.TASKFLOW_DRIVER === 'docker-desktop') return { status: 'skipped', detail: 'Docker Desktop owns its cluster' };
+    await cluster.remove();
+    return { status: 'done', detail: sn.dryRun ? 'would be deleted' : 'deleted' };
+  }
+  if (obs.state === 'broken') return { status: 'skipped', detail: `broken (${obs.detail}); --purge deletes it` };
+  if (!answers(obs)) return { status: 'skipped', detail: `already ${obs.state}` };
+  if (s.TASKFLOW_DRIVER !== 'minikube') return { status: 'skipped', detail: `${s.TASKFLOW_DRIVER} clusters are not stopped by taskflow (use --purge to delete a kind cluster)` };
+  await cluster.stop();
+  return { status: 'done', detail: sn.dryRun ? 'would be stopped' : 'stopped' };
+}
+
+/** Removes the app's images from the local Docker daemon (--purge). */
+async function removeImages(sn: Session): Promise<StepOutcome> {
+  const { tools: t } = sn;
+  const s = sn.config.settings;
+  const lists = await Promise.all(Object.keys(sn.config.app.components).map((c) => t.docker.listImages(imageRepository(sn.config, c))));
+  const refs = lists.flat();
+  // On minikube's docker runtime setup builds in the node's own daemon: those images went with the profile.
+  const inNode = s.TASKFLOW_DRIVER === 'minikube' ? " (images built in minikube's Docker daemon went with the profile)" : '';
+  if (refs.length === 0) return { status: 'skipped', detail: `no ${sn.config.app.name} images in local Docker${inNode}` };
+  for (const ref of refs) await t.docker.removeImage(ref);
+  return { status: 'done', detail: `${sn.dryRun ? 'would remove' : 'removed'} ${refs.join(', ')}` };
 }

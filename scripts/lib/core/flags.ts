@@ -1,19 +1,62 @@
-// Flags shared by the entry scripts that override settings (--driver, --profile, --context, --namespace).
+// The flags the entry scripts share, each defined once with its --help line, and the helpers that
+// turn flags into the settings they override (--driver, --profile, --context, --namespace, ports).
 import { loadApp, type App, type Component } from '../app/declaration.ts';
 import type { SettingKey } from '../app/config.ts';
 import { InputError } from './errors.ts';
 
-export const settingFlags = {
-  driver: { type: 'string' },
-  profile: { type: 'string' },
-  context: { type: 'string' },
-  namespace: { type: 'string' },
-} as const;
+/** A flag as parseArgs reads it, with what --help shows: `arg` names its value, `help` says what it does. */
+type SharedFlag = { type: 'string' | 'boolean'; short?: string; arg?: string; help: string };
 
-export const settingFlagsHelp = `  --driver D         minikube (default), docker-desktop or kind   [TASKFLOW_DRIVER]
-  --profile P        dev (default) or prod                          [TASKFLOW_PROFILE]
-  --context C        deploy into this kube context instead of the cluster's own [TASKFLOW_KUBE_CONTEXT]
-  --namespace N      Kubernetes namespace (default taskflow)        [TASKFLOW_NAMESPACE]`;
+/**
+ * Every flag more than one entry point takes. An entry point picks the ones it takes (pickFlags)
+ * and prints their lines (flagsHelp); where a flag does something particular in that command
+ * (what --yes answers, how long --timeout waits by default), the command says so in its own words.
+ */
+export const sharedFlags = {
+  driver: { type: 'string', arg: 'D', help: 'minikube (default), docker-desktop or kind   [TASKFLOW_DRIVER]' },
+  profile: { type: 'string', arg: 'P', help: 'dev (default) or prod                          [TASKFLOW_PROFILE]' },
+  context: { type: 'string', arg: 'C', help: "deploy into this kube context instead of the cluster's own [TASKFLOW_KUBE_CONTEXT]" },
+  namespace: { type: 'string', arg: 'N', help: 'Kubernetes namespace (default taskflow)        [TASKFLOW_NAMESPACE]' },
+  'auto-port': { type: 'boolean', help: 'when a local port is in use, take the next free one instead of failing' },
+  'dry-run': { type: 'boolean', help: 'print what would change and the exact command' },
+  timeout: { type: 'string', arg: 'T', help: 'how long helm waits (default 5m)' },
+  yes: { type: 'boolean', short: 'y', help: 'go ahead without asking' },
+  json: { type: 'boolean', help: 'print a JSON summary on stdout' },
+  verbose: { type: 'boolean', short: 'v', help: 'print every command run' },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+} as const satisfies Record<string, SharedFlag>;
+
+export type SharedFlagName = keyof typeof sharedFlags;
+
+/** The flags that override a setting (settingOverrides reads them). */
+export const settingFlagNames = ['driver', 'profile', 'context', 'namespace'] as const;
+
+/** The flags every command that changes the cluster takes (setup, scale, rollback, cleanup). */
+export const lifecycleFlagNames = ['dry-run', 'timeout', 'yes', 'json', 'verbose', 'help'] as const;
+
+/** The parseArgs definitions of the shared flags a command takes. */
+export function pickFlags<K extends SharedFlagName>(...names: K[]): Pick<typeof sharedFlags, K> {
+  return Object.fromEntries(names.map((name) => [name, sharedFlags[name]])) as Pick<typeof sharedFlags, K>;
+}
+
+/** One --help line: the flag in the first 21 columns (a longer one gets a line of its own), then what it does. */
+export function helpLine(name: string, flag: { short?: string; arg?: string }, text: string): string {
+  const left = `  ${flag.short ? `-${flag.short}, ` : ''}--${name}${flag.arg ? ` ${flag.arg}` : ''}`;
+  return left.length < 21 ? `${left.padEnd(21)}${text}` : `${left}\n${' '.repeat(21)}${text}`;
+}
+
+/** The --help lines of the shared flags named, in that order; `words` replaces the text of a flag this command gives a meaning of its own. */
+export function flagsHelp(names: readonly SharedFlagName[], words: Partial<Record<SharedFlagName, string>> = {}): string {
+  return names
+    .map((name) => {
+      const flag: SharedFlag = sharedFlags[name];
+      return helpLine(name, flag, words[name] ?? flag.help);
+    })
+    .join('\n');
+}
+
+/** The --help line of the per-component port flags (componentFlags with the suffix -port). */
+export const componentPortHelp = helpLine('<component>-port', { arg: 'N' }, "that component's local port (default its localPort) [TASKFLOW_<COMPONENT>_PORT]");
 
 /** Maps the flags given to the settings they override; the config loader validates them. */
 export function settingOverrides(values: { driver?: string; profile?: string; context?: string; namespace?: string }) {
@@ -29,16 +72,6 @@ export function settingOverrides(values: { driver?: string; profile?: string; co
 export function checkTimeout(value: string): boolean {
   return /^(\d+h)?(\d+m)?(\d+s)?$/.test(value) && value !== '';
 }
-
-/** Flags every lifecycle script takes. */
-export const commonFlags = {
-  'dry-run': { type: 'boolean' },
-  timeout: { type: 'string' },
-  yes: { type: 'boolean', short: 'y' },
-  json: { type: 'boolean' },
-  verbose: { type: 'boolean', short: 'v' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
 
 /** The --timeout value, checked, with the script's default. */
 export function timeoutFlag(value: string | undefined, fallback: string): string {

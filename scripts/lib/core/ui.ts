@@ -97,4 +97,18 @@ export class Ui {
       process.stdout.write(`${mask(JSON.stringify({ ok: !failed, steps: this.steps, ...extra }, null, 2))}\n`);
     }
   }
+
+  /**
+   * Runs a command's steps, which finish the output themselves when they succeed; when they throw,
+   * finishes it with the error's first line (so --json still prints its result), then rethrows
+   * for the entry point to turn into an exit code.
+   */
+  async finishOnError<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      this.finish({ error: (err as Error).message.split('\n')[0] });
+      throw err;
+    }
+  }
 }

@@ -73,7 +73,7 @@ export async function runRollback(sn: Session, opts: RollbackOptions): Promise<n
   const to = opts.to === undefined ? undefined : parseRevision(opts.to);
   ui.info(`taskflow rollback: release ${release}, namespace ${namespace}, context ${context}${sn.dryRun ? ' (dry run: nothing will change)' : ''}`);
 
-  try {
+  return ui.finishOnError(async () => {
     const { info, history, helm } = await ui.step(`release ${release}`, async () => {
       const [contexts, helm] = await Promise.all([t.kubectl.contexts(), t.helm.version()]);
       if (!contexts.includes(context)) throw new PrerequisiteError(`kube context ${context} does not exist, so there is no release to roll back`, 'Run setup first.');
@@ -141,8 +141,5 @@ export async function runRollback(sn: Session, opts: RollbackOptions): Promise<n
     if (after.components.some((c) => c.stale)) ui.info('  The next setup deploys the current source again; fix it first, or keep to this revision until then.');
     ui.finish({ from: info.revision, to: verdict.revision, command, changed: true, ...after });
     return 0;
-  } catch (err) {
-    ui.finish({ error: (err as Error).message.split('\n')[0] });
-    throw err;
-  }
+  });
 }

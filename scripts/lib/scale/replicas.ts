@@ -8,8 +8,9 @@ import { serviceName } from '../core/names.ts';
 import { closest } from '../core/suggest.ts';
 import { chartDir, type Values } from '../app/values.ts';
 import { upgradeOrRollBack } from '../release/apply.ts';
-import { hasResetThenReuse } from '../tools/helm.ts';
+import { hasResetThenReuse, type HelmVersion } from '../tools/helm.ts';
 import type { Session } from '../core/session.ts';
+import type { StepOutcome } from '../core/ui.ts';
 import { waitFor } from '../core/wait.ts';
 
 /** Replica counts by component, and the HPA switch. */
@@ -89,37 +90,19 @@ const describe = (st: ScaleState) => `${Object.entries(st.replicas).map(([c, n])
 /** The --json shape: each component's count beside the HPA switch. */
 const flat = (st: ScaleState) => ({ ...st.replicas, hpa: st.hpa });
 
+/** What the release step read: the state before scaling, and the helm found. */
+type Observed = { before: ScaleState; helm: HelmVersion };
+
+/** Every step of scale and its report; throws where a step fails. */
 export async function runScale(sn: Session, opts: ScaleOptions): Promise<number> {
-  const { ui, cluster, tools: t, context, scope } = sn;
+  const { ui, tools: t, scope } = sn;
   const s = sn.config.settings;
-  const ns = s.TASKFLOW_NAMESPACE;
   const components = Object.keys(sn.config.app.components);
   const req = parseRequest(opts.raw, s.TASKFLOW_MAX_REPLICAS, components);
   const names = Object.fromEntries(components.map((c) => [c, serviceName(s.TASKFLOW_RELEASE, c)]));
-  const withService = (c: string) => {
-    const declared = sn.config.app.components[c];
-    return declared !== undefined && hasService(declared);
-  };
 
-  try {
-    const { before, helm } = await ui.step('release', async () => {
-      if (!(await t.kubectl.contexts()).includes(context)) throw new UserError(`kube context ${context} does not exist`, 'Run setup first.', 3);
-      const info = await t.release.status(scope);
-      if (!info) throw new UserError(`release ${s.TASKFLOW_RELEASE} is not installed in namespace ${ns}`, 'Run setup first.', 3);
-      if (info.status !== 'deployed') throw new UserError(`release ${s.TASKFLOW_RELEASE} is ${info.status}`, 'Run setup to bring it back to a deployed state, then scale.');
-      const [version, values, ...deployments] = await Promise.all([
-        t.helm.version(),
-        t.release.values(scope),
-        ...components.map((c) => t.kubectl.deployment(context, ns, names[c] as string)),
-      ]);
-      const replicas = Object.fromEntries(components.map((c, i) => [c, deployments[i]?.replicas ?? 0]));
-      const state: ScaleState = { replicas, hpa: Boolean(((values.autoscaling ?? {}) as Values).enabled) };
-      return {
-        status: 'skipped',
-        detail: `revision ${info.revision}: ${describe(state)}`,
-        value: { before: state, helm: version },
-      };
-    });
+  return ui.finishOnError(async () => {
+    const { before, helm } = await ui.step('release', () => readRelease(sn, components, names));
     const plan = planScale(before, req);
 
     if (plan.set.length === 0) {
@@ -128,19 +111,7 @@ export async function runScale(sn: Session, opts: ScaleOptions): Promise<number>
       return 0;
     }
 
-    if (req.hpa === true && !before.hpa) {
-      await ui.step('metrics-server', async () => {
-        const addons = await cluster.addons();
-        const available = addons ? addons['metrics-server'] === true : await t.kubectl.metricsApiAvailable(context);
-        if (available) return { status: 'skipped', detail: 'available' };
-        if (!addons) throw new UserError('the HPA needs metrics-server, which this cluster does not serve', 'Install it (https://github.com/kubernetes-sigs/metrics-server), then rerun.', 3);
-        if (!opts.yes && !(await confirm('The HPA needs metrics-server. Enable the minikube addon now?'))) {
-          throw new InputError('the HPA needs metrics-server, which is not enabled', 'Rerun with --yes to enable it, or run: minikube addons enable metrics-server');
-        }
-        await cluster.enableAddon('metrics-server');
-        return { status: 'done', detail: sn.dryRun ? 'would be enabled' : 'enabled' };
-      });
-    }
+    if (req.hpa === true && !before.hpa) await ui.step('metrics-server', () => ensureMetricsServer(sn, opts.yes));
 
     await ui.step(`scale: ${plan.changes.join(', ')}`, async () => {
       await upgradeOrRollBack(sn, () => t.release.setValues({ ...scope, chart: chartDir(sn.root), set: plan.set, timeout: opts.timeout, helm }), { helm, timeout: opts.timeout, rerun: 'rerun scale' });
@@ -153,41 +124,84 @@ export async function runScale(sn: Session, opts: ScaleOptions): Promise<number>
       return 0;
     }
 
-    const after = await ui.step('pods and endpoints ready', async () => {
-      const seen = { last: '' };
-      const counts = await waitFor(
-        async () => {
-          const got: string[] = [];
-          let ok = true;
-          const counts: Record<string, number> = {};
-          for (const c of components) {
-            const name = names[c] as string;
-            // A worker has no Service, so its ready pods are all there is to wait for.
-            const [d, endpoints] = await Promise.all([t.kubectl.deployment(context, ns, name), withService(c) ? t.kubectl.endpointCount(context, ns, name) : Promise.resolve(undefined)]);
-            const want = req.replicas[c] ?? d?.replicas ?? 0;
-            counts[c] = d?.replicas ?? 0;
-            got.push(`${c} ${d?.ready ?? 0}/${want} ready${endpoints === undefined ? '' : `, ${endpoints} endpoints`}`);
-            if (!d || d.ready < want || (endpoints !== undefined && endpoints < want)) ok = false;
-          }
-          seen.last = got.join('; ');
-          return ok ? counts : undefined;
-        },
-        {
-          timeout: 300_000,
-          interval: 2000,
-          describe: 'the new replicas and their endpoints',
-          onTimeout: (last) => new UserError(`not ready after 5 minutes: ${last}`, `kubectl --context ${context} -n ${ns} get pods`),
-        },
-        seen,
-      );
-      return { status: 'done', detail: seen.last, value: { replicas: counts, hpa: req.hpa ?? before.hpa } as ScaleState };
-    });
+    const after = await ui.step('pods and endpoints ready', () => waitForScale(sn, components, names, req, before));
     ui.info(`before: ${describe(before)}`);
     ui.info(`after:  ${describe(after)}`);
     ui.finish({ before: flat(before), after: flat(after), changed: true });
     return 0;
-  } catch (err) {
-    ui.finish({ error: (err as Error).message.split('\n')[0] });
-    throw err;
+  });
+}
+
+/** Checks the release is there and deployed, and reads its replica counts, HPA switch and the helm version. */
+async function readRelease(sn: Session, components: string[], names: Record<string, string>): Promise<StepOutcome<Observed>> {
+  const { tools: t, context, scope } = sn;
+  const s = sn.config.settings;
+  const ns = s.TASKFLOW_NAMESPACE;
+  if (!(await t.kubectl.contexts()).includes(context)) throw new UserError(`kube context ${context} does not exist`, 'Run setup first.', 3);
+  const info = await t.release.status(scope);
+  if (!info) throw new UserError(`release ${s.TASKFLOW_RELEASE} is not installed in namespace ${ns}`, 'Run setup first.', 3);
+  if (info.status !== 'deployed') throw new UserError(`release ${s.TASKFLOW_RELEASE} is ${info.status}`, 'Run setup to bring it back to a deployed state, then scale.');
+  const [version, values, ...deployments] = await Promise.all([
+    t.helm.version(),
+    t.release.values(scope),
+    ...components.map((c) => t.kubectl.deployment(context, ns, names[c] as string)),
+  ]);
+  const replicas = Object.fromEntries(components.map((c, i) => [c, deployments[i]?.replicas ?? 0]));
+  const state: ScaleState = { replicas, hpa: Boolean(((values.autoscaling ?? {}) as Values).enabled) };
+  return {
+    status: 'skipped',
+    detail: `revision ${info.revision}: ${describe(state)}`,
+    value: { before: state, helm: version },
+  };
+}
+
+/** The HPA needs metrics-server: found, or enabled as a minikube addon (asking first unless --yes). */
+async function ensureMetricsServer(sn: Session, yes: boolean): Promise<StepOutcome> {
+  const { cluster, tools: t, context } = sn;
+  const addons = await cluster.addons();
+  const available = addons ? addons['metrics-server'] === true : await t.kubectl.metricsApiAvailable(context);
+  if (available) return { status: 'skipped', detail: 'available' };
+  if (!addons) throw new UserError('the HPA needs metrics-server, which this cluster does not serve', 'Install it (https://github.com/kubernetes-sigs/metrics-server), then rerun.', 3);
+  if (!yes && !(await confirm('The HPA needs metrics-server. Enable the minikube addon now?'))) {
+    throw new InputError('the HPA needs metrics-server, which is not enabled', 'Rerun with --yes to enable it, or run: minikube addons enable metrics-server');
   }
+  await cluster.enableAddon('metrics-server');
+  return { status: 'done', detail: sn.dryRun ? 'would be enabled' : 'enabled' };
+}
+
+/** Waits until each component has the replicas asked for ready and, behind a Service, as many endpoints; returns the state reached. */
+async function waitForScale(sn: Session, components: string[], names: Record<string, string>, req: ScaleRequest, before: ScaleState): Promise<StepOutcome<ScaleState>> {
+  const { tools: t, context } = sn;
+  const ns = sn.config.settings.TASKFLOW_NAMESPACE;
+  const withService = (c: string) => {
+    const declared = sn.config.app.components[c];
+    return declared !== undefined && hasService(declared);
+  };
+  const seen = { last: '' };
+  const counts = await waitFor(
+    async () => {
+      const got: string[] = [];
+      let ok = true;
+      const counts: Record<string, number> = {};
+      for (const c of components) {
+        const name = names[c] as string;
+        // A worker has no Service, so its ready pods are all there is to wait for.
+        const [d, endpoints] = await Promise.all([t.kubectl.deployment(context, ns, name), withService(c) ? t.kubectl.endpointCount(context, ns, name) : Promise.resolve(undefined)]);
+        const want = req.replicas[c] ?? d?.replicas ?? 0;
+        counts[c] = d?.replicas ?? 0;
+        got.push(`${c} ${d?.ready ?? 0}/${want} ready${endpoints === undefined ? '' : `, ${endpoints} endpoints`}`);
+        if (!d || d.ready < want || (endpoints !== undefined && endpoints < want)) ok = false;
+      }
+      seen.last = got.join('; ');
+      return ok ? counts : undefined;
+    },
+    {
+      timeout: 300_000,
+      interval: 2000,
+      describe: 'the new replicas and their endpoints',
+      onTimeout: (last) => new UserError(`not ready after 5 minutes: ${last}`, `kubectl --context ${context} -n ${ns} get pods`),
+    },
+    seen,
+  );
+  return { status: 'done', detail: seen.last, value: { replicas: counts, hpa: req.hpa ?? before.hpa } as ScaleState };
 }
