@@ -10,9 +10,10 @@ import * as assert from 'uvu/assert';
 import { formatCycle, type CycleResult } from '../../scripts/lib/dev/loop.ts';
 import { contentTag } from '../../scripts/lib/images/tag.ts';
 import { delay, waitFor } from '../../scripts/lib/core/wait.ts';
+import { freePort } from '../../scripts/lib/core/net.ts';
 import { root } from '../lib/chart.ts';
 import { collect, describeCalls, FakeMachine, mutating, type FakeState, type RunResult } from '../lib/fake-machine.ts';
-import { freePort, startPod, type Pod } from '../port-forward/harness.ts';
+import { startPod, type Pod } from '../port-forward/harness.ts';
 
 const Dev = suite('dev');
 const machines: FakeMachine[] = [];
