@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { freePort } from '../scripts/lib/core/net.ts';
 import {
   BACKEND_DIR,
   type Container,
@@ -21,7 +22,6 @@ import {
   containerLogs,
   copyContext,
   docker,
-  freePort,
   ownLayerBytes,
   prepareImageBuilds,
   pruneSupersededBuilds,

@@ -5,6 +5,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSyn
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { freePort } from '../../scripts/lib/core/net.ts';
 import { runBrowserFlow } from '../lib/browser-flow.ts';
 import {
   BACKEND_DIR,
@@ -20,7 +21,6 @@ import {
   docker,
   ensureEngine,
   execIn,
-  freePort,
   history,
   inspectImage,
   prepareImageBuilds,

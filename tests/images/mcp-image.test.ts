@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { freePort } from '../../scripts/lib/core/net.ts';
 import {
   type Container,
   DOCKER,
@@ -16,7 +17,6 @@ import {
   docker,
   ensureEngine,
   execIn,
-  freePort,
   history,
   inspectImage,
   prepareImageBuilds,

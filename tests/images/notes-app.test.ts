@@ -9,7 +9,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadConfig } from '../../scripts/lib/app/config.ts';
 import { imageSources } from '../../scripts/lib/images/tag.ts';
-import { DOCKER, HARDENED, type Container, buildImage, containerLogs, ensureBaseImages, ensureEngine, freePort, history, inspectImage, removeContainers, repoRoot, runContainer } from '../lib/docker.ts';
+import { freePort } from '../../scripts/lib/core/net.ts';
+import { DOCKER, HARDENED, type Container, buildImage, containerLogs, ensureBaseImages, ensureEngine, history, inspectImage, removeContainers, repoRoot, runContainer } from '../lib/docker.ts';
 
 const TOKEN = randomBytes(24).toString('hex');
 const TAGS = { web: 'taskflow-test/notes-web:test', worker: 'taskflow-test/notes-worker:test' };
