@@ -6,6 +6,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { alive } from '../../scripts/lib/core/pidfile.ts';
 import { waitFor } from '../../scripts/lib/core/wait.ts';
 import { root } from './chart.ts';
 import { defaultHelm } from './tool-versions.ts';
@@ -210,14 +211,6 @@ export class FakeMachine {
   /** PIDs of fake CLIs still running (each records itself while it lives). */
   liveProcesses(): number[] {
     const dir = `${this.statePath}.live`;
-    const alive = (pid: number) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
     return existsSync(dir) ? readdirSync(dir).map(Number).filter(alive) : [];
   }
 

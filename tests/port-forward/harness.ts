@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { alive as running } from '../../scripts/lib/core/pidfile.ts';
 import { GiveUp, until } from '../lib/wait.ts';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -14,11 +15,7 @@ const fakeModule = join(root, 'tests', 'fakes', 'kubectl-port-forward.cjs');
 
 /** Whether a process still runs; a zombie (exited, not yet reaped by a container's init) counts as gone. */
 export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
+  if (!running(pid)) return false;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
