@@ -33,6 +33,7 @@ import { call, startFakeModel, text, tools, type FakeModel, type Rule } from '..
 import { startMcp, type RunningMcp } from '../tests/lib/mcp.ts';
 import { startPostgres } from '../tests/lib/postgres.ts';
 import { ACCESS_LOG, median, runOne, type BenchRow, type Scenario } from './backend-latency.bench.ts';
+import { runMain } from './main.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -319,10 +320,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);
