@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { startBackend, type Backend } from '../tests/lib/backend.ts';
 import { startPostgres } from '../tests/lib/postgres.ts';
 import { ACCESS_LOG, median, runOne, type BenchRow, type Scenario } from './backend-latency.bench.ts';
+import { runMain } from './main.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -120,10 +121,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -11,6 +11,7 @@ import autocannon from 'autocannon';
 import { fileURLToPath } from 'node:url';
 import { startBackend } from '../tests/lib/backend.ts';
 import { startPostgres } from '../tests/lib/postgres.ts';
+import { runMain } from './main.ts';
 
 export type BenchOptions = {
   apiPrefix?: string;
@@ -200,12 +201,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) runMain(main);

@@ -34,11 +34,14 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Agent, createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { freePort } from '../scripts/lib/core/net.ts';
+import { waitFor } from '../scripts/lib/core/wait.ts';
 import { startBackend, type Backend } from '../tests/lib/backend.ts';
 import { call, startFakeModel, text, tools, type FakeModel, type Rule } from '../tests/lib/fake-model.ts';
 import { startMcp, type RunningMcp } from '../tests/lib/mcp.ts';
-import { freePort, startPostgres } from '../tests/lib/postgres.ts';
+import { startPostgres } from '../tests/lib/postgres.ts';
 import { ACCESS_LOG, median, runOne, type BenchRow, type Scenario } from './backend-latency.bench.ts';
+import { runMain } from './main.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -254,13 +257,14 @@ function table(pairs: Pair[]): string {
 
 /** Waits until the backend has finished the turns autocannon left running (it stops waiting at a run's end). */
 async function settle(model: FakeModel): Promise<void> {
-  const deadline = Date.now() + 120_000;
+  // Settled when a second passes without a model call.
   let seen = -1;
-  while (seen !== model.served) {
-    if (Date.now() > deadline) throw new Error('the backend was still calling the model 120 s after a run ended');
+  const quiet = () => {
+    const settled = seen === model.served;
     seen = model.served;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
+    return settled;
+  };
+  await waitFor(quiet, { timeout: 120_000, interval: 1000, describe: 'the backend to stop calling the model', onTimeout: () => new Error('the backend was still calling the model 120 s after a run ended') });
 }
 
 function cpuTable(pairs: Pair[]): string {
@@ -406,10 +410,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { freePort } from '../scripts/lib/core/net.ts';
 import {
   BACKEND_DIR,
   type Container,
@@ -21,7 +22,6 @@ import {
   containerLogs,
   copyContext,
   docker,
-  freePort,
   ownLayerBytes,
   prepareImageBuilds,
   pruneSupersededBuilds,
@@ -31,6 +31,7 @@ import {
 } from '../tests/lib/docker.ts';
 import { startPostgres } from '../tests/lib/postgres.ts';
 import { benchBackend } from './backend-latency.bench.ts';
+import { runMain } from './main.ts';
 
 const MB = 1_000_000;
 const TARGET_MB = { backend: 60, frontend: 45 } as const;
@@ -159,7 +160,4 @@ async function main(): Promise<void> {
   console.log(`\n(total ${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+runMain(main);

@@ -10,9 +10,10 @@ import * as assert from 'uvu/assert';
 import { formatCycle, type CycleResult } from '../../scripts/lib/dev/loop.ts';
 import { contentTag } from '../../scripts/lib/images/tag.ts';
 import { delay, waitFor } from '../../scripts/lib/core/wait.ts';
+import { freePort } from '../../scripts/lib/core/net.ts';
 import { root } from '../lib/chart.ts';
-import { collect, describeCalls, FakeMachine, mutating, type FakeState, type RunResult } from '../lib/fake-machine.ts';
-import { freePort, startPod, type Pod } from '../port-forward/harness.ts';
+import { describeCalls, FakeMachine, mutating, type FakeState, type Started } from '../lib/fake-machine.ts';
+import { startPod, type Pod } from '../port-forward/harness.ts';
 
 const Dev = suite('dev');
 const machines: FakeMachine[] = [];
@@ -42,40 +43,14 @@ const backendTag = (m: FakeMachine) => contentTag({ component: 'backend', contex
 const edit = (m: FakeMachine, component: string, file: string, text = `\n# edit ${Date.now()} ${Math.random()}\n`) => appendFileSync(join(m.contexts[component] as string, file), text);
 
 /** A running dev that the test reads while it runs and stops in the end. */
-type Run = { child: ChildProcess; stdout(): string; stderr(): string; until(re: RegExp, what: string, stream?: 'stdout' | 'stderr'): Promise<void>; interrupt(): Promise<RunResult> };
-
-function dev(m: FakeMachine, args: string[], extra: Record<string, string> = {}): Run {
-  const child = m.spawn('dev.ts', args, extra);
-  running.push(child);
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const done = collect(child, 120_000);
-  return {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    until: async (re, what, stream = 'stdout') => {
-      await waitFor(
-        () => {
-          if (re.test(stream === 'stdout' ? out : err)) return true;
-          if (child.exitCode !== null) throw new Error(`dev exited (${child.exitCode}) before ${what}:\n${out}\n${err}`);
-          return false;
-        },
-        { timeout: 60_000, interval: 50, describe: what, onTimeout: () => new Error(`no ${what} within 60s; stdout:\n${out}\nstderr:\n${err}`) },
-      );
-    },
-    interrupt: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
-      const r = await done;
-      return { ...r, stdout: out, stderr: err, output: out + err };
-    },
-  };
+function dev(m: FakeMachine, args: string[], extra: Record<string, string> = {}): Started {
+  const run = m.start('dev.ts', args, { extra, waitMs: 60_000, killAfterMs: 120_000 });
+  running.push(run.child);
+  return run;
 }
 
 /** A dev on a deployed machine, watching, with the calls of its start-up cleared. */
-async function watching(m: FakeMachine, args: string[] = [], extra: Record<string, string> = {}): Promise<Run> {
+async function watching(m: FakeMachine, args: string[] = [], extra: Record<string, string> = {}): Promise<Started> {
   const run = dev(m, ['--debounce', '300', ...args], extra);
   const stream = args.includes('--json') ? 'stderr' : 'stdout';
   await run.until(/^watching /m, 'the watching line', stream);

@@ -7,12 +7,14 @@ import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { freePort } from '../../scripts/lib/core/net.ts';
 import { ensureBackendVenv, startBackend } from '../lib/backend.ts';
-import { CHAT_TIMEOUT_MS, CHROMIUM, CHROMIUM_ARGS, Shown, STEP_TIMEOUT_MS, taskItem, until, visible } from '../lib/browser-flow.ts';
+import { CHAT_TIMEOUT_MS, CHROMIUM, CHROMIUM_ARGS, expectSoon, Shown, STEP_TIMEOUT_MS, taskItem, visible } from '../lib/browser-flow.ts';
 import { call, failure, type FakeModel, startFakeModel, text, tools } from '../lib/fake-model.ts';
-import { ensureFrontendBuild, freePort, startFrontend } from '../lib/frontend.ts';
+import { ensureFrontendBuild, startFrontend } from '../lib/frontend.ts';
 import { startMcp } from '../lib/mcp.ts';
 import { type Postgres, startPostgres } from '../lib/postgres.ts';
+import { stopAll } from '../lib/server.ts';
 
 const artifact = (name: string) => fileURLToPath(new URL(`../../test-artifacts/${name}`, import.meta.url));
 
@@ -26,18 +28,6 @@ async function saveScreenshot(page: Page, name: string): Promise<void> {
 }
 const API_KEY = 'sk-test-browser-assistant';
 
-/** Runs the stop functions newest first; every one runs even if an earlier one fails. */
-async function stopAll(stops: Array<() => Promise<void>>): Promise<void> {
-  const errors: unknown[] = [];
-  for (const stop of stops.reverse()) {
-    try {
-      await stop();
-    } catch (err) {
-      errors.push(err);
-    }
-  }
-  if (errors.length) throw new AggregateError(errors, 'stopping the test processes failed');
-}
 
 /** Opens a page in headless Chromium, runs `body`, and adds what the browser complained about to a failure. */
 async function inBrowser(body: (page: Page) => Promise<void>): Promise<void> {
@@ -83,8 +73,8 @@ async function sendChat(page: Page, message: string): Promise<void> {
 
 /** Waits until the panel is no longer busy with an answer; an error bubble fails at once unless one is expected. */
 async function answered(page: Page, { errorExpected = false } = {}): Promise<void> {
-  await until(
-    'expected the assistant to finish answering',
+  await expectSoon(
+    'the assistant to finish answering',
     async () => {
       if (!errorExpected && (await said(page, 'error').count())) throw new Shown(`chat error shown: ${await said(page, 'error').last().textContent()}`);
       return (await page.getByTestId('chat-messages').getAttribute('aria-busy')) === 'false' || 'still answering';
@@ -151,7 +141,7 @@ assistant('"add buy milk" runs add_task through the MCP server; the tool call, t
       await sendChat(page, 'add buy milk');
       const tool = page.locator('[data-testid="chat-tool"][data-tool="add_task"]');
       await visible(tool, 'the add_task tool call', CHAT_TIMEOUT_MS);
-      await until('expected the tool call to succeed and name the task', async () => {
+      await expectSoon('the tool call to succeed and name the task', async () => {
         const state = await tool.getAttribute('data-state');
         const shown = ((await tool.textContent()) ?? '').trim();
         return (state === 'ok' && /buy milk/.test(shown)) || `${state}: ${shown}`;
@@ -188,7 +178,7 @@ assistant('"add buy milk" runs add_task through the MCP server; the tool call, t
       await sendChat(page, 'list my tasks');
       const error = said(page, 'error');
       await visible(error, 'the error', CHAT_TIMEOUT_MS);
-      await until('expected the error to quote the provider', async () => {
+      await expectSoon('the error to quote the provider', async () => {
         const shown = ((await error.last().textContent()) ?? '').trim();
         return /The model provider failed \(503\): The engine is currently overloaded/.test(shown) || shown;
       });
@@ -198,11 +188,11 @@ assistant('"add buy milk" runs add_task through the MCP server; the tool call, t
 
       // A new conversation starts empty; the old one opens again from the list.
       await page.getByTestId('chat-new').click();
-      await until('expected an empty new conversation', async () => (await said(page, 'user').count()) === 0 && conversationInUrl(page) === null);
+      await expectSoon('an empty new conversation', async () => (await said(page, 'user').count()) === 0 && conversationInUrl(page) === null);
       await visible(page.getByTestId('chat-hint'), 'the examples of a new conversation');
       await page.getByTestId('conversation-select').selectOption(id!);
       await visible(said(page, 'user').filter({ hasText: 'list my tasks' }), 'the reopened conversation');
-      await until('expected both turns of the reopened conversation', async () => (await said(page, 'user').count()) === 2 || String(await said(page, 'user').count()));
+      await expectSoon('both turns of the reopened conversation', async () => (await said(page, 'user').count()) === 2 || String(await said(page, 'user').count()));
       assert.is(conversationInUrl(page), id);
     });
   } catch (err) {

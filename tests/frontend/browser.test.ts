@@ -3,25 +3,15 @@ import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { freePort } from '../../scripts/lib/core/net.ts';
 import { ensureBackendVenv, startBackend } from '../lib/backend.ts';
 import { runBrowserFlow } from '../lib/browser-flow.ts';
-import { ensureFrontendBuild, freePort, startFrontend } from '../lib/frontend.ts';
+import { ensureFrontendBuild, startFrontend } from '../lib/frontend.ts';
 import { startPostgres } from '../lib/postgres.ts';
+import { stopAll } from '../lib/server.ts';
 
 const screenshot = fileURLToPath(new URL('../../test-artifacts/browser-local.png', import.meta.url));
 
-/** Runs the stop functions newest first; every one runs even if an earlier one fails. */
-async function stopAll(stops: Array<() => Promise<void>>): Promise<void> {
-  const errors: unknown[] = [];
-  for (const stop of stops.reverse()) {
-    try {
-      await stop();
-    } catch (err) {
-      errors.push(err);
-    }
-  }
-  if (errors.length) throw new AggregateError(errors, 'stopping the test processes failed');
-}
 
 const browser = suite('frontend against the real backend');
 

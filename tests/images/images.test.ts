@@ -1,94 +1,29 @@
 // Builds both project images from docker/*.Dockerfile on stand-in bases, runs them hardened against a throwaway PostgreSQL, and checks health, users, the API, the browser flow and that no secret or mirror is recorded.
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { freePort } from '../../scripts/lib/core/net.ts';
 import { runBrowserFlow } from '../lib/browser-flow.ts';
-import {
-  BACKEND_DIR,
-  BACKEND_DOCKERFILE,
-  type Container,
-  DOCKER,
-  FRONTEND_DIR,
-  FRONTEND_DOCKERFILE,
-  HARDENED,
-  type ImageBuilder,
-  containerLogs,
-  copyContext,
-  docker,
-  ensureEngine,
-  execIn,
-  freePort,
-  history,
-  inspectImage,
-  prepareImageBuilds,
-  pruneSupersededBuilds,
-  removeContainers,
-  run,
-  runContainer as startContainer,
-  waitHealthy,
-} from '../lib/docker.ts';
-import { startPostgres } from '../lib/postgres.ts';
+import { BACKEND_DIR, BACKEND_DOCKERFILE, type Container, containerLogs, copyContext, docker, FRONTEND_DIR, FRONTEND_DOCKERFILE, inspectImage, removeContainers, waitHealthy } from '../lib/docker.ts';
+import { type Postgres, startPostgres } from '../lib/postgres.ts';
+import { assertDockerfileRules, assertNothingRecorded, assertRunsHardened, assertRuntimeOnly, assertStopsPromptly, forbiddenInImages, type ImageConfig, imageSuite, log, need, type Outcome, ready, settle } from './harness.ts';
 
 const BACKEND_TAG = 'taskflow-test/backend:test';
 const FRONTEND_TAG = 'taskflow-test/frontend:test';
 const APPMOD_TAG = 'taskflow-test/backend-appmodule:test';
-// Put into .env files of the build contexts: it must never reach an image.
-const MARKER = `dockerignore-marker-${randomBytes(6).toString('hex')}`;
 const AUTH_SECRET = randomBytes(32).toString('hex');
-// The healthcheck's command is the image's; only how often it runs is shortened, to save time.
-const FAST_HEALTH = ['--health-interval', '2s', '--health-start-period', '60s'];
 
-type ImageConfig = {
-  Config: {
-    User: string;
-    Env: string[] | null;
-    Cmd: string[] | null;
-    Entrypoint: string[] | null;
-    ExposedPorts: Record<string, unknown> | null;
-    Healthcheck?: { Test: string[] };
-    WorkingDir: string;
-  };
-};
-
-/** A step started in `before` and awaited by each test that needs it; it never rejects, so no test's failure leaves it unhandled. */
-type Outcome<T> = { ok: true; value: T } | { ok: false; error: Error };
-
-type Postgres = { url: string; port: number; stop(): Promise<void> };
 /** The app running from the two images against a throwaway database. */
 type Running = { pg: Postgres; migration?: { code: string; logs: string }; backend: Container; backendPort: number; frontend: Container; frontendPort: number };
 
+const suite = imageSuite('images suite');
 const s: {
-  builder?: ImageBuilder;
-  contexts: string[];
   backendBuild?: Promise<Outcome<{ seconds: number }>>;
   frontendBuild?: Promise<Outcome<{ seconds: number }>>;
   running?: Promise<Outcome<Running>>;
-  pg?: Postgres;
-  containers: Container[];
-} = { contexts: [], containers: [] };
-
-function need<T>(value: T | undefined, what: string): T {
-  if (value === undefined) throw new Error(`${what} is not available: an earlier step failed`);
-  return value;
-}
-
-const log = (line: string) => process.stdout.write(`\n  ${line}`);
-
-const settle = <T>(p: Promise<T>): Promise<Outcome<T>> =>
-  p.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error: error instanceof Error ? error : new Error(String(error)) }),
-  );
-
-/** The value of a step started in `before`, or its error. */
-async function ready<T>(outcome: Promise<Outcome<T>> | undefined, what: string): Promise<T> {
-  const r = await need(outcome, what);
-  if (!r.ok) throw r.error;
-  return r.value;
-}
+} = {};
 
 const running = () => ready(s.running, 'the app containers');
 
@@ -112,89 +47,36 @@ const frontendEnv = (port: number, backendPort: number) => ({ PORT: String(port)
 async function startApp(): Promise<Running> {
   await ready(s.backendBuild, 'the backend image');
   const pg = await startPostgres();
-  s.pg = pg;
+  suite.pg = pg;
   const backendPort = await freePort();
   const env = backendEnv(pg.url, backendPort);
   let migration: Running['migration'];
   if (existsSync(join(BACKEND_DIR, 'app', 'migrate.py'))) {
-    const migrate = await runContainer(BACKEND_TAG, env, ['python', '-m', 'app.migrate'], 'migrate');
+    const migrate = await suite.start(BACKEND_TAG, 'migrate', env, ['python', '-m', 'app.migrate']);
     const code = await docker(['wait', migrate.name], { timeoutMs: 180_000 });
     migration = { code, logs: code === '0' ? '' : await containerLogs(migrate) };
   }
-  const backend = await runContainer(BACKEND_TAG, env, [], 'backend');
+  const backend = await suite.start(BACKEND_TAG, 'backend', env);
   await ready(s.frontendBuild, 'the frontend image');
   const frontendPort = await freePort();
-  const frontend = await runContainer(FRONTEND_TAG, frontendEnv(frontendPort, backendPort), [], 'frontend');
+  const frontend = await suite.start(FRONTEND_TAG, 'frontend', frontendEnv(frontendPort, backendPort));
   await Promise.all([waitHealthy(backend, 120_000), waitHealthy(frontend, 120_000)]);
   return { pg, migration, backend, backendPort, frontend, frontendPort };
 }
 
-/** A temp copy of an app dir with secrets-to-be-ignored planted in it. */
-function plantedContext(dir: string): string {
-  const ctx = copyContext(dir);
-  s.contexts.push(ctx);
-  for (const name of ['.env', '.env.local', '.env.production']) writeFileSync(join(ctx, name), `BETTER_AUTH_SECRET=${MARKER}\n`);
-  mkdirSync(join(ctx, 'tests'), { recursive: true });
-  writeFileSync(join(ctx, 'tests', 'marker.txt'), MARKER);
-  mkdirSync(join(ctx, '.git'), { recursive: true });
-  writeFileSync(join(ctx, '.git', 'marker'), MARKER);
-  return ctx;
-}
-
-// The runner ends a file that overruns with SIGTERM, which skips uvu's after hook: remove the
-// containers and contexts here too (the database and the pip index stop in their own exit hooks).
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    if (s.containers.length) spawnSync(DOCKER, ['rm', '-f', ...s.containers.map((c) => c.name)], { stdio: 'ignore' });
-    for (const c of s.contexts) rmSync(c, { recursive: true, force: true });
-    process.exit(1);
-  });
-}
-
 test.before(async () => {
-  try {
-    // An engine (dockerd is started when none runs), the stand-in bases and the package mirrors.
-    await ensureEngine();
-    const started = Date.now();
-    const b = await prepareImageBuilds(log);
-    s.builder = b;
-    log(`bases and mirrors ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    if (!b.pipArgs.PIP_INDEX_URL?.startsWith('http')) throw new Error(`no pip index URL for the build: ${JSON.stringify(b.pipArgs)}`);
-    // Both builds start now and run side by side, and the app starts from them once they are done;
-    // each test waits for what it needs (a build, the running app), so none relies on another.
-    s.backendBuild = settle(b.buildBackend({ context: plantedContext(BACKEND_DIR), tag: BACKEND_TAG }));
-    s.frontendBuild = settle(b.buildFrontend({ context: plantedContext(FRONTEND_DIR), tag: FRONTEND_TAG }));
-    s.running = settle(startApp());
-  } catch (err) {
-    // uvu's runner returns from a finally block, which drops a hook's error: print it, or the file
-    // would only report every test failed with no reason.
-    process.stderr.write(`\n  images suite setup failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    throw err;
-  }
+  const b = await suite.prepare();
+  // Both builds start now and run side by side, and the app starts from them once they are done;
+  // each test waits for what it needs (a build, the running app), so none relies on another.
+  s.backendBuild = settle(b.buildBackend({ context: suite.plantedContext(BACKEND_DIR, 'BETTER_AUTH_SECRET'), tag: BACKEND_TAG }));
+  s.frontendBuild = settle(b.buildFrontend({ context: suite.plantedContext(FRONTEND_DIR, 'BETTER_AUTH_SECRET'), tag: FRONTEND_TAG }));
+  s.running = settle(startApp());
 });
 
-test.after(async () => {
-  // Every container this file started, then the database, the pip index and the temp contexts.
-  await removeContainers(...s.containers);
-  await s.pg?.stop().catch(() => undefined);
-  await s.builder?.close().catch(() => undefined);
-  for (const c of s.contexts) rmSync(c, { recursive: true, force: true });
-  // Tagged images and the bases stay for the next run; untagged leftovers of older builds go.
-  await pruneSupersededBuilds().catch(() => undefined);
-});
+test.after(() => suite.cleanup());
 
 test('the Dockerfiles pull nothing, name no secret and keep mirrors to build-stage ARGs', () => {
-  for (const file of [BACKEND_DOCKERFILE, FRONTEND_DOCKERFILE]) {
-    const text = readFileSync(file, 'utf8');
-    assert.not.match(text, /^#\s*syntax\s*=/im, `${file}: a syntax directive would pull an image`);
-    const code = text.split('\n').filter((l) => !/^\s*#/.test(l)).join('\n');
-    assert.not.match(code, /^\s*(ENV|ARG)\s+\S*(SECRET|PASSWORD|TOKEN|API_KEY|DATABASE_URL)/im, `${file}: no secret as ENV/ARG`);
-    // No tools a slim base lacks, no user database edits, no npx (it may fetch packages).
-    assert.not.match(code, /\bcurl\b|\bwget\b|\buseradd\b|\badduser\b|\bnpx\b/, `${file}: uses a forbidden tool`);
-    // The final stage is the last FROM; mirror ARGs must be declared before it only.
-    const finalStage = code.slice(code.lastIndexOf('\nFROM '));
-    assert.not.match(finalStage, /^\s*ARG\s+(PIP_|NPM_CONFIG_)/m, `${file}: mirror ARG in the final stage`);
-  }
+  for (const file of [BACKEND_DOCKERFILE, FRONTEND_DOCKERFILE]) assertDockerfileRules(file);
   assert.match(readFileSync(BACKEND_DOCKERFILE, 'utf8'), /^ARG BASE_IMAGE=python:3\.12-slim$/m);
   assert.match(readFileSync(FRONTEND_DOCKERFILE, 'utf8'), /^ARG BASE_IMAGE=node:20-alpine$/m);
 });
@@ -233,87 +115,55 @@ test('image metadata: numeric non-root user, port, healthcheck, run-time setting
   for (const e of fe.Env ?? []) assert.not.match(e, /^BACKEND_URL=/, 'BACKEND_URL is read at run time, never baked in');
 });
 
-/** Runs a shell script in a throwaway container of the image (hardened like the real run). */
-async function inspectFiles(image: string, script: string): Promise<string> {
-  return docker(['run', '--rm', '--network', 'host', ...HARDENED, '--entrypoint', 'sh', image, '-c', script]);
-}
-
 test('final images hold only the runtime: no installer caches, tests, .env or .git from the context', async () => {
   await ready(s.backendBuild, 'the backend image');
   await ready(s.frontendBuild, 'the frontend image');
-  const be = await inspectFiles(
-    BACKEND_TAG,
-    [
+  await assertRuntimeOnly(BACKEND_TAG, {
+    marker: suite.marker,
+    searched: ['/app', '/opt'],
+    probes: [
       'test -x /opt/venv/bin/python && echo venv',
       'test -e /opt/venv/bin/pip && echo pip-script',
       'python -c "import pip" 2>/dev/null && echo pip-module',
       'test -e /root/.cache/pip && echo pip-cache',
-      'test -e /app/tests && echo tests',
-      'test -e /app/.git && echo git',
       'test -e /app/requirements.txt && echo requirements',
-      'ls -a /app | grep -E "^\\.env" || true',
-      `grep -rl ${MARKER} /app /opt 2>/dev/null || true`,
-      'id -u',
-    ].join('; '),
-  );
-  assert.match(be, /^venv$/m);
-  for (const bad of ['pip-script', 'pip-module', 'pip-cache', 'tests', 'git', '.env', MARKER]) assert.not.ok(be.split('\n').some((l) => l.includes(bad)), `backend image has ${bad}:\n${be}`);
-  assert.match(be, /^1000$/m);
-
-  const fe = await inspectFiles(
-    FRONTEND_TAG,
-    [
+    ],
+    present: ['venv'],
+    absent: ['pip-script', 'pip-module', 'pip-cache'],
+    uid: '1000',
+  });
+  await assertRuntimeOnly(FRONTEND_TAG, {
+    marker: suite.marker,
+    searched: ['/app'],
+    probes: [
       'test -f /app/server.js && echo server',
       'test -d /app/.next/static && echo static',
       'test -d /app/public && echo public',
       'readlink /app/.next/cache',
       'test -e /root/.npm && echo npm-cache',
       'test -e /app/node_modules/.bin/next && echo next-cli',
-      'test -e /app/tests && echo tests',
-      'test -e /app/.git && echo git',
-      'ls -a /app | grep -E "^\\.env" || true',
-      `grep -rl ${MARKER} /app 2>/dev/null || true`,
-      'id -u',
-    ].join('; '),
-  );
-  for (const good of ['server', 'static', 'public', '/tmp']) assert.match(fe, new RegExp(`^${good}$`, 'm'), `frontend image lacks ${good}:\n${fe}`);
-  for (const bad of ['npm-cache', 'next-cli', 'tests', 'git', '.env', MARKER]) assert.not.ok(fe.split('\n').some((l) => l.includes(bad)), `frontend image has ${bad}:\n${fe}`);
-  assert.match(fe, /^1001$/m);
+    ],
+    present: ['server', 'static', 'public', '/tmp'],
+    absent: ['npm-cache', 'next-cli'],
+    uid: '1001',
+  });
 });
 
 test('the backend runs read-only, without capabilities, as uid 1000, and turns healthy', async () => {
   const { migration, backend, backendPort } = await running();
   if (migration) assert.is(migration.code, '0', `migration failed:\n${migration.logs}`);
-  assert.is(await execIn(backend, ['id', '-u']), '1000');
-  assert.is(await execIn(backend, ['id', '-g']), '1000');
+  await assertRunsHardened(backend, '1000');
   const health = await fetch(`http://127.0.0.1:${backendPort}/health`);
   assert.is(health.status, 200);
-  // Read-only root: nothing outside /tmp can be written.
-  const write = await run(DOCKER, ['exec', backend.name, 'sh', '-c', 'touch /app/x 2>&1 || echo refused; touch /tmp/x && echo tmp-ok']);
-  assert.match(write.stdout, /refused/);
-  assert.match(write.stdout, /tmp-ok/);
 });
 
 test('the frontend runs read-only, without capabilities, as uid 1001, and turns healthy', async () => {
   const { frontend, frontendPort } = await running();
-  assert.is(await execIn(frontend, ['id', '-u']), '1001');
+  await assertRunsHardened(frontend, '1001');
   const page = await fetch(`http://127.0.0.1:${frontendPort}/login`);
   assert.is(page.status, 200);
   assert.match(await page.text(), /<html/i);
 });
-
-/** Starts a hardened container of the project on the host network and remembers it for cleanup. */
-async function runContainer(image: string, env: Record<string, string>, cmd: string[], role: string): Promise<Container> {
-  const c = await startContainer({
-    image,
-    name: `taskflow-test-${role}-${randomBytes(3).toString('hex')}`,
-    env,
-    cmd,
-    extraArgs: [...HARDENED, ...(cmd.length ? [] : FAST_HEALTH)],
-  });
-  s.containers.push(c);
-  return c;
-}
 
 type Auth = { access_token: string; refresh_token: string; user: { id: number | string; email: string } };
 type Task = { id: number | string; title: string; completed: boolean };
@@ -390,34 +240,17 @@ test('browser flow against the containers', async () => {
 test('no secret, mirror setting or context marker is recorded in either image', async () => {
   await ready(s.backendBuild, 'the backend image');
   await ready(s.frontendBuild, 'the frontend image');
-  const builder = need(s.builder, 'the image builder');
+  const builder = need(suite.builder, 'the image builder');
   const { pg } = await running();
-  const dbPassword = decodeURIComponent(new URL(pg.url).password);
-  const forbidden = [
-    AUTH_SECRET,
-    MARKER,
-    ...(dbPassword.length >= 6 ? [dbPassword] : []),
-    'PIP_INDEX_URL',
-    'NPM_CONFIG_REGISTRY',
-    ...Object.keys(builder.pipArgs),
-    ...Object.values(builder.pipArgs).flatMap((v) => v.split(' ')),
-    ...Object.keys(builder.npmArgs),
-    ...Object.values(builder.npmArgs),
-  ];
-  for (const image of [BACKEND_TAG, FRONTEND_TAG]) {
-    const recorded = [
-      (await history(image)).map((h) => h.createdBy).join('\n'),
-      await docker(['image', 'inspect', image]),
-    ].join('\n');
-    for (const value of forbidden) assert.not.ok(recorded.includes(value), `${image} records ${value.length > 12 ? `${value.slice(0, 4)}…` : value}`);
-  }
+  const forbidden = forbiddenInImages({ secrets: [AUTH_SECRET], marker: suite.marker, databaseUrl: pg.url, buildArgs: { ...builder.pipArgs, ...builder.npmArgs } });
+  for (const image of [BACKEND_TAG, FRONTEND_TAG]) await assertNothingRecorded(image, forbidden);
 });
 
 test('APP_MODULE picks the ASGI app: src.main:app and main:app layouts run from the same Dockerfile', async () => {
   await ready(s.backendBuild, 'the backend image');
-  const builder = need(s.builder, 'the image builder');
+  const builder = need(suite.builder, 'the image builder');
   const ctx = copyContext(BACKEND_DIR);
-  s.contexts.push(ctx);
+  suite.contexts.push(ctx);
   // Same requirements as the real backend, so the dependency layers come from the cache.
   const app = 'from fastapi import FastAPI\napp = FastAPI()\n\n\n@app.get("/health")\ndef health():\n    return {"layout": __name__}\n';
   rmSync(join(ctx, 'app'), { recursive: true, force: true });
@@ -429,7 +262,7 @@ test('APP_MODULE picks the ASGI app: src.main:app and main:app layouts run from 
   await builder.buildBackend({ context: ctx, tag: APPMOD_TAG });
   for (const [module, layout] of [['src.main:app', 'src.main'], ['main:app', 'main']] as const) {
     const port = await freePort();
-    const c = await runContainer(APPMOD_TAG, { APP_MODULE: module, PORT: String(port) }, [], 'appmodule');
+    const c = await suite.start(APPMOD_TAG, 'appmodule', { APP_MODULE: module, PORT: String(port) });
     await waitHealthy(c, 60_000);
     const res = await fetch(`http://127.0.0.1:${port}/health`);
     assert.equal(await res.json(), { layout });
@@ -441,17 +274,10 @@ test('SIGTERM stops both containers promptly (PID 1 is the server, not a shell)'
   // Containers of its own, so stopping them leaves the shared app to the other tests.
   const { pg } = await running();
   const [backendPort, frontendPort] = [await freePort(), await freePort()];
-  const backend = await runContainer(BACKEND_TAG, backendEnv(pg.url, backendPort), [], 'stop-backend');
-  const frontend = await runContainer(FRONTEND_TAG, frontendEnv(frontendPort, backendPort), [], 'stop-frontend');
+  const backend = await suite.start(BACKEND_TAG, 'stop-backend', backendEnv(pg.url, backendPort));
+  const frontend = await suite.start(FRONTEND_TAG, 'stop-frontend', frontendEnv(frontendPort, backendPort));
   await Promise.all([waitHealthy(backend, 120_000), waitHealthy(frontend, 120_000)]);
-  for (const c of [frontend, backend]) {
-    const started = Date.now();
-    await docker(['stop', '-t', '20', c.name], { timeoutMs: 60_000 });
-    const seconds = (Date.now() - started) / 1000;
-    const code = await docker(['inspect', '--format', '{{.State.ExitCode}}', c.name]);
-    assert.ok(seconds < 15, `${c.name} took ${seconds.toFixed(1)} s to stop (signal not handled?)`);
-    assert.ok(code === '0' || code === '143', `${c.name} exited ${code} on SIGTERM:\n${await containerLogs(c)}`);
-  }
+  for (const c of [frontend, backend]) await assertStopsPromptly(c);
 });
 
 test.run();

@@ -1,96 +1,22 @@
 // Builds docker/mcp.Dockerfile on the stand-in Python base, runs it hardened against a throwaway PostgreSQL, and checks the user, the probes, a tool call with an identity token, SIGTERM, and that no secret or mirror is recorded.
-import { spawnSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  type Container,
-  DOCKER,
-  HARDENED,
-  type ImageBuilder,
-  buildImage,
-  containerLogs,
-  copyContext,
-  docker,
-  ensureEngine,
-  execIn,
-  freePort,
-  history,
-  inspectImage,
-  prepareImageBuilds,
-  pruneSupersededBuilds,
-  removeContainers,
-  repoRoot,
-  run,
-  runContainer,
-  waitHealthy,
-} from '../lib/docker.ts';
-import { type Postgres, startPostgres } from '../lib/postgres.ts';
+import { freePort } from '../../scripts/lib/core/net.ts';
+import { type Container, containerLogs, inspectImage, MCP_DIR, MCP_DOCKERFILE, repoRoot, run, waitHealthy } from '../lib/docker.ts';
+import { startPostgres } from '../lib/postgres.ts';
+import { until } from '../lib/wait.ts';
 import { ensureMcpVenv } from '../mcp/venv.ts';
+import { assertDockerfileRules, assertNothingRecorded, assertRunsHardened, assertRuntimeOnly, assertStopsPromptly, forbiddenInImages, type ImageConfig, imageSuite, log, need, type Outcome, ready, settle } from './harness.ts';
 
-const MCP_DOCKERFILE = join(repoRoot, 'docker', 'mcp.Dockerfile');
-const MCP_DIR = join(repoRoot, 'app', 'mcp');
 const TAG = 'taskflow-test/mcp:test';
-// Put into .env files of the build context: it must never reach the image.
-const MARKER = `dockerignore-marker-${randomBytes(6).toString('hex')}`;
 const SECRET = randomBytes(36).toString('base64url');
-const FAST_HEALTH = ['--health-interval', '2s', '--health-start-period', '60s'];
 
-type ImageConfig = {
-  Config: {
-    User: string;
-    Env: string[] | null;
-    Cmd: string[] | null;
-    Entrypoint: string[] | null;
-    ExposedPorts: Record<string, unknown> | null;
-    Healthcheck?: { Test: string[] };
-  };
-};
+const suite = imageSuite('mcp image suite');
+const s: { build?: Promise<Outcome<{ seconds: number }>>; server?: Container; port?: number; userId?: number } = {};
 
-type BuildOutcome = { ok: true; seconds: number } | { ok: false; error: Error };
-
-const s: {
-  builder?: ImageBuilder;
-  build?: Promise<BuildOutcome>;
-  pg?: Postgres;
-  server?: Container;
-  port?: number;
-  userId?: number;
-  contexts: string[];
-  containers: Container[];
-} = { contexts: [], containers: [] };
-
-function need<T>(value: T | undefined, what: string): T {
-  if (value === undefined) throw new Error(`${what} is not available: an earlier step failed`);
-  return value;
-}
-
-const log = (line: string) => process.stdout.write(`\n  ${line}`);
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function built(): Promise<number> {
-  const r = await need(s.build, 'the MCP image build');
-  if (!r.ok) throw r.error;
-  return r.seconds;
-}
-
-/** Polls `check` until it returns a value, failing after `timeoutMs` with the last thing it saw. */
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown = 'nothing yet';
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(250);
-  }
-  throw new Error(`${what}: not within ${timeoutMs / 1000} s (last: ${last instanceof Error ? last.message : String(last)})`);
-}
+const built = () => ready(s.build, 'the MCP image build');
 
 /** An identity token as app/mcp/README.md specifies it, made here the way the backend would make it. */
 function identityToken(userId: number, secret = SECRET): string {
@@ -133,57 +59,20 @@ async function callTool(port: number, name: string, args: object, token?: string
   });
 }
 
-// The runner ends a file that overruns with SIGTERM, which skips uvu's after hook.
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    if (s.containers.length) spawnSync(DOCKER, ['rm', '-f', ...s.containers.map((c) => c.name)], { stdio: 'ignore' });
-    for (const c of s.contexts) rmSync(c, { recursive: true, force: true });
-    process.exit(1);
-  });
-}
-
 test.before(async () => {
-  try {
-    await ensureEngine();
-    const b = await prepareImageBuilds(log);
-    s.builder = b;
-    if (!b.pipArgs.PIP_INDEX_URL?.startsWith('http')) throw new Error(`no pip index URL for the build: ${JSON.stringify(b.pipArgs)}`);
-    const ctx = copyContext(MCP_DIR);
-    s.contexts.push(ctx);
-    for (const name of ['.env', '.env.local']) writeFileSync(join(ctx, name), `MCP_SHARED_SECRET=${MARKER}\n`);
-    mkdirSync(join(ctx, 'tests'), { recursive: true });
-    writeFileSync(join(ctx, 'tests', 'marker.txt'), MARKER);
-    s.build = buildImage({ dockerfile: MCP_DOCKERFILE, context: ctx, tag: TAG, buildArgs: { BASE_IMAGE: b.bases.python, ...b.pipArgs } }).then(
-      (r) => ({ ok: true as const, seconds: r.seconds }),
-      (error: unknown) => ({ ok: false as const, error: error instanceof Error ? error : new Error(String(error)) }),
-    );
-  } catch (err) {
-    // uvu's runner drops a hook's error: print it, or every test would fail with no reason.
-    process.stderr.write(`\n  mcp image suite setup failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    throw err;
-  }
+  const b = await suite.prepare();
+  s.build = settle(b.buildMcp({ context: suite.plantedContext(MCP_DIR, 'MCP_SHARED_SECRET'), tag: TAG }));
 });
 
-test.after(async () => {
-  await removeContainers(...s.containers);
-  await s.pg?.stop().catch(() => undefined);
-  await s.builder?.close().catch(() => undefined);
-  for (const c of s.contexts) rmSync(c, { recursive: true, force: true });
-  await pruneSupersededBuilds().catch(() => undefined);
-});
+test.after(() => suite.cleanup());
 
 test('the Dockerfile pulls nothing, names no secret and keeps mirrors to build-stage ARGs', () => {
-  const text = readFileSync(MCP_DOCKERFILE, 'utf8');
-  assert.not.match(text, /^#\s*syntax\s*=/im, 'a syntax directive would pull an image');
-  assert.match(text, /^ARG BASE_IMAGE=python:3\.12-slim$/m);
-  const code = text.split('\n').filter((l) => !/^\s*#/.test(l)).join('\n');
-  assert.not.match(code, /^\s*(ENV|ARG)\s+\S*(SECRET|PASSWORD|TOKEN|API_KEY|DATABASE_URL)/im, 'no secret as ENV/ARG');
-  assert.not.match(code, /\bcurl\b|\bwget\b|\buseradd\b|\badduser\b/, 'uses a tool a slim base lacks');
-  assert.not.match(code.slice(code.lastIndexOf('\nFROM ')), /^\s*ARG\s+PIP_/m, 'mirror ARG in the final stage');
+  assertDockerfileRules(MCP_DOCKERFILE);
+  assert.match(readFileSync(MCP_DOCKERFILE, 'utf8'), /^ARG BASE_IMAGE=python:3\.12-slim$/m);
 });
 
 test('the image builds from docker/mcp.Dockerfile', async () => {
-  log(`mcp image built in ${(await built()).toFixed(1)} s`);
+  log(`mcp image built in ${(await built()).seconds.toFixed(1)} s`);
 });
 
 test('image metadata: numeric non-root user, port 8001, a healthcheck on /health, an exec-form command', async () => {
@@ -200,51 +89,37 @@ test('image metadata: numeric non-root user, port 8001, a healthcheck on /health
 
 test('the image holds only the runtime: no pip, tests, .env or context marker', async () => {
   await built();
-  const out = await docker([
-    'run', '--rm', '--network', 'host', ...HARDENED, '--entrypoint', 'sh', TAG, '-c',
-    [
-      'test -d /app/taskflow_mcp && echo package',
-      'test -e /opt/venv/bin/pip && echo pip-script',
-      'python -c "import pip" 2>/dev/null && echo pip-module',
-      'test -e /app/tests && echo tests',
-      'ls -a /app | grep -E "^\\.env" || true',
-      `grep -rl ${MARKER} /app /opt 2>/dev/null || true`,
-      'id -u',
-    ].join('; '),
-  ]);
-  assert.match(out, /^package$/m);
-  for (const bad of ['pip-script', 'pip-module', 'tests', '.env', MARKER]) assert.not.ok(out.split('\n').some((l) => l.includes(bad)), `image has ${bad}:\n${out}`);
-  assert.match(out, /^1000$/m);
+  await assertRuntimeOnly(TAG, {
+    marker: suite.marker,
+    searched: ['/app', '/opt'],
+    probes: ['test -d /app/taskflow_mcp && echo package', 'test -e /opt/venv/bin/pip && echo pip-script', 'python -c "import pip" 2>/dev/null && echo pip-module'],
+    present: ['package'],
+    absent: ['pip-script', 'pip-module'],
+    uid: '1000',
+  });
 });
 
 test('the server runs read-only as uid 1000: live at once, ready once the backend has created the tables', async () => {
   await built();
-  s.pg = await startPostgres();
-  s.port = await freePort();
-  s.server = await runContainer({
-    image: TAG,
-    name: `taskflow-test-mcp-${randomBytes(3).toString('hex')}`,
-    env: { DATABASE_URL: s.pg.url, MCP_SHARED_SECRET: SECRET, PORT: String(s.port) },
-    extraArgs: [...HARDENED, ...FAST_HEALTH],
-  });
-  s.containers.push(s.server);
-  const port = s.port;
-  const live = await waitFor('/health/live answers', async () => {
+  const pg = await startPostgres();
+  suite.pg = pg;
+  const port = await freePort();
+  s.port = port;
+  s.server = await suite.start(TAG, 'mcp', { DATABASE_URL: pg.url, MCP_SHARED_SECRET: SECRET, PORT: String(port) });
+  const liveAnswer = async (seen: (state: string) => void) => {
     const res = await fetch(`http://127.0.0.1:${port}/health/live`, { signal: AbortSignal.timeout(2000) });
-    return res.status === 200 ? res.json() : undefined;
-  });
+    seen(`HTTP ${res.status}`);
+    return res.status === 200 ? ((await res.json()) as unknown) : undefined;
+  };
+  const live = await until('/health/live to answer', liveAnswer, { timeoutMs: 60_000, intervalMs: 250 });
   assert.equal(live, { status: 'ok' });
   const notReady = await fetch(`http://127.0.0.1:${port}/health`);
   assert.is(notReady.status, 503);
   assert.equal(await notReady.json(), { status: 'error', database: 'no tasks table yet' });
 
-  s.userId = await migrateAndAddUser(s.pg.url);
+  s.userId = await migrateAndAddUser(pg.url);
   await waitHealthy(s.server, 60_000);
-  assert.is(await execIn(s.server, ['id', '-u']), '1000');
-  assert.is(await execIn(s.server, ['id', '-g']), '1000');
-  const write = await run(DOCKER, ['exec', s.server.name, 'sh', '-c', 'touch /app/x 2>&1 || echo refused; touch /tmp/x && echo tmp-ok']);
-  assert.match(write.stdout, /refused/);
-  assert.match(write.stdout, /tmp-ok/);
+  await assertRunsHardened(s.server, '1000');
 });
 
 test('a tool call with an identity token acts for that user; without a valid one it is refused', async () => {
@@ -264,28 +139,12 @@ test('a tool call with an identity token acts for that user; without a valid one
 
 test('no secret, mirror setting or context marker is recorded in the image', async () => {
   await built();
-  const builder = need(s.builder, 'the image builder');
-  const dbPassword = s.pg ? decodeURIComponent(new URL(s.pg.url).password) : '';
-  const forbidden = [
-    SECRET,
-    MARKER,
-    ...(dbPassword.length >= 6 ? [dbPassword] : []),
-    'PIP_INDEX_URL',
-    ...Object.keys(builder.pipArgs),
-    ...Object.values(builder.pipArgs).flatMap((v) => v.split(' ')),
-  ];
-  const recorded = [(await history(TAG)).map((h) => h.createdBy).join('\n'), await docker(['image', 'inspect', TAG])].join('\n');
-  for (const value of forbidden) assert.not.ok(recorded.includes(value), `the image records ${value.length > 12 ? `${value.slice(0, 4)}…` : value}`);
+  const builder = need(suite.builder, 'the image builder');
+  await assertNothingRecorded(TAG, forbiddenInImages({ secrets: [SECRET], marker: suite.marker, databaseUrl: suite.pg?.url, buildArgs: builder.pipArgs }));
 });
 
 test('SIGTERM stops the container promptly (PID 1 is the server, not a shell)', async () => {
-  const c = need(s.server, 'the MCP container');
-  const started = Date.now();
-  await docker(['stop', '-t', '20', c.name], { timeoutMs: 60_000 });
-  const seconds = (Date.now() - started) / 1000;
-  const code = await docker(['inspect', '--format', '{{.State.ExitCode}}', c.name]);
-  assert.ok(seconds < 15, `took ${seconds.toFixed(1)} s to stop (signal not handled?)`);
-  assert.ok(code === '0' || code === '143', `exited ${code} on SIGTERM:\n${await containerLogs(c)}`);
+  await assertStopsPromptly(need(s.server, 'the MCP container'));
 });
 
 test.run();

@@ -3,40 +3,20 @@
 // Python base stands for python:3.12-slim, and both containers run hardened as the chart runs them:
 // the web service answers with its build-time public title and guards its notes with the token,
 // and the worker, which has no port, reaches the web service with that token.
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadConfig } from '../../scripts/lib/app/config.ts';
 import { imageSources } from '../../scripts/lib/images/tag.ts';
-import { DOCKER, HARDENED, type Container, buildImage, containerLogs, ensureBaseImages, ensureEngine, freePort, history, inspectImage, removeContainers, repoRoot, runContainer } from '../lib/docker.ts';
+import { freePort } from '../../scripts/lib/core/net.ts';
+import { HARDENED, buildImage, containerLogs, ensureBaseImages, ensureEngine, history, inspectImage, repoRoot, runContainer } from '../lib/docker.ts';
+import { until } from '../lib/wait.ts';
+import { imageSuite } from './harness.ts';
 
 const TOKEN = randomBytes(24).toString('hex');
 const TAGS = { web: 'taskflow-test/notes-web:test', worker: 'taskflow-test/notes-worker:test' };
-const containers: Container[] = [];
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    if (containers.length) spawnSync(DOCKER, ['rm', '-f', ...containers.map((c) => c.name)], { stdio: 'ignore' });
-    process.exit(130);
-  });
-}
-
-async function poll<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'nothing yet';
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    await sleep(250);
-  }
-  throw new Error(`${what}: not within ${timeoutMs / 1000} s (last: ${last})`);
-}
+const SOON = { timeoutMs: 30_000, intervalMs: 250 };
+const suite = imageSuite('notes app suite');
 
 test('the declaration builds both images, and they run hardened, talking to each other with the token', async () => {
   await ensureEngine();
@@ -62,9 +42,9 @@ test('the declaration builds both images, and they run hardened, talking to each
   }
 
   const port = await freePort();
-  containers.push(await runContainer({ image: TAGS.web, env: { PORT: String(port), NOTES_API_TOKEN: TOKEN, NOTES_GREETING: 'hi' }, extraArgs: [...HARDENED, '--user', '10001'] }));
+  suite.containers.push(await runContainer({ image: TAGS.web, env: { PORT: String(port), NOTES_API_TOKEN: TOKEN, NOTES_GREETING: 'hi' }, extraArgs: [...HARDENED, '--user', '10001'] }));
   const base = `http://127.0.0.1:${port}`;
-  await poll('the web service on /healthz', async () => ((await fetch(`${base}/healthz`)).status === 200 ? true : undefined));
+  await until('the web service on /healthz', async () => (await fetch(`${base}/healthz`)).status === 200, SOON);
   assert.is((await fetch(`${base}/readyz`)).status, 200);
   const notes = await fetch(`${base}/notes`, { headers: { authorization: `Bearer ${TOKEN}` } });
   assert.is(notes.status, 200);
@@ -73,13 +53,11 @@ test('the declaration builds both images, and they run hardened, talking to each
   assert.is((await fetch(`${base}/notes`, { headers: { authorization: 'Bearer wrong' } })).status, 401);
 
   const worker = await runContainer({ image: TAGS.worker, env: { WEB_URL: base, NOTES_API_TOKEN: TOKEN, WORKER_INTERVAL_SECONDS: '0.5' }, extraArgs: [...HARDENED, '--user', '10001'] });
-  containers.push(worker);
-  const line = await poll('the worker reaching the web service', async () => (await containerLogs(worker)).split('\n').find((l) => l.includes('answered 200')));
+  suite.containers.push(worker);
+  const line = await until('the worker reaching the web service', async () => (await containerLogs(worker)).split('\n').find((l) => l.includes('answered 200')), SOON);
   assert.match(line, /worker: http:\/\/127\.0\.0\.1:\d+\/notes answered 200/);
 });
 
-test.after(async () => {
-  await removeContainers(...containers);
-});
+test.after(() => suite.cleanup());
 
 test.run();

@@ -1,18 +1,13 @@
 // Provides the backend's Python venv (cached under .cache/) and runs the FastAPI backend as a local process.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './postgres.ts';
+import { freePort } from '../../scripts/lib/core/net.ts';
+import { startServer } from './server.ts';
 import { ensureVenv } from './venv.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 export const backendDir = join(root, 'app', 'backend');
-const HEALTH_DEADLINE_MS = 60_000;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 /** Creates (or reuses) .cache/venv-backend with app/backend/requirements-dev.txt installed; returns its python. */
 export const ensureBackendVenv = (): Promise<string> => ensureVenv('backend', backendDir);
@@ -37,27 +32,18 @@ export type Backend = {
   stop(): Promise<void>;
 };
 
-function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
-
 /** Runs `uvicorn app.main:app` (or `options.app`) on 127.0.0.1 and resolves once GET /health answers 200. */
 export async function startBackend(options: BackendOptions): Promise<Backend> {
   const python = await ensureBackendVenv();
   const port = options.port ?? (await freePort());
   const secret = options.env?.BETTER_AUTH_SECRET ?? randomBytes(36).toString('base64url');
-  const onLog = options.onLog ?? ((line: string) => process.stderr.write(`[backend] ${line}\n`));
   const target = options.app ? [options.app.target, '--app-dir', options.app.dir] : ['app.main:app'];
-  const child = spawn(python, ['-m', 'uvicorn', ...target, '--host', '127.0.0.1', '--port', String(port)], {
+  const url = `http://127.0.0.1:${port}`;
+  const server = await startServer({
+    name: 'the backend',
+    command: python,
+    args: ['-m', 'uvicorn', ...target, '--host', '127.0.0.1', '--port', String(port)],
     cwd: backendDir,
-    stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env,
       PYTHONUNBUFFERED: '1',
@@ -67,71 +53,10 @@ export async function startBackend(options: BackendOptions): Promise<Backend> {
       LOG_LEVEL: 'INFO',
       ...options.env,
     },
+    healthUrl: `${url}/health`,
+    // uvicorn finishes in-flight requests and runs the lifespan shutdown; give it a moment.
+    stopGraceMs: 15_000,
+    onLine: options.onLog ?? ((line: string) => process.stderr.write(`[backend] ${line}\n`)),
   });
-  const recent: string[] = [];
-  const pump = (stream: NodeJS.ReadableStream) => {
-    let buffered = '';
-    stream.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        recent.push(line);
-        if (recent.length > 40) recent.shift();
-        onLog(line);
-      }
-    });
-  };
-  pump(child.stdout!);
-  pump(child.stderr!);
-  // A test that dies must not leave the server behind.
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-
-  const url = `http://127.0.0.1:${port}`;
-  let exited: string | undefined;
-  child.once('exit', (code, signal) => (exited = signal ?? `exit ${code}`));
-  child.once('error', (err) => (exited = err.message));
-
-  const deadline = Date.now() + HEALTH_DEADLINE_MS;
-  let last = 'no answer';
-  for (;;) {
-    if (exited !== undefined) {
-      process.removeListener('exit', killOnExit);
-      throw new Error(`backend exited before it was healthy (${exited}):\n${recent.join('\n')}`);
-    }
-    try {
-      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
-      if (res.status === 200) break;
-      last = `HTTP ${res.status} ${await res.text()}`;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      await waitForExit(child, 5000);
-      process.removeListener('exit', killOnExit);
-      throw new Error(`backend not healthy after ${HEALTH_DEADLINE_MS / 1000}s (last: ${last}):\n${recent.join('\n')}`);
-    }
-    await sleep(250);
-  }
-
-  let stopping: Promise<void> | undefined;
-  return {
-    url,
-    port,
-    secret,
-    stop() {
-      stopping ??= (async () => {
-        child.kill('SIGTERM');
-        // uvicorn finishes in-flight requests and runs the lifespan shutdown; give it a moment.
-        if (!(await waitForExit(child, 15_000))) {
-          child.kill('SIGKILL');
-          await waitForExit(child, 5000);
-        }
-        process.removeListener('exit', killOnExit);
-      })();
-      return stopping;
-    },
-  };
+  return { url, port, secret, stop: server.stop };
 }

@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
+import { GiveUp, until } from './wait.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
@@ -19,23 +20,22 @@ export const STEP_TIMEOUT_MS = 20_000;
 export const CHAT_TIMEOUT_MS = 60_000;
 
 /** Thrown from a check when the page shows something that waiting cannot fix (an error message). */
-export class Shown extends Error {}
+export class Shown extends GiveUp {}
 
-/** Polls `check` until it holds; fails with `what` and the last value seen, or at once on `Shown`. */
-export async function until(what: string, check: () => Promise<boolean | string>, timeoutMs = STEP_TIMEOUT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: boolean | string = false;
-  for (;;) {
-    try {
-      last = await check();
-      if (last === true) return;
-    } catch (err) {
-      if (err instanceof Shown) throw err;
-      last = err instanceof Error ? err.message : String(err);
-    }
-    if (Date.now() > deadline) throw new Error(`${what} (after ${timeoutMs / 1000}s; last seen: ${String(last)})`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
+/**
+ * Waits (through the tests' `until`) until the page shows what is expected: `check` answers true,
+ * or else what it sees instead, which a timeout reports as the last state seen.
+ */
+export async function expectSoon(what: string, check: () => Promise<boolean | string>, timeoutMs = STEP_TIMEOUT_MS): Promise<void> {
+  await until(
+    what,
+    async (seen) => {
+      const answer = await check();
+      if (typeof answer === 'string') seen(answer);
+      return answer === true;
+    },
+    { timeoutMs, intervalMs: 150 },
+  );
 }
 
 export async function visible(locator: Locator, what: string, timeout = STEP_TIMEOUT_MS): Promise<void> {
@@ -47,7 +47,7 @@ export async function visible(locator: Locator, what: string, timeout = STEP_TIM
 }
 
 export async function textIs(locator: Locator, expected: string, what: string): Promise<void> {
-  await until(`expected ${what} to read "${expected}"`, async () => {
+  await expectSoon(`${what} to read "${expected}"`, async () => {
     const text = ((await locator.textContent()) ?? '').replace(/\s+/g, ' ').trim();
     return text === expected || text;
   });
@@ -96,7 +96,7 @@ export async function runBrowserFlow(baseUrl: string, screenshotPath: string): P
     await step('a visitor without a session is sent to the login form', async () => {
       await page.goto(`${base}/`);
       await visible(page.getByTestId('login-form'), 'the login form');
-      await until('expected the address to be /login', async () => new URL(page.url()).pathname === '/login' || page.url());
+      await expectSoon('the address to be /login', async () => new URL(page.url()).pathname === '/login' || page.url());
     });
 
     await step('the sign-up form opens from the login page', async () => {
@@ -110,7 +110,7 @@ export async function runBrowserFlow(baseUrl: string, screenshotPath: string): P
       await page.getByTestId('signup-password').fill(password);
       await page.getByTestId('signup-submit').click();
       const failed = page.getByTestId('signup-error');
-      await until('expected the dashboard after signing up', async () => {
+      await expectSoon('the dashboard after signing up', async () => {
         if (await failed.isVisible()) throw new Shown(`sign-up error shown: ${await failed.textContent()}`);
         return (await page.getByTestId('user-name').isVisible()) || 'still on the sign-up form';
       });
@@ -126,16 +126,16 @@ export async function runBrowserFlow(baseUrl: string, screenshotPath: string): P
       const item = taskItem(page, firstTask);
       await visible(item, `the task "${firstTask}"`);
       await visible(item.getByTestId('task-description').filter({ hasText: 'Cover the new chat commands' }), 'its description');
-      await until('expected the new task to be open', async () => (await item.getAttribute('data-completed')) === 'false');
+      await expectSoon('the new task to be open', async () => (await item.getAttribute('data-completed')) === 'false');
       await textIs(page.getByTestId('task-summary'), '1 open · 0 done', 'the task summary');
-      await until('expected the title box to be cleared', async () => (await page.getByTestId('task-title-input').inputValue()) === '');
+      await expectSoon('the title box to be cleared', async () => (await page.getByTestId('task-title-input').inputValue()) === '');
     });
 
     await step('ticking the task marks it done', async () => {
       const item = taskItem(page, firstTask);
       await item.getByTestId('task-toggle').click();
-      await until('expected the task to be marked completed', async () => (await item.getAttribute('data-completed')) === 'true');
-      await until('expected its checkbox to be ticked', () => item.getByTestId('task-toggle').isChecked());
+      await expectSoon('the task to be marked completed', async () => (await item.getAttribute('data-completed')) === 'true');
+      await expectSoon('its checkbox to be ticked', () => item.getByTestId('task-toggle').isChecked());
       await textIs(page.getByTestId('task-summary'), '0 open · 1 done', 'the task summary');
     });
 
@@ -144,8 +144,8 @@ export async function runBrowserFlow(baseUrl: string, screenshotPath: string): P
       await page.getByTestId('chat-send').click();
       const said = (role: string) => page.locator(`[data-testid="chat-message"][data-role="${role}"]`);
       await visible(said('user').filter({ hasText: 'add task buy milk' }), 'my chat message');
-      await until(
-        'expected an answer from the assistant',
+      await expectSoon(
+        'an answer from the assistant',
         async () => {
           const error = said('error');
           if (await error.count()) throw new Shown(`chat error shown: ${await error.last().textContent()}`);
@@ -156,7 +156,7 @@ export async function runBrowserFlow(baseUrl: string, screenshotPath: string): P
       );
       const milk = taskItem(page, /buy milk/i);
       await visible(milk, 'the task "buy milk" in the list', CHAT_TIMEOUT_MS);
-      await until('expected "buy milk" to be open', async () => (await milk.getAttribute('data-completed')) === 'false');
+      await expectSoon('"buy milk" to be open', async () => (await milk.getAttribute('data-completed')) === 'false');
       await textIs(page.getByTestId('task-summary'), '1 open · 1 done', 'the task summary');
     });
 
@@ -176,21 +176,21 @@ export async function runBrowserFlow(baseUrl: string, screenshotPath: string): P
       await page.getByTestId('task-save').click();
       const updated = taskItem(page, renamed);
       await visible(updated, `the task renamed to "${renamed}"`);
-      await until('expected the renamed task to stay completed', async () => (await updated.getAttribute('data-completed')) === 'true');
-      await until('expected the edit form to close', async () => (await page.getByTestId('task-edit-title').count()) === 0);
+      await expectSoon('the renamed task to stay completed', async () => (await updated.getAttribute('data-completed')) === 'true');
+      await expectSoon('the edit form to close', async () => (await page.getByTestId('task-edit-title').count()) === 0);
     });
 
     await step('deleting a task removes it from the list', async () => {
       const milk = taskItem(page, /buy milk/i);
       await milk.getByTestId('task-delete').click();
-      await until('expected "buy milk" to be gone', async () => (await milk.count()) === 0);
+      await expectSoon('"buy milk" to be gone', async () => (await milk.count()) === 0);
       await textIs(page.getByTestId('task-summary'), '0 open · 1 done', 'the task summary');
     });
 
     await step('logging out shows the login form and forgets the session', async () => {
       await page.getByTestId('logout-button').click();
       await visible(page.getByTestId('login-form'), 'the login form');
-      await until('expected the address to be /login', async () => new URL(page.url()).pathname === '/login' || page.url());
+      await expectSoon('the address to be /login', async () => new URL(page.url()).pathname === '/login' || page.url());
       const token = await page.evaluate(() => window.localStorage.getItem('taskflow.access_token'));
       if (token !== null) throw new Error('the access token is still stored after logging out');
       await page.goto(`${base}/`);

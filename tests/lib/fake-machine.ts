@@ -6,6 +6,8 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { alive } from '../../scripts/lib/core/pidfile.ts';
+import { waitFor } from '../../scripts/lib/core/wait.ts';
 import { root } from './chart.ts';
 import { defaultHelm } from './tool-versions.ts';
 
@@ -158,6 +160,16 @@ export class FakeMachine {
     return m;
   }
 
+  /** A running minikube cluster with its kube context and nothing installed: what a command that needs a release finds before setup. */
+  static async clusterOnly(): Promise<FakeMachine> {
+    return FakeMachine.create({
+      state: (s) => {
+        s.minikube.profiles.taskflow = { host: 'Running', cpus: 2, memory: '4096mb', addons: {}, images: [] };
+        s.kube.contexts.taskflow = 'minikube:taskflow';
+      },
+    });
+  }
+
   /** A machine on which setup has already run successfully, with the call log cleared. */
   static async deployed(opts: Parameters<typeof FakeMachine.create>[0] = {}): Promise<FakeMachine> {
     const m = await FakeMachine.create(opts);
@@ -199,14 +211,6 @@ export class FakeMachine {
   /** PIDs of fake CLIs still running (each records itself while it lives). */
   liveProcesses(): number[] {
     const dir = `${this.statePath}.live`;
-    const alive = (pid: number) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
     return existsSync(dir) ? readdirSync(dir).map(Number).filter(alive) : [];
   }
 
@@ -242,6 +246,40 @@ export class FakeMachine {
     });
   }
 
+  /**
+   * Starts an entry script that keeps running (dev, logs): its output is read as it
+   * comes, `until` waits up to `waitMs` for a line and fails at once if the command exits first,
+   * and `interrupt` sends Ctrl+C and returns the result; it is killed after `killAfterMs` regardless.
+   */
+  start(script: string, args: string[], o: { extra?: Record<string, string>; waitMs?: number; killAfterMs?: number } = {}): Started {
+    const child = this.spawn(script, args, o.extra);
+    let out = '';
+    let err = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    const done = collect(child, o.killAfterMs);
+    const waitMs = o.waitMs ?? 15_000;
+    const name = script.replace(/\.ts$/, '');
+    return {
+      child,
+      stdout: () => out,
+      stderr: () => err,
+      until: async (re, what, stream = 'stdout') => {
+        const printed = () => {
+          if (re.test(stream === 'stdout' ? out : err)) return true;
+          if (child.exitCode !== null) throw new Error(`${name} exited (${child.exitCode}) before ${what}:\n${out}\n${err}`);
+          return false;
+        };
+        await waitFor(printed, { timeout: waitMs, interval: 50, describe: what, onTimeout: () => new Error(`no ${what} within ${waitMs / 1000}s; stdout:\n${out}\nstderr:\n${err}`) });
+      },
+      interrupt: async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+        const r = await done;
+        return { ...r, stdout: out, stderr: err, output: out + err };
+      },
+    };
+  }
+
   run(script: string, args: string[] = [], extra: Record<string, string> = {}): Promise<RunResult> {
     const child = this.spawn(script, args, extra);
     return collect(child);
@@ -253,6 +291,17 @@ export class FakeMachine {
 }
 
 export type RunResult = { code: number; stdout: string; stderr: string; output: string };
+
+/** An entry script left running by FakeMachine.start. */
+export type Started = {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Waits until `re` matches the output so far (stdout unless told). */
+  until(re: RegExp, what: string, stream?: 'stdout' | 'stderr'): Promise<void>;
+  /** Ctrl+C, then the exit code and all the output. */
+  interrupt(): Promise<RunResult>;
+};
 
 export function collect(child: ChildProcess, timeoutMs = 120_000): Promise<RunResult> {
   return new Promise((resolve, reject) => {

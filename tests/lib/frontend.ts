@@ -1,17 +1,17 @@
 // Builds the Next.js frontend once (npm ci / next build only when inputs changed) and runs its standalone server for tests.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../scripts/lib/core/net.ts';
+import { startServer } from './server.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 export const frontendDir = join(root, 'app', 'frontend');
 const standaloneDir = join(frontendDir, '.next', 'standalone');
 const LOCK_STAMP = join(frontendDir, 'node_modules', '.taskflow-lock-hash');
 const BUILD_STAMP = join(frontendDir, '.next', '.taskflow-source-hash');
-const HEALTH_DEADLINE_MS = 60_000;
-const STOP_GRACE_MS = 10_000;
 const OUTPUT_TAIL = 8_000;
 
 // Generated or installed things that are not build inputs.
@@ -119,89 +119,20 @@ export function ensureFrontendBuild(): Promise<string> {
   return building;
 }
 
-export { freePort } from '../../scripts/lib/core/net.ts';
-import { freePort } from '../../scripts/lib/core/net.ts';
-
-function exited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
-}
-
-function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
-  if (exited(child)) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
-
 export type RunningFrontend = { url: string; stop(): Promise<void> };
 
 /** Runs the built standalone server against `backendUrl`; resolves once GET /api/health answers 200. */
-export async function startFrontend({
-  backendUrl,
-  port,
-}: {
-  backendUrl: string;
-  port?: number;
-}): Promise<RunningFrontend> {
+export async function startFrontend({ backendUrl, port }: { backendUrl: string; port?: number }): Promise<RunningFrontend> {
   const dir = await ensureFrontendBuild();
   const listenPort = port ?? (await freePort());
   const url = `http://127.0.0.1:${listenPort}`;
-  const child = spawn(process.execPath, ['server.js'], {
+  const server = await startServer({
+    name: 'the frontend server',
+    command: process.execPath,
+    args: ['server.js'],
     cwd: dir,
     env: childEnv({ PORT: String(listenPort), HOSTNAME: '127.0.0.1', BACKEND_URL: backendUrl, NODE_ENV: 'production' }),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    healthUrl: `${url}/api/health`,
   });
-  let output = '';
-  const collect = (c: Buffer) => {
-    output = tail(output + c.toString());
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  // If the test process dies first, do not leave a server behind.
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-
-  const stop = async (): Promise<void> => {
-    process.removeListener('exit', killOnExit);
-    if (exited(child)) return;
-    child.kill('SIGTERM');
-    if (!(await waitForExit(child, STOP_GRACE_MS))) {
-      child.kill('SIGKILL');
-      await waitForExit(child, STOP_GRACE_MS);
-    }
-  };
-
-  const exitedEarly = new Promise<never>((_, reject) => {
-    child.once('exit', (code, signal) =>
-      reject(new Error(`frontend server exited (${signal ?? `exit ${code}`}) before it was ready:\n${output}`)),
-    );
-    child.once('error', reject);
-  });
-  exitedEarly.catch(() => undefined);
-
-  const healthy = (async () => {
-    const deadline = Date.now() + HEALTH_DEADLINE_MS;
-    while (Date.now() < deadline && !exited(child)) {
-      try {
-        const res = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(2_000) });
-        if (res.status === 200) return;
-      } catch {
-        // not listening yet
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`frontend server at ${url} was not healthy within ${HEALTH_DEADLINE_MS / 1000}s:\n${output}`);
-  })();
-
-  try {
-    await Promise.race([healthy, exitedEarly]);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { url, stop };
+  return { url, stop: server.stop };
 }

@@ -4,15 +4,13 @@ import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { freePort } from '../../scripts/lib/core/net.ts';
 
 export type Postgres = { url: string; port: number; stop(): Promise<void> };
 
 const DB_NAME = 'taskflow';
 const DB_USER = 'taskflow';
 const MISSING = 'PostgreSQL server binaries not found: apt-get install postgresql';
-
-export { freePort } from '../../scripts/lib/core/net.ts';
-import { freePort } from '../../scripts/lib/core/net.ts';
 
 /** The directory holding initdb, pg_ctl and psql: PATH first, then Debian's versioned dirs, newest first. */
 function findBinDir(): string {

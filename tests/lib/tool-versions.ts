@@ -10,6 +10,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { alive } from '../../scripts/lib/core/pidfile.ts';
 import { extractFromTarGz, extractFromZip } from './archive.ts';
 
 const run = promisify(execFile);
@@ -141,14 +142,6 @@ export async function defaultHelm(): Promise<string> {
 /** Leftovers of interrupted unpacks: those whose process is gone. */
 export function removePartials(): void {
   if (!existsSync(toolsDir)) return;
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
   for (const name of readdirSync(toolsDir)) {
     const pid = /^\.partial-(\d+)-/.exec(name)?.[1];
     if (pid && !alive(Number(pid))) rmSync(join(toolsDir, name), { recursive: true, force: true });

@@ -6,10 +6,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '../../scripts/lib/core/wait.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** A requirements file and every file it pulls in with `-r` (another app's pins count too), each once. */
 function requirementFiles(file: string, seen: Set<string> = new Set()): string[] {
@@ -50,11 +49,10 @@ function runLogged(cmd: string, args: string[]): Promise<void> {
 
 async function withLock<T>(lockDir: string, fn: () => Promise<T>): Promise<T> {
   mkdirSync(join(root, '.cache'), { recursive: true });
-  const started = Date.now();
-  for (;;) {
+  const taken = () => {
     try {
       mkdirSync(lockDir);
-      break;
+      return true;
     } catch {
       // A lock older than any install can take was left by a killed process.
       try {
@@ -62,10 +60,10 @@ async function withLock<T>(lockDir: string, fn: () => Promise<T>): Promise<T> {
       } catch {
         // gone meanwhile: take it on the next turn
       }
-      if (Date.now() - started > 20 * 60_000) throw new Error(`timed out waiting for ${lockDir}`);
-      await sleep(500);
+      return false;
     }
-  }
+  };
+  await waitFor(taken, { timeout: 20 * 60_000, interval: 500, describe: `the lock ${lockDir}`, onTimeout: () => new Error(`timed out waiting for ${lockDir}`) });
   try {
     return await fn();
   } finally {

@@ -2,14 +2,13 @@
 // that come and go while it follows (found through one kubectl get --watch, started again when it
 // ends), the filters and modes, bad input refused before any process, and Ctrl+C leaving no
 // kubectl behind.
-import type { ChildProcess } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { JsonStream } from '../../scripts/lib/core/json-stream.ts';
 import { applyPodEvent, classifyLogError, classifyWatchEnd, formatLine, parseComponents, parseSince, planFollow, POLL_MS, shortPod, targetsOf, useColor, watchRestartDelay } from '../../scripts/lib/logs/stream.ts';
 import { parseWatchEvent, type LogPod } from '../../scripts/lib/tools/kubectl.ts';
 import { delay, waitFor } from '../../scripts/lib/core/wait.ts';
-import { collect, FakeMachine, type FakePod, type RunResult } from '../lib/fake-machine.ts';
+import { FakeMachine, type FakePod } from '../lib/fake-machine.ts';
 
 const BACKEND = 'taskflow-backend-5d8f9c7b4-ax2kq';
 const FRONTEND = 'taskflow-frontend-5d8f9c7b4-ax2kq';
@@ -40,29 +39,7 @@ const followers = (m: FakeMachine) => m.liveCalls().filter((c) => c.args.include
 const watches = (m: FakeMachine) => m.liveCalls().filter((c) => c.args.includes('--watch'));
 
 /** A running `logs` that the test reads while it runs and stops in the end. */
-type Follower = { child: ChildProcess; stdout(): string; stderr(): string; until(re: RegExp, what: string): Promise<void>; interrupt(): Promise<RunResult> };
-
-function follow(m: FakeMachine, args: string[] = []): Follower {
-  const child = m.spawn('logs.ts', args);
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const done = collect(child, 60_000);
-  return {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    until: async (re, what) => {
-      await waitFor(() => re.test(out), { timeout: 15_000, interval: 50, describe: what, onTimeout: () => new Error(`no ${what} within 15s; stdout:\n${out}\nstderr:\n${err}`) });
-    },
-    interrupt: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
-      const r = await done;
-      return { ...r, stdout: out, stderr: err, output: out + err };
-    },
-  };
-}
+const follow = (m: FakeMachine, args: string[] = []) => m.start('logs.ts', args, { waitMs: 15_000, killAfterMs: 60_000 });
 
 /** Waits until the fakes the command started have all exited, and says which are left if not. */
 async function noneLeft(m: FakeMachine): Promise<void> {

@@ -6,38 +6,21 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { alive as running } from '../../scripts/lib/core/pidfile.ts';
+import { GiveUp, until } from '../lib/wait.ts';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
 const entry = join(root, 'tests', 'port-forward', 'entry.ts');
 const fakeModule = join(root, 'tests', 'fakes', 'kubectl-port-forward.cjs');
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
 /** Whether a process still runs; a zombie (exited, not yet reaped by a container's init) counts as gone. */
 export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
+  if (!running(pid)) return false;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return true;
-  }
-}
-
-/** Polls until check() is truthy; throws with what was last seen after timeoutMs. */
-export async function until<T>(what: string, check: () => T | Promise<T>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
-    await sleep(50);
   }
 }
 
@@ -183,11 +166,13 @@ export function runCommand(world: World, args: string[], extraEnv: Record<string
     output: () => out,
     exited,
     async waitFor(pattern, timeoutMs = 20_000) {
-      await until(`${pattern} in the output of port-forward ${args.join(' ')}`, () => {
+      const what = `${pattern} in the output of port-forward ${args.join(' ')}`;
+      const printed = () => {
         if (pattern.test(out)) return true;
-        if (done) throw new Error(`port-forward exited before printing ${pattern}:\n${out}`);
+        if (done) throw new GiveUp(`port-forward exited before printing ${pattern}:\n${out}`);
         return false;
-      }, timeoutMs).catch((err: Error) => {
+      };
+      await until(what, printed, { timeoutMs, intervalMs: 50 }).catch((err: Error) => {
         throw new Error(`${err.message}\n--- output so far ---\n${out}`);
       });
     },
@@ -222,12 +207,4 @@ export async function get(port: number, path: string): Promise<string | undefine
   } catch {
     return undefined;
   }
-}
-
-/** A TCP port that was free on 127.0.0.1 a moment ago. */
-export async function freePort(): Promise<number> {
-  const pod = await startPod('probe');
-  const port = pod.port;
-  await pod.stop();
-  return port;
 }

@@ -5,7 +5,9 @@ import { createServer, type Server } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readPidRecord } from '../../scripts/lib/core/pidfile.ts';
-import { alive, freePort, get, makeWorld, runCommand, runToEnd, startPod, until, type Pod, type Run, type World } from './harness.ts';
+import { freePort } from '../../scripts/lib/core/net.ts';
+import { until } from '../lib/wait.ts';
+import { alive, get, makeWorld, runCommand, runToEnd, startPod, type Pod, type Run, type World } from './harness.ts';
 
 type Scene = { world: World; frontend: Pod; backend: Pod; ports: { frontend: number; backend: number }; runs: Run[] };
 
@@ -114,7 +116,7 @@ fg('Ctrl+C stops every kubectl it started and exits 130', async () => {
     run.child.kill('SIGINT');
     assert.is(await run.exited, 130);
     const pids = s.world.calls().map((c) => c.pid);
-    await until(`kubectl ${pids.join(', ')} to be gone`, () => pids.every((p) => !alive(p)), 5000);
+    await until(`kubectl ${pids.join(', ')} to be gone`, () => pids.every((p) => !alive(p)), { timeoutMs: 5000 });
     assert.not.ok(existsSync(s.world.pidFile), 'the PID file is removed');
     assert.is(await get(s.ports.frontend, '/'), undefined, 'nothing listens on the port any more');
   } finally {
@@ -155,7 +157,7 @@ bg('--detach returns once healthy, a second run says it is already running, --st
     assert.not.ok(existsSync(s.world.pidFile));
     assert.not.ok(alive(pid));
     const kubectls = s.world.calls().map((c) => c.pid);
-    await until('its kubectl processes to be gone', () => kubectls.every((p) => !alive(p)), 5000);
+    await until('its kubectl processes to be gone', () => kubectls.every((p) => !alive(p)), { timeoutMs: 5000 });
 
     const again = await runToEnd(s.world, ['--stop']);
     assert.is(again.code, 0);

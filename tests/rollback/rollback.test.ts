@@ -121,12 +121,7 @@ Rollback('--json prints the revisions and the components as they run after the r
 });
 
 Rollback('with no release installed it says to run setup (exit 3)', async () => {
-  const m = await FakeMachine.create({
-    state: (s) => {
-      s.minikube.profiles.taskflow = { host: 'Running', cpus: 2, memory: '4096mb', addons: {}, images: [] };
-      s.kube.contexts.taskflow = 'minikube:taskflow';
-    },
-  });
+  const m = await FakeMachine.clusterOnly();
   machines.push(m);
   const r = await m.run('rollback.ts', ['--yes']);
   assert.is(r.code, 3, r.output);

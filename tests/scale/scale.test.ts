@@ -144,12 +144,7 @@ Scale('--hpa on --yes enables metrics-server, then turns the HPA on', async () =
 });
 
 Scale('with no release installed it says to run setup (exit 3)', async () => {
-  const m = await FakeMachine.create({
-    state: (s) => {
-      s.minikube.profiles.taskflow = { host: 'Running', cpus: 2, memory: '4096mb', addons: {}, images: [] };
-      s.kube.contexts.taskflow = 'minikube:taskflow';
-    },
-  });
+  const m = await FakeMachine.clusterOnly();
   machines.push(m);
   const r = await m.run('scale.ts', ['--frontend', '2']);
   assert.is(r.code, 3, r.output);

@@ -8,10 +8,11 @@ import { pathToFileURL } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { identify, portForwardPidFile, readPidRecord, runningInstance, stopRunning, systemProbe, type Probe } from '../../scripts/lib/core/pidfile.ts';
+import { freePort } from '../../scripts/lib/core/net.ts';
 import { waitFor } from '../../scripts/lib/core/wait.ts';
 import { collect, describeCalls, FakeMachine, mutating } from '../lib/fake-machine.ts';
 import { root } from '../lib/chart.ts';
-import { alive, freePort, startPod } from '../port-forward/harness.ts';
+import { alive, startPod } from '../port-forward/harness.ts';
 
 const Cleanup = suite('cleanup');
 const machines: FakeMachine[] = [];

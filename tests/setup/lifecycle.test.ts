@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse as parseDotenv } from 'dotenv';
+import { waitFor } from '../../scripts/lib/core/wait.ts';
 import { collect, describeCalls, FakeMachine, mutating, type FakeState, type RunResult } from '../lib/fake-machine.ts';
 
 const Setup = suite('setup lifecycle');
@@ -217,10 +218,7 @@ async function ctrlCDuringInstall(version: string): Promise<void> {
   });
   const child = m.spawn('setup.ts', []);
   const done = collect(child);
-  const deadline = Date.now() + 60_000;
-  while (!release(m.state())?.revisions.some((x) => x.status.startsWith('pending-')) && Date.now() < deadline) {
-    await new Promise((res) => setTimeout(res, 100));
-  }
+  await waitFor(() => release(m.state())?.revisions.some((x) => x.status.startsWith('pending-')), { timeout: 60_000, interval: 100, describe: 'helm to leave a pending revision' });
   // Only setup gets the signal, as with `kill -INT`; a terminal's Ctrl+C would reach helm as well.
   child.kill('SIGINT');
   const first = await done;

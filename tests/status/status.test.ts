@@ -102,12 +102,7 @@ Status('--json prints one document with an entry per declared component', async 
 });
 
 Status('with a cluster but no release it prints what it knows and exits 3', async () => {
-  const m = await FakeMachine.create({
-    state: (s) => {
-      s.minikube.profiles.taskflow = { host: 'Running', cpus: 2, memory: '4096mb', addons: {}, images: [] };
-      s.kube.contexts.taskflow = 'minikube:taskflow';
-    },
-  });
+  const m = await FakeMachine.clusterOnly();
   machines.push(m);
   const r = await m.run('status.ts');
   assert.is(r.code, 3, r.output);
