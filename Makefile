@@ -1,5 +1,7 @@
 # Every target is one npm call; the logic lives in TypeScript (scripts/), so `npm run <target>`
 # does the same on machines without make. Pass flags with ARGS, e.g. make setup ARGS="--dry-run".
+# The command recipes are silent (@): stdout is the command's own, so `make render > app.yaml` and
+# `make status ARGS=--json > s.json` hold only what the command printed.
 .DEFAULT_GOAL := help
 ARGS ?=
 
@@ -21,43 +23,43 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 setup: $(RUNTIME) ## Start or reuse the cluster, build and load images, install or upgrade the release
-	npm run --silent setup -- $(ARGS)
+	@npm run --silent setup -- $(ARGS)
 
 dev: $(RUNTIME) ## Setup, then rebuild and roll each component you edit until Ctrl+C (ARGS="--no-port-forward")
-	npm run --silent dev -- $(ARGS)
+	@npm run --silent dev -- $(ARGS)
 
 port-forward: $(RUNTIME) ## Forward the frontend to localhost:3000 and the backend to localhost:8000
-	npm run --silent port-forward -- $(ARGS)
+	@npm run --silent port-forward -- $(ARGS)
 
 logs: $(RUNTIME) ## Follow every pod's logs in one prefixed stream, e.g. ARGS="--component backend --since 10m"
-	npm run --silent logs -- $(ARGS)
+	@npm run --silent logs -- $(ARGS)
 
 scale: $(RUNTIME) ## Change replica counts or turn the HPA on/off, e.g. ARGS="--frontend 3"
-	npm run --silent scale -- $(ARGS)
+	@npm run --silent scale -- $(ARGS)
 
 status: $(RUNTIME) ## One screen of the cluster, release, components, images and access URLs (ARGS="--watch")
-	npm run --silent status -- $(ARGS)
+	@npm run --silent status -- $(ARGS)
 
 rollback: $(RUNTIME) ## Roll the release back to its last good revision, or ARGS="--to N"
-	npm run --silent rollback -- $(ARGS)
+	@npm run --silent rollback -- $(ARGS)
 
 validate: $(RUNTIME) ## Check the chart and configuration without a cluster (--static)
-	npm run --silent validate -- --static $(ARGS)
+	@npm run --silent validate -- --static $(ARGS)
 
 render: $(RUNTIME) ## Print the manifests setup would install, secrets masked, no cluster needed (ARGS="--profile prod --out DIR")
-	npm run --silent render -- $(ARGS)
+	@npm run --silent render -- $(ARGS)
 
 cleanup: $(RUNTIME) ## Remove the release and namespace (ARGS="--keep-data", "--cluster", "--purge")
-	npm run --silent cleanup -- $(ARGS)
+	@npm run --silent cleanup -- $(ARGS)
 
 test: $(ALL) ## Run every test suite; ends with "N passed, N failed"
 	npm test -- $(ARGS)
 
 lint: $(RUNTIME) ## helm lint the chart with each values profile
-	npm run --silent lint
+	@npm run --silent lint
 
 typecheck: $(ALL) ## Type-check all TypeScript (tsc --noEmit)
-	npm run --silent typecheck
+	@npm run --silent typecheck
 
 bench: $(ALL) ## Run the benchmarks (not part of the tests)
-	npm run --silent bench -- $(ARGS)
+	@npm run --silent bench -- $(ARGS)

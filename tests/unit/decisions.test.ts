@@ -10,7 +10,7 @@ import { compileDockerignore, contextFiles, isIgnored } from '../../scripts/lib/
 import { contentTag } from '../../scripts/lib/images/tag.ts';
 import { decideImage } from '../../scripts/lib/images/plan.ts';
 import { decideRelease, scaledValues } from '../../scripts/lib/release/decide.ts';
-import { mergeValues, sameValues, type Values } from '../../scripts/lib/app/values.ts';
+import { mergeValues, sameValues } from '../../scripts/lib/app/values.ts';
 import type { HistoryEntry, ReleaseStatus } from '../../scripts/lib/tools/helm.ts';
 
 const Release = suite('release decision');
