@@ -1,11 +1,10 @@
 // The declared components (env/app.yaml) as the chart's `components.<name>` values, and the
 // questions every command asks of them: which are there, which one a browser enters through,
 // which have a local port. Nothing here names a component: the declaration does.
-import { hasService, type App, type Component, type PublicUrl } from './declaration.ts';
+import { hasService, secretsOf, type App, type Component, type PublicUrl } from './declaration.ts';
 import { accessOf, accessOrigins, type AccessInfo } from '../cluster/drivers.ts';
 import type { Driver } from './config.ts';
 import { isMap, mergeValues, type Values } from './values.ts';
-
 
 /** The declared components' names, in declaration order. */
 export function componentNames(app: App): string[] {
@@ -60,7 +59,7 @@ export function declaredValues(c: Component, appValues: Record<string, string>, 
   for (const key of c.settings ?? []) if (appValues[key] !== undefined) env[key] = appValues[key];
   v.env = env;
   v.serviceUrls = { ...(c.connectsTo ?? {}) };
-  v.secretEnv = [...(c.secrets ?? []), ...(c.database && !(c.secrets ?? []).includes('DATABASE_URL') ? ['DATABASE_URL'] : [])];
+  v.secretEnv = secretsOf(c);
   v.usesDatabase = c.database === true;
   v.reachableFrom = [...(c.reachableFrom ?? [])];
   if (c.autoscaling) {

@@ -157,9 +157,12 @@ function explain(err: ErrorObject): AppProblem {
 
 /** The ARG names a Dockerfile declares (ARG NAME or ARG NAME=default): only those can be passed with --build-arg. */
 export function dockerfileArgs(dockerfile: string): Set<string> {
-  const names = new Set<string>();
-  for (const m of readFileSync(dockerfile, 'utf8').matchAll(/^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)/gim)) names.add(m[1] as string);
-  return names;
+  return argsIn(readFileSync(dockerfile, 'utf8'));
+}
+
+/** The ARG names in a Dockerfile's text. */
+function argsIn(text: string): Set<string> {
+  return new Set([...text.matchAll(/^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)/gim)].map((m) => m[1] as string));
 }
 
 /** The build argument a component's base image goes to: build.baseImageArg, else BASE_IMAGE. */
@@ -171,10 +174,16 @@ export const baseImageArg = (c: Component): string => c.build.baseImageArg ?? 'B
  */
 export function baseImageProblem(dockerfile: string, arg: string, shown: string): string | undefined {
   const text = readFileSync(dockerfile, 'utf8');
-  if (dockerfileArgs(dockerfile).has(arg)) return undefined;
+  if (argsIn(text).has(arg)) return undefined;
   const inFrom = [...new Set([...text.matchAll(/^\s*FROM\s+(?:--\S+\s+)*\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/gim)].map((m) => m[1] as string))];
   const hint = inFrom.length ? `name the ARG its FROM line uses: build.baseImageArg: ${inFrom[0]}` : `declare ARG ${arg}=<default> before FROM \${${arg}} in it, or drop the base image setting`;
   return `${shown} declares no ARG ${arg} to take the base image, so the setting would change the tag and nothing else. Fix: ${hint}`;
+}
+
+/** The Secret keys a component reads: its secrets, and DATABASE_URL when database: true and it does not list it. */
+export function secretsOf(c: Component): string[] {
+  const listed = c.secrets ?? [];
+  return c.database && !listed.includes('DATABASE_URL') ? [...listed, 'DATABASE_URL'] : [...listed];
 }
 
 /** Where each variable of a component comes from: the same name from two places is refused. */
@@ -187,7 +196,7 @@ function variableSources(name: string, c: Component): [variable: string, place: 
     ...Object.keys(c.connectsTo ?? {}).map((k) => [k, at(`connectsTo.${k}`)] as [string, string]),
     ...(c.settings ?? []).map((k) => [k, at('settings')] as [string, string]),
     ...(c.secrets ?? []).map((k) => [k, at('secrets')] as [string, string]),
-    ...(c.database && !(c.secrets ?? []).includes('DATABASE_URL') ? [['DATABASE_URL', `${at('database')} (database: true gives DATABASE_URL)`] as [string, string]] : []),
+    ...secretsOf(c).filter((k) => !(c.secrets ?? []).includes(k)).map((k) => [k, `${at('database')} (database: true gives ${k})`] as [string, string]),
   ];
 }
 
