@@ -3,10 +3,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseDocument } from 'yaml';
-import { DockerDesktopCluster, KindCluster, MinikubeCluster } from '../../scripts/lib/cluster/drivers.ts';
+import { accessOf, accessOrigins, DockerDesktopCluster, KindCluster, MinikubeCluster } from '../../scripts/lib/cluster/drivers.ts';
 import { manifestFileName, planManifestDir } from '../../scripts/lib/render/out-dir.ts';
 import { MASK, maskedReleaseValues, maskSecretDocument } from '../../scripts/lib/core/masked.ts';
-import { accessOrigins } from '../../scripts/lib/cluster/drivers.ts';
 import type { Docker } from '../../scripts/lib/tools/docker.ts';
 import type { Kind } from '../../scripts/lib/tools/kind.ts';
 import type { Minikube } from '../../scripts/lib/tools/minikube.ts';
@@ -70,7 +69,7 @@ const Access = suite('access URLs without a process');
 
 const noProcess = new Proxy({}, { get: () => () => Promise.reject(new Error('a process was started')) });
 
-Access('each driver plans the URLs its access() gives, so the origins render passes are setup’s', async () => {
+Access('the URLs planned from the settings are those each driver\'s access() gives, so the origins render passes are setup’s', async () => {
   const lb = { web: 3000 };
   const minikube = { ip: async () => '192.168.49.2' } as unknown as Minikube;
   const drivers = [
@@ -79,12 +78,12 @@ Access('each driver plans the URLs its access() gives, so the origins render pas
     new DockerDesktopCluster(noProcess as Docker, () => Promise.reject(new Error('a process was started'))),
   ];
   for (const d of drivers) {
-    const planned = d.plannedAccess('taskflow.local', 3000, lb);
+    const planned = accessOf(d.driver, 'taskflow', 'taskflow.local', 3000, lb);
     const live = await d.access('taskflow.local', 3000, lb);
     assert.equal(accessOrigins(planned), accessOrigins(live), d.driver);
   }
   // On minikube only the hosts-file hint differs: the node's IP is a placeholder.
-  const planned = drivers[0]?.plannedAccess('taskflow.local', 3000, lb);
+  const planned = accessOf('minikube', 'taskflow', 'taskflow.local', 3000, lb);
   assert.match(planned?.ingress?.steps[0] ?? '', /<minikube ip> taskflow\.local/);
   assert.equal(accessOrigins(planned!), ['http://localhost:3000', 'http://taskflow.local', 'http://127.0.0.1:3000']);
 });

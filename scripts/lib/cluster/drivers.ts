@@ -104,12 +104,8 @@ export interface ClusterDriver {
   loadImage(image: string, logFile?: string): Promise<void>;
   /** Where images are built for this cluster (one read on minikube, none elsewhere). */
   imageRoute(): Promise<ImageRoute>;
+  /** Where a browser reaches the app: accessOf's URLs, with hints a process may fill in (minikube's node IP). */
   access(ingressHost: string, entryPort: number, loadBalancers?: LoadBalancerPorts): Promise<AccessInfo>;
-  /**
-   * The same URLs as access(), without running anything (render): only the hint text differs,
-   * where a value only a process can read (minikube's node IP) stands as a placeholder.
-   */
-  plannedAccess(ingressHost: string, entryPort: number, loadBalancers?: LoadBalancerPorts): AccessInfo;
 }
 
 export class MinikubeCluster implements ClusterDriver {
@@ -217,14 +213,6 @@ export class MinikubeCluster implements ClusterDriver {
 
   async access(host: string, port: number, lb: LoadBalancerPorts = {}): Promise<AccessInfo> {
     const ip = await this.minikube.ip(this.profile).catch(() => '<minikube ip>');
-    return this.accessAt(ip, host, port, lb);
-  }
-
-  plannedAccess(host: string, port: number, lb: LoadBalancerPorts = {}): AccessInfo {
-    return accessOf('minikube', this.profile, host, port, lb);
-  }
-
-  private accessAt(ip: string, host: string, port: number, lb: LoadBalancerPorts): AccessInfo {
     return accessOf('minikube', this.profile, host, port, lb, ip);
   }
 }
@@ -311,10 +299,6 @@ export class KindCluster implements ClusterDriver {
   }
 
   async access(host: string, port: number, lb: LoadBalancerPorts = {}): Promise<AccessInfo> {
-    return this.plannedAccess(host, port, lb);
-  }
-
-  plannedAccess(host: string, port: number, lb: LoadBalancerPorts = {}): AccessInfo {
     return accessOf('kind', this.name, host, port, lb);
   }
 }
@@ -377,10 +361,6 @@ export class DockerDesktopCluster implements ClusterDriver {
   }
 
   async access(host: string, port: number, lb: LoadBalancerPorts = {}): Promise<AccessInfo> {
-    return this.plannedAccess(host, port, lb);
-  }
-
-  plannedAccess(host: string, port: number, lb: LoadBalancerPorts = {}): AccessInfo {
     return accessOf('docker-desktop', 'docker-desktop', host, port, lb);
   }
 }

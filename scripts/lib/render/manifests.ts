@@ -4,7 +4,7 @@
 // masked, and any secret value found anywhere else too.
 import { relative, resolve } from 'node:path';
 import { parseAllDocuments, Scalar, visit } from 'yaml';
-import { entryPort, loadBalancerPorts } from '../app/components.ts';
+import { plannedAccess } from '../app/components.ts';
 import { generatedSecrets, planEnvFile } from '../app/env-file.ts';
 import { InputError, UserError } from '../core/errors.ts';
 import { expectedImageRefs } from '../images/tag.ts';
@@ -130,8 +130,7 @@ export async function runRender(sn: Session, opts: RenderOptions = {}): Promise<
   // What setup would compute: the tags it would build, the URLs the driver serves (without asking
   // the cluster: only hint text depends on it), and from them the values it passes helm.
   const images = expectedImageRefs(config);
-  const access = sn.cluster.plannedAccess(s.TASKFLOW_INGRESS_HOST, entryPort(config), loadBalancerPorts(config.app, s.TASKFLOW_DRIVER));
-  const values = installValues(sn, images, accessOrigins(access));
+  const values = installValues(sn, images, accessOrigins(plannedAccess(config)));
   const text = await sn.tools.helm.template(chartDir(sn.root), {
     release: sn.scope.release,
     namespace: sn.scope.namespace,
